@@ -1,0 +1,19 @@
+// Package graphql serves the ION GraphQL API of one environment: the schema
+// (schema/*.graphqls, gqlgen, schema-first), the resolvers (one file per
+// area), the per-request dataloaders, the HTTP transport (POST, GET, JSON
+// array batches), the limits checked before any resolver runs (depth,
+// aliases, page size, complexity, body size, batch size, timeout), the
+// document cache and automatic persisted queries, and the error presenter
+// that maps ion errors to ION's envelope.
+//
+// The emulated quirks of ION (numeric ids, enums in any case, Int and ID
+// variables used interchangeably, the docs' alias input type names,
+// decimal strings, etag or _etag) are each implemented in one place with a
+// comment saying why.
+//
+// It depends only on the ion package's interfaces (ion.Stores,
+// ion.TenantStore, ion.ControlStore, ion.APIKeyService): it must never
+// import a store package (internal/sqlite, internal/postgres) or
+// internal/auth. Regenerate the gqlgen code with
+// `go generate ./internal/graphql/...`.
+package graphql

@@ -1,0 +1,264 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ionbox/ionbox/internal/auth"
+	"github.com/ionbox/ionbox/internal/graphql"
+	"github.com/ionbox/ionbox/internal/httpapi"
+	"github.com/ionbox/ionbox/internal/sqlite"
+	"github.com/ionbox/ionbox/ion"
+)
+
+// Config is what `ionbox serve` takes. The zero value serves on
+// 127.0.0.1:8080 with data in ./ionbox-data.
+type Config struct {
+	// Addr is the listen address; default "127.0.0.1:8080". Port 0 picks a
+	// free port (the URL is logged and returned by Start).
+	Addr string
+	// DataDir holds the SQLite files, the admin token and the hash key;
+	// default "./ionbox-data".
+	DataDir string
+	// Store is "sqlite" (default). PostgreSQL is not available yet.
+	Store string
+	// PublicURL is the production base URL clients use; default
+	// "http://<listen address>".
+	PublicURL string
+	// AdminToken guards the admin API; default: generated once and saved to
+	// <DataDir>/admin-token with mode 0600.
+	AdminToken string
+	// Logger defaults to a text logger on stderr.
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() error {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./ionbox-data"
+	}
+	if c.Store == "" {
+		c.Store = "sqlite"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if c.Store != "sqlite" {
+		return fmt.Errorf("--store %q: only the embedded \"sqlite\" store is available in this version", redactURL(c.Store))
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		return fmt.Errorf("--public-url %q: must start with http:// or https://", c.PublicURL)
+	}
+	return nil
+}
+
+// Running is a started server.
+type Running struct {
+	// URL is the production base URL.
+	URL string
+	// AdminTokenFile is where the admin token is kept ("" when it was given).
+	AdminTokenFile string
+	// AdminToken is the admin API's bearer token.
+	AdminToken string
+
+	done   chan error
+	cancel context.CancelFunc
+}
+
+// Wait blocks until the server has stopped and returns why.
+func (r *Running) Wait() error { return <-r.done }
+
+// Stop shuts the server down gracefully and waits for it.
+func (r *Running) Stop() error {
+	r.cancel()
+	return r.Wait()
+}
+
+// Run serves until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	r, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return r.Wait()
+}
+
+// Start opens everything, starts serving in the background and returns once
+// the server accepts connections.
+func Start(ctx context.Context, cfg Config) (*Running, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory %s: %w", cfg.DataDir, err)
+	}
+	adminToken, tokenFile := cfg.AdminToken, ""
+	if adminToken == "" {
+		tokenFile = filepath.Join(cfg.DataDir, "admin-token")
+		t, err := readOrCreateSecret(tokenFile, 32)
+		if err != nil {
+			return nil, fmt.Errorf("admin token: %w", err)
+		}
+		adminToken = t
+	}
+	hashKey, err := readOrCreateSecret(filepath.Join(cfg.DataDir, "hash.key"), 32)
+	if err != nil {
+		return nil, fmt.Errorf("hash key: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (choose another address with --addr)", cfg.Addr, err)
+	}
+	publicURL := strings.TrimRight(cfg.PublicURL, "/")
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+
+	stores, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
+	}
+	h, err := assemble(ctx, stores, []byte(hashKey), publicURL, adminToken, log)
+	if err != nil {
+		ln.Close()
+		stores.Close()
+		return nil, err
+	}
+
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	r := &Running{URL: publicURL, AdminTokenFile: tokenFile, AdminToken: adminToken, done: make(chan error, 1), cancel: cancel}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	go func() {
+		var err error
+		select {
+		case err = <-serveErr:
+		case <-ctx.Done():
+			shutdownCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+			err = srv.Shutdown(shutdownCtx)
+			stop()
+			<-serveErr
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		if cerr := stores.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close store: %w", cerr)
+		}
+		r.done <- err
+	}()
+
+	tokenHint := "the --admin-token you gave"
+	if tokenFile != "" {
+		tokenHint = tokenFile
+	}
+	log.Info("ionbox serving",
+		"production", publicURL,
+		"graphql", publicURL+"/graphql",
+		"admin_token_file", tokenHint,
+		"data", cfg.DataDir)
+	log.Info("first credential: ionbox org create --name Acme --domain acme.example; ionbox user create --org <id> --name Ada --email ada@acme.example; ionbox apikey create --org <id> --user <id> (see README)")
+	return r, nil
+}
+
+// assemble builds the root handler over opened stores.
+func assemble(ctx context.Context, stores *sqlite.Stores, hashKey []byte, publicURL, adminToken string, log *slog.Logger) (http.Handler, error) {
+	prod, err := stores.Control().EnsureEnvironment(ctx, ion.Environment{
+		Name: ion.ProductionEnvironment, Kind: ion.EnvProduction, State: "active",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("production environment: %w", err)
+	}
+	authSvc, err := auth.New(auth.Config{Control: stores.Control(), HashKey: hashKey})
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	issuer, err := authSvc.Issuer(ctx, prod, publicURL)
+	if err != nil {
+		return nil, fmt.Errorf("production issuer: %w", err)
+	}
+	gql, err := graphql.NewHandler(graphql.Config{Stores: stores, APIKeys: authSvc, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("graphql: %w", err)
+	}
+	return httpapi.New(httpapi.Config{
+		PublicURL:  publicURL,
+		Production: httpapi.Environment{Env: prod, BaseURL: publicURL, Issuer: issuer},
+		Control:    stores.Control(),
+		APIKeys:    authSvc,
+		GraphQL:    gql,
+		SchemaSDL:  graphql.SchemaSDL(),
+		AdminToken: adminToken,
+		Logger:     log,
+	})
+}
+
+// readOrCreateSecret returns the secret kept in path, creating it (n random
+// bytes, hex) with mode 0600 on first use.
+func readOrCreateSecret(path string, n int) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		s := strings.TrimSpace(string(b))
+		if len(s) < 2*n {
+			return "", fmt.Errorf("%s holds %d characters, want at least %d; delete it to generate a new one", path, len(s), 2*n)
+		}
+		return s, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	buf := make([]byte, n)
+	if _, err := rand.Read(buf); err != nil {
+		return "", fmt.Errorf("generate secret: %w", err)
+	}
+	s := hex.EncodeToString(buf)
+	// O_EXCL so that two processes starting at once never overwrite each
+	// other's secret.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return readOrCreateSecret(path, n)
+		}
+		return "", fmt.Errorf("create %s: %w", path, err)
+	}
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", fmt.Errorf("sync %s: %w", path, err)
+	}
+	return s, f.Close()
+}
+
+// redactURL hides a password in a store URL before it is logged.
+func redactURL(s string) string {
+	if i := strings.Index(s, "@"); i > 0 {
+		if j := strings.Index(s, "://"); j > 0 && j < i {
+			return s[:j+3] + "…" + s[i:]
+		}
+	}
+	return s
+}

@@ -1,0 +1,292 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	goosedb "github.com/pressly/goose/v3/database"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/ionbox/ionbox/ion"
+)
+
+//go:embed migrations/control/*.sql migrations/tenant/*.sql
+var migrationFiles embed.FS
+
+// Migration sets, one per kind of database.
+var (
+	controlMigrations = mustSub(migrationFiles, "migrations/control")
+	tenantMigrations  = mustSub(migrationFiles, "migrations/tenant")
+)
+
+func mustSub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err) // the embedded tree is fixed at compile time
+	}
+	return sub
+}
+
+// sqliteDriver is a private instance of modernc's driver, so that the
+// function registered below reaches only this package's connections and no
+// other user of the "sqlite" driver in the process.
+var sqliteDriver = func() *sqlite.Driver {
+	d := &sqlite.Driver{}
+	// casefold(text) lowers a string with Unicode rules. SQLite's own
+	// lower() and LIKE fold ASCII only; ilike filters need "Ä" to match "ä"
+	// as PostgreSQL's ILIKE does.
+	d.MustRegisterDeterministicScalarFunction("casefold", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case string:
+			return strings.ToLower(v), nil
+		case []byte:
+			return strings.ToLower(string(v)), nil
+		case nil:
+			return nil, nil
+		default:
+			return strings.ToLower(fmt.Sprint(v)), nil
+		}
+	})
+	// new_etag() is ion.NewEtag for statements that rewrite many rows, so
+	// that each row still gets its own etag.
+	d.MustRegisterScalarFunction("new_etag", 0, func(*sqlite.FunctionContext, []driver.Value) (driver.Value, error) {
+		return ion.NewEtag(), nil
+	})
+	return d
+}()
+
+type connector struct{ dsn string }
+
+func (c connector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := sqliteDriver.Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return newStmtConn(conn), nil
+}
+func (c connector) Driver() driver.Driver { return sqliteDriver }
+
+// database is one SQLite file: a single-connection writer, whose
+// transactions begin IMMEDIATE so that they never fail upgrading a read lock,
+// and a pool of query-only readers, which WAL lets run beside the writer.
+type database struct {
+	path  string
+	write *sql.DB
+	read  *sql.DB
+	now   func() time.Time
+}
+
+// dsn builds the connection string. busy_timeout comes first so that the
+// pragmas after it already wait instead of failing with SQLITE_BUSY.
+// synchronous=NORMAL in WAL mode loses nothing on a process crash (kill -9),
+// only possibly the last transactions on a power loss, which is the
+// durability the project asks for.
+func dsn(path string, busy time.Duration, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// openDatabase opens the writer and the read pool of the file at path,
+// creating the file if it does not exist.
+func openDatabase(path string, opts Options) (*database, error) {
+	write := sql.OpenDB(connector{dsn(path, opts.BusyTimeout, false)})
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	read := sql.OpenDB(connector{dsn(path, opts.BusyTimeout, true)})
+	read.SetMaxOpenConns(opts.ReadConns)
+	read.SetMaxIdleConns(opts.ReadConns)
+	read.SetConnMaxLifetime(0)
+	read.SetConnMaxIdleTime(0)
+	db := &database{path: path, write: write, read: read, now: opts.Now}
+	// Open the writer first: it switches a new file to WAL, which the
+	// query-only readers cannot do.
+	if err := write.Ping(); err != nil {
+		db.close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func (db *database) close() error {
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// migrate applies the embedded migrations in fsys that the file lacks.
+func migrate(ctx context.Context, db *sql.DB, fsys fs.FS) error {
+	p, err := goose.NewProvider(goosedb.DialectSQLite3, db, fsys)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// latestVersion is the highest migration version in fsys.
+func latestVersion(fsys fs.FS) (int64, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return 0, err
+	}
+	var latest int64
+	for _, e := range entries {
+		n, _, _ := strings.Cut(e.Name(), "_")
+		v, err := strconv.ParseInt(n, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("migration file %s has no version prefix", e.Name())
+		}
+		latest = max(latest, v)
+	}
+	return latest, nil
+}
+
+// schemaVersion is the migration version a file is at, 0 for a new file.
+func schemaVersion(ctx context.Context, db *sql.DB) (int64, error) {
+	var tables int
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'`).Scan(&tables)
+	if err != nil || tables == 0 {
+		return 0, err
+	}
+	var v sql.NullInt64
+	err = db.QueryRowContext(ctx, `SELECT max(version_id) FROM goose_db_version WHERE is_applied`).Scan(&v)
+	return v.Int64, err
+}
+
+// queryer is what reads need: a pool, a connection or a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// tx is a write transaction. It fixes now, so that every row written by one
+// change carries the same timestamp.
+type tx struct {
+	*sql.Tx
+	ctx context.Context
+	now time.Time
+}
+
+// nowMicros is now as stored.
+func (tx *tx) nowMicros() int64 { return toMicros(tx.now) }
+
+func (tx *tx) exec(query string, args ...any) (sql.Result, error) {
+	return tx.ExecContext(tx.ctx, query, args...)
+}
+
+func (tx *tx) query(query string, args ...any) (*sql.Rows, error) {
+	return tx.QueryContext(tx.ctx, query, args...)
+}
+
+func (tx *tx) queryRow(query string, args ...any) *sql.Row {
+	return tx.QueryRowContext(tx.ctx, query, args...)
+}
+
+// insert runs an INSERT and returns the new row's id.
+func (tx *tx) insert(query string, args ...any) (ion.ID, error) {
+	res, err := tx.exec(query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// update runs fn in one write transaction and commits it; any error rolls
+// everything back. Application errors (*ion.Error) come back as they are,
+// anything else wrapped with op.
+func (db *database) update(ctx context.Context, op string, fn func(tx *tx) error) error {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	t := &tx{Tx: sqlTx, ctx: ctx, now: db.now().UTC().Truncate(time.Microsecond)}
+	if err := fn(t); err != nil {
+		_ = sqlTx.Rollback()
+		return wrapErr(op, err)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		_ = sqlTx.Rollback()
+		return wrapErr(op, err)
+	}
+	return nil
+}
+
+// view runs fn in a read transaction on the read pool, so that the queries
+// inside it (a page and its total count) see one snapshot.
+func (db *database) view(ctx context.Context, op string, fn func(q queryer) error) error {
+	sqlTx, err := db.read.BeginTx(ctx, nil)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	defer func() { _ = sqlTx.Rollback() }()
+	if err := fn(sqlTx); err != nil {
+		return wrapErr(op, err)
+	}
+	return nil
+}
+
+// wrapErr leaves application errors alone, turns constraint violations
+// that slipped past the explicit checks into CONFLICT, and wraps the rest.
+func wrapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *ion.Error
+	if errors.As(err, &ie) {
+		return ie
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return ion.Errorf(ion.ECONFLICT, "%s: the change would duplicate an existing object.", op)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return ion.Errorf(ion.ECONFLICT, "%s: the change would leave a reference to an object that does not exist.", op)
+		}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// Times are stored as Unix microseconds, UTC, which is also PostgreSQL's
+// precision, so both stores return equal times.
+func toMicros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return toMicros(*t)
+}
+
+func fromNullMicros(v *int64) *time.Time {
+	if v == nil {
+		return nil
+	}
+	t := fromMicros(*v)
+	return &t
+}

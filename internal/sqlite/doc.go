@@ -1,0 +1,26 @@
+// Package sqlite stores ionbox's data in SQLite files through
+// modernc.org/sqlite (pure Go): it implements ion.Stores, ion.ControlStore
+// and ion.TenantStore.
+//
+// Layout of a data directory:
+//
+//	control.db            environments, organizations, users, API keys (hashes only), signing keys
+//	tenants/<tenant>.db   one organization's ION data, self-contained, so that it can be copied
+//	templates/tenant.db   an empty, migrated tenant file; new tenants start as a copy of it
+//
+// Every file runs in WAL mode with foreign keys on and synchronous=NORMAL,
+// which keeps every acknowledged write across a process crash. Each has one
+// writer connection (transactions BEGIN IMMEDIATE) and a small query-only
+// read pool. Migrations are embedded goose SQL files, one set for the
+// control database and one for tenants, applied on open. Tenant files open
+// on first use and close when idle, so dormant tenants cost disk only.
+//
+// The store enforces the domain rules itself, inside the transaction of
+// each write, using the rule functions of package ion: derived inventory and
+// run status are stored columns recomputed whenever their inputs change, so
+// that lists filter and sort on them in SQL.
+//
+// This package imports ion and database libraries only. It must not import
+// transports (internal/graphql, internal/httpapi) or other stores; its
+// behaviour is specified by the conformance suite in internal/storetest.
+package sqlite
