@@ -29,6 +29,8 @@ const (
 	EBADREQUEST        = "BAD_REQUEST"
 	EPERSISTEDNOTFOUND = "PERSISTED_QUERY_NOT_FOUND"
 	ESANDBOXNOTFOUND   = "SANDBOX_NOT_FOUND"
+	ESANDBOXEXPIRED    = "SANDBOX_EXPIRED"
+	ESANDBOXBUSY       = "SANDBOX_UNAVAILABLE"
 )
 
 // Error is an application error: a code from the list above and a message

@@ -376,6 +376,8 @@ type ControlStore interface {
 	AddSigningKey(ctx context.Context, k SigningKey) error
 	SigningKeys(ctx context.Context, env string) ([]SigningKey, error)
 	RetireSigningKey(ctx context.Context, env, kid string, at time.Time) error
+
+	SandboxStore
 }
 
 // Stores opens the control store and tenant stores of one deployment.
@@ -386,5 +388,8 @@ type Stores interface {
 	Tenant(ctx context.Context, tenantID string) (TenantStore, error)
 	// CreateTenant makes an empty, migrated tenant store.
 	CreateTenant(ctx context.Context, tenantID string) error
+	// DeleteTenant closes and removes a tenant store and its files. Deleting
+	// one that does not exist is not an error.
+	DeleteTenant(ctx context.Context, tenantID string) error
 	Close() error
 }

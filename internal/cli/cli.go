@@ -33,16 +33,21 @@ type Globals struct {
 
 // ServeCmd is `ionbox serve`.
 type ServeCmd struct {
-	Addr       string `default:"127.0.0.1:8080" env:"IONBOX_ADDR" help:"Listen address."`
-	Data       string `default:"./ionbox-data" env:"IONBOX_DATA" help:"Data directory (SQLite files, admin token)."`
-	Store      string `default:"sqlite" env:"IONBOX_STORE" help:"Store: sqlite (embedded)."`
-	PublicURL  string `name:"public-url" env:"IONBOX_PUBLIC_URL" help:"Base URL clients use for production (default http://<addr>)."`
-	AdminToken string `name:"admin-token" env:"IONBOX_ADMIN_TOKEN" help:"Admin API token (default: generated once into <data>/admin-token)."`
+	Addr          string `default:"127.0.0.1:8080" env:"IONBOX_ADDR" help:"Listen address."`
+	Data          string `default:"./ionbox-data" env:"IONBOX_DATA" help:"Data directory (SQLite files, admin token)."`
+	Store         string `default:"sqlite" env:"IONBOX_STORE" help:"Store: sqlite (embedded)."`
+	PublicURL     string `name:"public-url" env:"IONBOX_PUBLIC_URL" help:"Base URL clients use for production (default http://<addr>)."`
+	SandboxDomain string `name:"sandbox-domain" env:"IONBOX_SANDBOX_DOMAIN" help:"Also serve sandbox NAME at host NAME.<domain> (default: path-based sandbox URLs only)."`
+	AdminToken    string `name:"admin-token" env:"IONBOX_ADMIN_TOKEN" help:"Admin API token (default: generated once into <data>/admin-token)."`
+	TLSCert       string `name:"tls-cert" env:"IONBOX_TLS_CERT" help:"Serve HTTPS with this certificate (PEM; with --tls-key)."`
+	TLSKey        string `name:"tls-key" env:"IONBOX_TLS_KEY" help:"Private key (PEM) for --tls-cert."`
+	TLSSelfSigned bool   `name:"tls-self-signed" env:"IONBOX_TLS_SELF_SIGNED" help:"Serve HTTPS with a local CA made once in <data>/tls; its CA file is logged."`
 }
 
 func (c *ServeCmd) Run(g *Globals) error {
 	return server.Run(g.Ctx, server.Config{
 		Addr: c.Addr, DataDir: c.Data, Store: c.Store, PublicURL: c.PublicURL, AdminToken: c.AdminToken,
+		SandboxDomain: c.SandboxDomain, TLSCert: c.TLSCert, TLSKey: c.TLSKey, TLSSelfSigned: c.TLSSelfSigned,
 	})
 }
 

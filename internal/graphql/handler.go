@@ -220,7 +220,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.limits.Timeout)
 	defer cancel()
 	type result struct {
-		responses []*graphql.Response
+		responses []*response
 		err       *httpError
 	}
 	done := make(chan result, 1)
@@ -235,6 +235,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}()
 		var res result
 		for _, params := range reqs {
+			if ctx.Err() != nil {
+				break // timed out: run no further operation of the batch
+			}
 			resp, herr := h.execute(ctx, actor, params, r.Method == http.MethodGet)
 			if herr != nil {
 				res.err = herr
@@ -249,6 +252,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	select {
 	case res = <-done:
 	case <-ctx.Done():
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return // the client went away: nobody reads an answer
+		}
 	}
 	// A request whose deadline passed is answered TIMEOUT even when it just
 	// finished: its fields may already have failed with context errors.
@@ -260,6 +266,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, res.err)
 		return
 	}
+	if len(res.responses) != len(reqs) {
+		return // cancelled by the client part way: nobody reads an answer
+	}
 	if batch {
 		writeJSON(w, http.StatusOK, res.responses)
 		return
@@ -269,19 +278,36 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // execute runs one operation with its own request state, so that each
 // operation of a batch sees what the ones before it wrote.
-func (h *handler) execute(ctx context.Context, actor ion.Actor, params *graphql.RawParams, get bool) (*graphql.Response, *httpError) {
+func (h *handler) execute(ctx context.Context, actor ion.Actor, params *graphql.RawParams, get bool) (*response, *httpError) {
 	ctx = withState(ctx, newRequestState(actor, h.stores))
 	ctx = graphql.StartOperationTrace(ctx)
 	rc, errs := h.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
-		return h.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs), nil
+		return responseOf(h.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)), nil
 	}
 	if get && rc.Operation.Operation != ast.Query {
 		return nil, &httpError{http.StatusMethodNotAllowed, ion.EBADREQUEST,
 			fmt.Sprintf("A %s cannot be sent with GET; send it with POST. GET is for queries only.", rc.Operation.Operation), "POST"}
 	}
 	responses, ctx := h.exec.DispatchOperation(ctx, rc)
-	return responses(ctx), nil
+	return responseOf(responses(ctx)), nil
+}
+
+// response is one operation's answer. Unlike graphql.Response it has no
+// "data" member when the operation never started (a parse, validation or
+// limit error), as the GraphQL spec asks; "data": null remains when
+// execution ran and a non-null field's error reached the root.
+type response struct {
+	Errors     gqlerror.List   `json:"errors,omitempty"`
+	Data       json.RawMessage `json:"data,omitempty"`
+	Extensions map[string]any  `json:"extensions,omitempty"`
+}
+
+func responseOf(r *graphql.Response) *response {
+	if r == nil {
+		return &response{Errors: gqlerror.List{codedError(ion.EINTERNAL, "%s", errInternal.Message)}}
+	}
+	return &response{Errors: r.Errors, Data: r.Data, Extensions: r.Extensions}
 }
 
 // readRequest reads the operations of a request: one from a GET's query

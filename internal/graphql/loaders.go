@@ -14,7 +14,7 @@ import (
 // collects a whole level of a query into one batch; the capacity keeps an
 // "id in (…)" list within what a store can bind in one statement.
 const (
-	loaderWait     = 2 * time.Millisecond
+	loaderWait     = 5 * time.Millisecond
 	loaderCapacity = 1000
 	// fetchChunk is the page size used to read every child of a batch.
 	fetchChunk = 1000

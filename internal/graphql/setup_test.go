@@ -26,6 +26,7 @@ import (
 // fresh organization put in every request's context by a tiny middleware.
 type bundle struct {
 	t      *testing.T
+	h      http.Handler // the handler under test, without the actor middleware
 	srv    *httptest.Server
 	stores *countingStores
 	actor  ion.Actor
@@ -89,7 +90,7 @@ func setup(t *testing.T, opts ...setupOptions) *bundle {
 	if err != nil {
 		t.Fatalf("tenant: %v", err)
 	}
-	return &bundle{t: t, srv: srv, stores: stores, actor: actor, ts: ts}
+	return &bundle{t: t, h: h, srv: srv, stores: stores, actor: actor, ts: ts}
 }
 
 // countingStores counts store use, so that tests can prove that a request

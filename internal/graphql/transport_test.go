@@ -2,10 +2,12 @@ package graphql
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -230,5 +232,21 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 	r = b.postRaw("application/json", []byte(`{"query": "{ me { id } }", `+ext+`}`))
 	if r.status != 200 || r.code() != ion.EBADREQUEST || !strings.Contains(r.Errors[0].Message, "hash does not match") {
 		t.Errorf("mismatched hash: %d %s", r.status, r.raw)
+	}
+}
+
+// TestClientGone: a request whose client has gone is abandoned quietly.
+func TestClientGone(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx, cancel := context.WithCancel(ion.WithActor(t.Context(), b.actor))
+	cancel()
+	body := `[{"query": "{ currentUser { id } }"}, {"query": "{ parts { totalCount } }"}]`
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/graphql", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	rec := httptest.NewRecorder()
+	b.h.ServeHTTP(rec, req)
+	if rec.Body.Len() != 0 && rec.Code != http.StatusOK {
+		t.Errorf("answer to a gone client: %d %s", rec.Code, rec.Body)
 	}
 }

@@ -28,6 +28,10 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case ion.EBODYTOOLARGE:
 		return http.StatusRequestEntityTooLarge
+	case ion.ESANDBOXEXPIRED:
+		return http.StatusGone
+	case ion.ESANDBOXBUSY:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

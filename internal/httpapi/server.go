@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/ionbox/ionbox/ion"
 )
@@ -29,6 +31,7 @@ type Environment struct {
 	Env     ion.Environment
 	BaseURL string // absolute, without trailing slash
 	Issuer  Issuer
+	Sandbox *ion.Sandbox // nil for production
 }
 
 // IssuerURL is the environment's OAuth issuer, shaped like a Keycloak realm.
@@ -36,6 +39,17 @@ func (e Environment) IssuerURL() string { return e.BaseURL + "/realms/api-keys" 
 
 // TokenURL is the environment's token endpoint.
 func (e Environment) TokenURL() string { return e.IssuerURL() + "/protocol/openid-connect/token" }
+
+// SandboxResolver finds the sandbox a request names.
+type SandboxResolver interface {
+	// ResolveSandbox returns the serving environment of the named sandbox
+	// and its record, or an *ion.Error with code SANDBOX_NOT_FOUND.
+	ResolveSandbox(ctx context.Context, name string) (Environment, ion.Sandbox, error)
+	// SandboxBaseURL is the canonical base URL of the named sandbox.
+	SandboxBaseURL(name string) string
+	// ForgetSandbox drops whatever is cached about a deleted sandbox.
+	ForgetSandbox(name string)
+}
 
 // Config configures the HTTP surface. Every field is required unless its
 // comment gives a default.
@@ -48,6 +62,14 @@ type Config struct {
 	Control ion.ControlStore
 	// APIKeys makes API keys for the admin API.
 	APIKeys ion.APIKeyService
+	// Sandboxes resolves sandbox names; nil serves production only.
+	Sandboxes SandboxResolver
+	// SandboxAdmin provisions and deletes sandboxes for the admin API; nil
+	// leaves the sandbox endpoints out.
+	SandboxAdmin SandboxAdmin
+	// SandboxDomain, when set, serves sandbox NAME at host NAME.<domain>
+	// as well as at /sandboxes/NAME.
+	SandboxDomain string
 	// GraphQL serves /graphql for any environment; it finds the actor in
 	// the request context.
 	GraphQL http.Handler
@@ -98,6 +120,10 @@ type Server struct {
 	mux   *http.ServeMux
 	admin *http.ServeMux
 	m     *metrics
+	// production serves production's base URL; envMux serves any
+	// environment's routes for the environment in the request context.
+	production http.Handler
+	envMux     http.Handler
 }
 
 // New returns the root handler.
@@ -113,14 +139,39 @@ func New(cfg Config) (*Server, error) {
 	s.mux.Handle("GET /metrics", s.m.handler())
 	s.mux.Handle("/admin/", s.m.instrument("control", "admin", s.requireAdmin(s.admin)))
 	s.routeAdmin()
-	s.mux.HandleFunc("/sandboxes/{name}/", s.sandbox)
-	s.mux.HandleFunc("/sandboxes/{name}", s.sandbox)
-	s.mux.Handle("/", s.environment(cfg.Production, ""))
+	if cfg.SandboxAdmin != nil && cfg.Sandboxes != nil {
+		s.routeSandboxAdmin()
+	}
+	s.mux.HandleFunc("/sandboxes/{name}/", s.sandboxByPath)
+	s.mux.HandleFunc("/sandboxes/{name}", s.sandboxByPath)
+	s.production = s.environment(cfg.Production)
+	s.mux.Handle("/", s.production)
+	s.envMux = s.environmentRoutes()
 	return s, nil
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if name, ok := s.sandboxHost(r.Host); ok {
+		s.serveSandbox(w, r, name, "")
+		return
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// sandboxHost reports whether host (with or without port) is
+// NAME.<sandbox-domain>, and returns NAME.
+func (s *Server) sandboxHost(host string) (string, bool) {
+	if s.cfg.SandboxDomain == "" {
+		return "", false
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	name, ok := strings.CutSuffix(strings.ToLower(host), "."+s.cfg.SandboxDomain)
+	if !ok || name == "" {
+		return "", false
+	}
+	return name, true
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -131,31 +182,102 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// sandbox answers every sandbox URL. Sandboxes are not provisioned yet, so
-// every name is unknown.
-func (s *Server) sandbox(w http.ResponseWriter, r *http.Request) {
+func (s *Server) sandboxByPath(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	writeGraphQLError(w, s.log, ion.Errorf(ion.ESANDBOXNOTFOUND,
-		"Sandbox %q does not exist. List sandboxes with GET %s/admin/v1/sandboxes, or check the base URL.", name, s.cfg.PublicURL))
+	s.serveSandbox(w, r, name, "/sandboxes/"+name)
 }
 
-// environment serves everything under one environment's base URL; prefix is
-// the path the base URL adds to the host ("" for production).
-func (s *Server) environment(env Environment, prefix string) http.Handler {
+// serveSandbox serves a request under sandbox name's base URL; prefix is the
+// path the base URL adds ("" for host-based URLs).
+func (s *Server) serveSandbox(w http.ResponseWriter, r *http.Request, name, prefix string) {
+	if s.cfg.Sandboxes == nil {
+		writeGraphQLError(w, s.log, s.unknownSandbox(name))
+		return
+	}
+	env, sb, err := s.cfg.Sandboxes.ResolveSandbox(r.Context(), name)
+	if err != nil {
+		if ion.ErrorCode(err) == ion.ENOTFOUND {
+			err = s.unknownSandbox(name)
+		}
+		writeGraphQLError(w, s.log, err)
+		return
+	}
+	switch sb.State {
+	case ion.SandboxExpired:
+		writeGraphQLError(w, s.log, ion.Errorf(ion.ESANDBOXEXPIRED,
+			"Sandbox %q has expired and its data was deleted. Request a new sandbox.", name))
+		return
+	case ion.SandboxResetting:
+		w.Header().Set("Retry-After", "1")
+		writeGraphQLError(w, s.log, ion.Errorf(ion.ESANDBOXBUSY,
+			"Sandbox %q is being reset. Retry in a moment.", name))
+		return
+	case ion.SandboxProvisioning:
+		w.Header().Set("Retry-After", "1")
+		writeGraphQLError(w, s.log, ion.Errorf(ion.ESANDBOXBUSY,
+			"Sandbox %q is still being provisioned. Retry in a moment.", name))
+		return
+	}
+	if prefix != "" {
+		rest := strings.TrimPrefix(r.URL.Path, prefix)
+		if rest == "" {
+			rest = "/"
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path, u.RawPath = rest, ""
+		r2.URL = &u
+		r = r2
+	}
+	env.Sandbox = &sb
+	s.envMux.ServeHTTP(w, r.WithContext(withEnvironment(r.Context(), env)))
+}
+
+func (s *Server) unknownSandbox(name string) error {
+	return ion.Errorf(ion.ESANDBOXNOTFOUND,
+		"Sandbox %q does not exist. List sandboxes with GET %s/admin/v1/sandboxes, or check the base URL.", name, s.cfg.PublicURL)
+}
+
+type envKey struct{}
+
+func withEnvironment(ctx context.Context, env Environment) context.Context {
+	return context.WithValue(ctx, envKey{}, env)
+}
+
+func environmentFrom(ctx context.Context) Environment {
+	env, _ := ctx.Value(envKey{}).(Environment)
+	return env
+}
+
+// environment serves production's routes.
+func (s *Server) environment(env Environment) http.Handler {
+	routes := s.environmentRoutes()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		routes.ServeHTTP(w, r.WithContext(withEnvironment(r.Context(), env)))
+	})
+}
+
+// environmentRoutes serves everything under an environment's base URL, for
+// the environment in the request context; paths are relative to the base.
+func (s *Server) environmentRoutes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.m.instrument(env.Env.Kind, "graphql", s.authenticated(env, s.cfg.GraphQL)))
+	mux.HandleFunc("/graphql", func(w http.ResponseWriter, r *http.Request) {
+		env := environmentFrom(r.Context())
+		s.m.instrument(env.Env.Kind, "graphql", s.authenticated(env, s.cfg.GraphQL)).ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /schema.graphql", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte(s.cfg.SchemaSDL))
 	})
 	mux.HandleFunc("GET /.well-known/ion-environment", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, describeEnvironment(env))
+		writeJSON(w, http.StatusOK, describeEnvironment(environmentFrom(r.Context())))
 	})
-	mux.Handle("/", s.m.instrument(env.Env.Kind, "auth", env.Issuer.Handler()))
-	if prefix == "" {
-		return mux
-	}
-	return http.StripPrefix(prefix, mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		env := environmentFrom(r.Context())
+		s.m.instrument(env.Env.Kind, "auth", env.Issuer.Handler()).ServeHTTP(w, r)
+	})
+	return mux
 }
 
 // describeEnvironment is the body of /.well-known/ion-environment.
@@ -166,7 +288,16 @@ func describeEnvironment(env Environment) map[string]any {
 	}
 	state := env.Env.State
 	if state == "" {
-		state = "active"
+		state = ion.SandboxActive
+	}
+	features := []string{}
+	var expiresAt any
+	if env.Sandbox != nil {
+		state = env.Sandbox.State
+		features = append(features, env.Sandbox.Features...)
+		if env.Sandbox.ExpiresAt != nil {
+			expiresAt = env.Sandbox.ExpiresAt.UTC().Format(time.RFC3339)
+		}
 	}
 	return map[string]any{
 		"kind":        env.Env.Kind,
@@ -176,10 +307,10 @@ func describeEnvironment(env Environment) map[string]any {
 		"tokenUrl":    env.TokenURL(),
 		"issuer":      env.IssuerURL(),
 		"state":       state,
-		"features":    []string{},
+		"features":    features,
 		"rateLimit":   map[string]any{},
 		"webhookMode": webhookMode,
-		"expiresAt":   nil,
+		"expiresAt":   expiresAt,
 	}
 }
 

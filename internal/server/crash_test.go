@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,7 +86,7 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{t: t, url: p.url, adminToken: strings.TrimSpace(string(token)), dataDir: dataDir}
+	b := &bundle{t: t, url: p.url, adminToken: strings.TrimSpace(string(token)), dataDir: dataDir, client: http.DefaultClient}
 	c := b.newCredential("Crash")
 	part := id(dig(b.mustGQL(c.token, `mutation($input: CreatePartInput!) { createPart(input: $input) { part { id } } }`,
 		map[string]any{"input": map[string]any{"partNumber": "CRASH-1"}}), "createPart", "part", "id"))

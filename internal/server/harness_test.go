@@ -20,17 +20,23 @@ type bundle struct {
 	adminToken string
 	dataDir    string
 	running    *Running
+	client     *http.Client // http.DefaultClient unless a test dials by Host
 }
 
 // setup starts a real server on a free port with its own data directory.
 func setup(t *testing.T) *bundle {
 	t.Helper()
+	return setupWith(t, Config{})
+}
+
+// setupWith starts a real server with cfg; Addr, DataDir and Logger are
+// filled in.
+func setupWith(t *testing.T, cfg Config) *bundle {
+	t.Helper()
 	dir := t.TempDir()
-	r, err := Start(context.Background(), Config{
-		Addr:    "127.0.0.1:0",
-		DataDir: dir,
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	cfg.Addr, cfg.DataDir = "127.0.0.1:0", dir
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	r, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
@@ -39,7 +45,7 @@ func setup(t *testing.T) *bundle {
 			t.Errorf("stop server: %v", err)
 		}
 	})
-	return &bundle{t: t, url: r.URL, adminToken: r.AdminToken, dataDir: dir, running: r}
+	return &bundle{t: t, url: r.URL, adminToken: r.AdminToken, dataDir: dir, running: r, client: http.DefaultClient}
 }
 
 // admin calls the admin API and decodes a 2xx answer into out.
@@ -53,7 +59,7 @@ func (b *bundle) admin(method, path string, body, out any) int {
 	req, _ := http.NewRequest(method, b.url+path, rd)
 	req.Header.Set("Authorization", "Bearer "+b.adminToken)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := b.client.Do(req)
 	if err != nil {
 		b.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -99,7 +105,7 @@ func (b *bundle) newCredential(name string) credential {
 func (b *bundle) exchange(tokenURL, clientID, secret string) string {
 	b.t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret}, "audience": {b.url}}
-	resp, err := http.PostForm(tokenURL, form)
+	resp, err := b.client.PostForm(tokenURL, form)
 	if err != nil {
 		b.t.Fatalf("token: %v", err)
 	}
@@ -146,7 +152,7 @@ func (b *bundle) gql(token, query string, vars map[string]any) gqlResult {
 	if token != "" {
 		req.Header.Set("Authorization", token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := b.client.Do(req)
 	if err != nil {
 		b.t.Fatalf("graphql: %v", err)
 	}
@@ -167,6 +173,42 @@ func (b *bundle) mustGQL(token, query string, vars map[string]any) map[string]an
 		b.t.Fatalf("graphql failed (HTTP %d): %s\nquery: %s\nvars: %v", r.Status, r.Raw, query, vars)
 	}
 	return r.Data
+}
+
+// at returns a copy of b that talks to another base URL (a sandbox's).
+func (b *bundle) at(baseURL string) *bundle {
+	c := *b
+	c.url = strings.TrimRight(baseURL, "/")
+	return &c
+}
+
+// sandbox is a provisioned sandbox and one service account's credential.
+type sandboxCred struct {
+	name, baseURL, tokenURL string
+	clientID, secret, token string
+}
+
+// newSandbox requests a blank sandbox for organization orgID through the
+// admin API (auto-approved) and exchanges its service account's credential.
+func (b *bundle) newSandbox(orgID int64, name string) sandboxCred {
+	b.t.Helper()
+	var res struct {
+		Status      string
+		Sandbox     struct{ Name, BaseURL, TokenURL string }
+		Credentials []struct{ ServiceAccount, ClientID, ClientSecret string }
+	}
+	b.admin("POST", "/admin/v1/sandbox-requests", map[string]any{
+		"organizationId": orgID, "name": name, "reason": "build the ERP integration", "integration": "erp",
+		"shape": "blank", "members": []map[string]string{{"name": "Dev", "email": "dev@" + name + ".example"}},
+		"serviceAccounts": []map[string]string{{"name": "erp-sync"}},
+	}, &res)
+	if res.Status != "provisioned" || len(res.Credentials) != 1 {
+		b.t.Fatalf("sandbox request: %+v", res)
+	}
+	sb := sandboxCred{name: name, baseURL: res.Sandbox.BaseURL, tokenURL: res.Sandbox.TokenURL,
+		clientID: res.Credentials[0].ClientID, secret: res.Credentials[0].ClientSecret}
+	sb.token = b.exchange(sb.tokenURL, sb.clientID, sb.secret)
+	return sb
 }
 
 // dig walks a decoded JSON value: dig(v, "createPart", "part", "id").

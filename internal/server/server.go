@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,7 +18,9 @@ import (
 	"github.com/ionbox/ionbox/internal/auth"
 	"github.com/ionbox/ionbox/internal/graphql"
 	"github.com/ionbox/ionbox/internal/httpapi"
+	"github.com/ionbox/ionbox/internal/sandbox"
 	"github.com/ionbox/ionbox/internal/sqlite"
+	"github.com/ionbox/ionbox/internal/tlsca"
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -35,6 +38,15 @@ type Config struct {
 	// PublicURL is the production base URL clients use; default
 	// "http://<listen address>".
 	PublicURL string
+	// SandboxDomain, when set, also serves sandbox NAME at NAME.<domain>
+	// (by Host header); default none (path-based sandbox URLs only).
+	SandboxDomain string
+	// TLSCert and TLSKey, both set, serve HTTPS with that certificate.
+	TLSCert, TLSKey string
+	// TLSSelfSigned serves HTTPS with a certificate for the public host and
+	// *.<SandboxDomain> from a local CA kept in <DataDir>/tls (made once);
+	// its CA file's path is logged and returned in Running.CAFile.
+	TLSSelfSigned bool
 	// AdminToken guards the admin API; default: generated once and saved to
 	// <DataDir>/admin-token with mode 0600.
 	AdminToken string
@@ -58,6 +70,12 @@ func (c *Config) setDefaults() error {
 	if c.Store != "sqlite" {
 		return fmt.Errorf("--store %q: only the embedded \"sqlite\" store is available in this version", redactURL(c.Store))
 	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together: give both, or neither")
+	}
+	if c.TLSCert != "" && c.TLSSelfSigned {
+		return fmt.Errorf("--tls-self-signed and --tls-cert/--tls-key are alternatives: give one")
+	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		return fmt.Errorf("--public-url %q: must start with http:// or https://", c.PublicURL)
 	}
@@ -72,6 +90,8 @@ type Running struct {
 	AdminTokenFile string
 	// AdminToken is the admin API's bearer token.
 	AdminToken string
+	// CAFile is the local CA clients must trust, with TLSSelfSigned.
+	CAFile string
 
 	done   chan error
 	cancel context.CancelFunc
@@ -123,9 +143,25 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (choose another address with --addr)", cfg.Addr, err)
 	}
+	useTLS := cfg.TLSCert != "" || cfg.TLSSelfSigned
 	publicURL := strings.TrimRight(cfg.PublicURL, "/")
 	if publicURL == "" {
-		publicURL = "http://" + ln.Addr().String()
+		scheme := "http://"
+		if useTLS {
+			scheme = "https://"
+		}
+		publicURL = scheme + ln.Addr().String()
+	}
+	sandboxDomain := strings.ToLower(strings.Trim(cfg.SandboxDomain, "."))
+	var caFile string
+	if useTLS {
+		tlsCfg, ca, err := serverTLS(cfg, publicURL, sandboxDomain)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		caFile = ca
+		ln = tls.NewListener(ln, tlsCfg)
 	}
 
 	stores, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{})
@@ -133,7 +169,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		ln.Close()
 		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
 	}
-	h, err := assemble(ctx, stores, []byte(hashKey), publicURL, adminToken, log)
+	h, err := assemble(ctx, stores, []byte(hashKey), publicURL, sandboxDomain, adminToken, log)
 	if err != nil {
 		ln.Close()
 		stores.Close()
@@ -147,7 +183,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	r := &Running{URL: publicURL, AdminTokenFile: tokenFile, AdminToken: adminToken, done: make(chan error, 1), cancel: cancel}
+	r := &Running{URL: publicURL, AdminTokenFile: tokenFile, AdminToken: adminToken, CAFile: caFile, done: make(chan error, 1), cancel: cancel}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	go func() {
@@ -173,6 +209,9 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	if tokenFile != "" {
 		tokenHint = tokenFile
 	}
+	if caFile != "" {
+		log.Info("HTTPS with a local CA: clients must trust it (SSL_CERT_FILE, REQUESTS_CA_BUNDLE)", "ca_file", caFile)
+	}
 	log.Info("ionbox serving",
 		"production", publicURL,
 		"graphql", publicURL+"/graphql",
@@ -183,7 +222,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 }
 
 // assemble builds the root handler over opened stores.
-func assemble(ctx context.Context, stores *sqlite.Stores, hashKey []byte, publicURL, adminToken string, log *slog.Logger) (http.Handler, error) {
+func assemble(ctx context.Context, stores *sqlite.Stores, hashKey []byte, publicURL, sandboxDomain, adminToken string, log *slog.Logger) (http.Handler, error) {
 	prod, err := stores.Control().EnsureEnvironment(ctx, ion.Environment{
 		Name: ion.ProductionEnvironment, Kind: ion.EnvProduction, State: "active",
 	})
@@ -198,20 +237,52 @@ func assemble(ctx context.Context, stores *sqlite.Stores, hashKey []byte, public
 	if err != nil {
 		return nil, fmt.Errorf("production issuer: %w", err)
 	}
+	sandboxes, err := sandbox.New(sandbox.Config{Control: stores.Control(), Stores: stores, APIKeys: authSvc})
+	if err != nil {
+		return nil, fmt.Errorf("sandboxes: %w", err)
+	}
+	router, err := newSandboxRouter(stores.Control(), authSvc, publicURL, sandboxDomain)
+	if err != nil {
+		return nil, err
+	}
 	gql, err := graphql.NewHandler(graphql.Config{Stores: stores, APIKeys: authSvc, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("graphql: %w", err)
 	}
 	return httpapi.New(httpapi.Config{
-		PublicURL:  publicURL,
-		Production: httpapi.Environment{Env: prod, BaseURL: publicURL, Issuer: issuer},
-		Control:    stores.Control(),
-		APIKeys:    authSvc,
-		GraphQL:    gql,
-		SchemaSDL:  graphql.SchemaSDL(),
-		AdminToken: adminToken,
-		Logger:     log,
+		PublicURL:     publicURL,
+		Production:    httpapi.Environment{Env: prod, BaseURL: publicURL, Issuer: issuer},
+		Sandboxes:     router,
+		SandboxAdmin:  sandboxes,
+		SandboxDomain: sandboxDomain,
+		Control:       stores.Control(),
+		APIKeys:       authSvc,
+		GraphQL:       gql,
+		SchemaSDL:     graphql.SchemaSDL(),
+		AdminToken:    adminToken,
+		Logger:        log,
 	})
+}
+
+// serverTLS builds the HTTPS configuration from --tls-cert/--tls-key or from
+// the local CA, and returns the CA file's path in the second case.
+func serverTLS(cfg Config, publicURL, sandboxDomain string) (*tls.Config, string, error) {
+	if cfg.TLSCert != "" {
+		c, err := tlsca.FromFiles(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, "", fmt.Errorf("TLS: %w", err)
+		}
+		return c, "", nil
+	}
+	hosts, err := tlsca.HostsFor(publicURL, sandboxDomain)
+	if err != nil {
+		return nil, "", fmt.Errorf("TLS hosts: %w", err)
+	}
+	cert, caFile, err := tlsca.SelfSigned(filepath.Join(cfg.DataDir, "tls"), hosts, time.Now())
+	if err != nil {
+		return nil, "", fmt.Errorf("TLS: %w", err)
+	}
+	return tlsca.ServerConfig(cert), caFile, nil
 }
 
 // readOrCreateSecret returns the secret kept in path, creating it (n random

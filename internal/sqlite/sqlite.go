@@ -99,14 +99,32 @@ type Stores struct {
 
 var _ ion.Stores = (*Stores)(nil)
 
-// tenantHandle is one tenant file in the cache. inflight, lastUsed and db
-// are guarded by Stores.mu; opening serializes on openMu so that concurrent
-// first uses open the file once.
+// tenantHandle is one tenant file in the cache. inflight, lastUsed,
+// deleting, drained and db are guarded by Stores.mu (db is also written only
+// under openMu); opening serializes on openMu so that concurrent first uses
+// open the file once.
 type tenantHandle struct {
 	openMu   sync.Mutex
 	db       *database
 	inflight int
 	lastUsed time.Time
+	// deleting marks a tenant that DeleteTenant is removing: new calls
+	// answer NOT_FOUND, and the janitor leaves the handle alone so that
+	// nobody reopens the file before it is gone. deleted is closed when
+	// that DeleteTenant returns. drained, when not nil, is closed once the
+	// last call in flight has released the handle.
+	deleting bool
+	deleted  chan struct{}
+	drained  chan struct{}
+}
+
+// unpin ends one call's use of h. Stores.mu must be held.
+func (h *tenantHandle) unpin() {
+	h.inflight--
+	if h.inflight == 0 && h.drained != nil {
+		close(h.drained)
+		h.drained = nil
+	}
 }
 
 var errClosed = errors.New("sqlite: stores are closed")
@@ -189,6 +207,95 @@ func (s *Stores) CreateTenant(ctx context.Context, id string) error {
 	return s.writeTenantFile(id, false)
 }
 
+// DeleteTenant closes tenant id's file and removes it with its journal
+// files. Calls already using the tenant finish first (DeleteTenant waits for
+// them, or returns ctx's error having deleted nothing); calls made from then
+// on, through new or old handles, answer NOT_FOUND. Deleting a tenant that
+// does not exist is not an error.
+func (s *Stores) DeleteTenant(ctx context.Context, id string) error {
+	if err := validateTenantID(id); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errClosed
+	}
+	h := s.tenants[id]
+	if h == nil {
+		// A handle with no file open, so that nobody opens the file while
+		// it is being removed.
+		h = &tenantHandle{}
+		s.tenants[id] = h
+	}
+	if h.deleting {
+		// Another DeleteTenant is at it: wait for it, then make sure (it
+		// may have given up on its context).
+		done := h.deleted
+		s.mu.Unlock()
+		select {
+		case <-done:
+			return s.DeleteTenant(ctx, id)
+		case <-ctx.Done():
+			return fmt.Errorf("sqlite: delete tenant %s: %w", id, ctx.Err())
+		}
+	}
+	h.deleting, h.deleted = true, make(chan struct{})
+	defer close(h.deleted)
+	var drained chan struct{}
+	if h.inflight > 0 {
+		h.drained = make(chan struct{})
+		drained = h.drained
+	}
+	s.mu.Unlock()
+
+	if drained != nil {
+		select {
+		case <-drained:
+		case <-ctx.Done():
+			s.mu.Lock()
+			h.deleting, h.drained = false, nil
+			if h.db == nil && h.inflight == 0 && s.tenants[id] == h {
+				delete(s.tenants, id)
+			}
+			s.mu.Unlock()
+			return fmt.Errorf("sqlite: delete tenant %s: %w", id, ctx.Err())
+		}
+	}
+
+	// Nobody uses the file now and nobody can start to: close it.
+	h.openMu.Lock()
+	s.mu.Lock()
+	db := h.db
+	h.db = nil
+	s.mu.Unlock()
+	h.openMu.Unlock()
+	var errs []error
+	if db != nil {
+		errs = append(errs, db.close())
+	}
+
+	s.fileMu.Lock()
+	path := s.tenantPath(id)
+	for _, suffix := range []string{"-wal", "-shm", "-journal", ""} {
+		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, syncDir(filepath.Dir(path)))
+	s.fileMu.Unlock()
+
+	s.mu.Lock()
+	if s.tenants[id] == h {
+		delete(s.tenants, id)
+	}
+	s.mu.Unlock()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlite: delete tenant %s: %w", id, err)
+	}
+	return nil
+}
+
 // Close stops the janitor and closes every open file. Stores and the
 // TenantStores it returned must not be used afterwards.
 func (s *Stores) Close() error {
@@ -237,7 +344,7 @@ func (s *Stores) CloseIdleTenants(idleFor time.Duration) int {
 	s.mu.Lock()
 	var idle []*database
 	for id, h := range s.tenants {
-		if h.db != nil && h.inflight == 0 && now.Sub(h.lastUsed) >= idleFor {
+		if h.db != nil && h.inflight == 0 && !h.deleting && now.Sub(h.lastUsed) >= idleFor {
 			idle = append(idle, h.db)
 			delete(s.tenants, id)
 		}
@@ -277,12 +384,16 @@ func (s *Stores) acquire(ctx context.Context, id string) (*database, func(), err
 		h = &tenantHandle{}
 		s.tenants[id] = h
 	}
+	if h.deleting {
+		s.mu.Unlock()
+		return nil, nil, errTenantDeleted(id)
+	}
 	h.inflight++
 	db := h.db
 	s.mu.Unlock()
 	release := func() {
 		s.mu.Lock()
-		h.inflight--
+		h.unpin()
 		h.lastUsed = s.opts.Now()
 		s.mu.Unlock()
 	}
@@ -305,8 +416,8 @@ func (s *Stores) acquire(ctx context.Context, id string) (*database, func(), err
 	db, err := s.openTenantFile(ctx, id)
 	if err != nil {
 		s.mu.Lock()
-		h.inflight--
-		if h.inflight == 0 && h.db == nil && s.tenants[id] == h {
+		h.unpin()
+		if h.inflight == 0 && h.db == nil && !h.deleting && s.tenants[id] == h {
 			delete(s.tenants, id)
 		}
 		s.mu.Unlock()
@@ -332,7 +443,7 @@ func (s *Stores) closeOverCap() {
 	for id, h := range s.tenants {
 		if h.db != nil {
 			open = append(open, entry{id, h})
-			if h.inflight == 0 {
+			if h.inflight == 0 && !h.deleting {
 				idle = append(idle, entry{id, h})
 			}
 		}

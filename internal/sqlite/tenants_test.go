@@ -1,7 +1,13 @@
 package sqlite
 
 import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ionbox/ionbox/ion"
 )
@@ -75,5 +81,131 @@ func TestTenantIDs(t *testing.T) {
 		if err != nil && ion.ErrorCode(err) != ion.EVALIDATION {
 			t.Errorf("validateTenantID(%q) code %s", id, ion.ErrorCode(err))
 		}
+	}
+}
+
+// DeleteTenant waits for the calls using the tenant, refuses new ones
+// meanwhile, and then removes the file and its journals.
+func TestDeleteTenantWaitsForCallsInFlight(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateTenant(ctx, "t1"); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := s.Tenant(ctx, "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.CreatePart(ctx, ion.Part{PartNumber: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	path := s.tenantPath("t1")
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if _, err := os.Stat(path + suffix); err != nil {
+			t.Fatalf("before the delete: %v", err)
+		}
+	}
+	db, release, err := s.acquire(ctx, "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.DeleteTenant(ctx, "t1") }()
+	// Until the call in flight releases the file, new calls are refused
+	// and the pinned one still works.
+	waitFor(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.tenants["t1"].deleting
+	})
+	if _, err := ts.Parts(ctx, ion.ListOptions{}); ion.ErrorCode(err) != ion.ENOTFOUND {
+		t.Fatalf("a new call during the delete: %v, want NOT_FOUND", err)
+	}
+	if n := s.CloseIdleTenants(0); n != 0 {
+		t.Fatalf("the janitor closed %d tenants during a delete", n)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("DeleteTenant returned (%v) while a call was using the tenant", err)
+	default:
+	}
+	if err := db.read.PingContext(ctx); err != nil {
+		t.Fatalf("the pinned file was closed under its call: %v", err)
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		if _, err := os.Stat(path + suffix); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s after the delete: %v, want it gone", filepath.Base(path+suffix), err)
+		}
+	}
+	if n := s.OpenTenants(); n != 0 {
+		t.Fatalf("%d tenants open after the delete", n)
+	}
+	if _, err := ts.Parts(ctx, ion.ListOptions{}); ion.ErrorCode(err) != ion.ENOTFOUND {
+		t.Fatalf("the old handle after the delete: %v, want NOT_FOUND", err)
+	}
+}
+
+// A DeleteTenant whose context ends while it waits deletes nothing.
+func TestDeleteTenantGivesUpWithItsContext(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateTenant(ctx, "t1"); err != nil {
+		t.Fatal(err)
+	}
+	_, release, err := s.acquire(ctx, "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.DeleteTenant(short, "t1") }()
+	waitFor(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.tenants["t1"].deleting
+	})
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("DeleteTenant with a cancelled context: %v, want context.Canceled", err)
+	}
+	release()
+	ts, err := s.Tenant(ctx, "t1")
+	if err != nil {
+		t.Fatalf("the tenant after a cancelled delete: %v", err)
+	}
+	if _, err := ts.CreatePart(ctx, ion.Part{PartNumber: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteTenant(ctx, "t1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.tenantPath("t1")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("tenant file after the second delete: %v", err)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 10 seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(time.Millisecond) // polling with a deadline, not waiting a fixed time
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -122,7 +120,7 @@ func testControl(t *testing.T, h *harness) {
 		b := h.setup(t)
 		ctx := b.ctx
 		ada := must(b.control.CreateUser(ctx, ion.User{OrganizationID: b.org.ID, Name: "Ada", Email: "ada@acme.example", Active: true}))(t)
-		key := ion.APIKey{ClientID: uuid.NewString(), OrganizationID: b.org.ID, UserID: ada.ID, Enabled: true, SecretHash: []byte("hash-1"), SecretHint: "ion_prod_…abcd"}
+		key := ion.APIKey{ClientID: newUUID(), OrganizationID: b.org.ID, UserID: ada.ID, Enabled: true, SecretHash: []byte("hash-1"), SecretHint: "ion_prod_…abcd"}
 		created := must(b.control.CreateAPIKey(ctx, key))(t)
 		etagOK(t, created.Etag)
 		if created.Environment != ion.ProductionEnvironment || created.ID == 0 {
@@ -130,7 +128,7 @@ func testControl(t *testing.T, h *harness) {
 		}
 		same(t, "key by client id", must(b.control.APIKeyByClientID(ctx, key.ClientID))(t), created)
 
-		_, err := b.control.APIKeyByClientID(ctx, uuid.NewString())
+		_, err := b.control.APIKeyByClientID(ctx, newUUID())
 		wantErr(t, err, ion.ENOTFOUND, "")
 		_, err = b.control.CreateAPIKey(ctx, key)
 		wantErr(t, err, ion.ECONFLICT, "")
@@ -141,16 +139,16 @@ func testControl(t *testing.T, h *harness) {
 		other := must(b.control.CreateOrganization(ctx, ion.Organization{Environment: ion.ProductionEnvironment, Name: "Other"}))(t)
 		stranger := must(b.control.CreateUser(ctx, ion.User{OrganizationID: other.ID, Name: "S", Email: "s@other.example"}))(t)
 		bad = key
-		bad.ClientID, bad.UserID = uuid.NewString(), stranger.ID
+		bad.ClientID, bad.UserID = newUUID(), stranger.ID
 		_, err = b.control.CreateAPIKey(ctx, bad)
 		wantErr(t, err, ion.EVALIDATION, "userId")
 		bad = key
-		bad.ClientID, bad.Environment = uuid.NewString(), "sbx"
+		bad.ClientID, bad.Environment = newUUID(), "sbx"
 		_, err = b.control.CreateAPIKey(ctx, bad)
 		wantErr(t, err, ion.EVALIDATION, "environment")
 
-		second := must(b.control.CreateAPIKey(ctx, ion.APIKey{ClientID: uuid.NewString(), OrganizationID: b.org.ID, UserID: ada.ID, SecretHash: []byte("hash-2")}))(t)
-		must(b.control.CreateAPIKey(ctx, ion.APIKey{ClientID: uuid.NewString(), OrganizationID: other.ID, UserID: stranger.ID, SecretHash: []byte("hash-3")}))(t)
+		second := must(b.control.CreateAPIKey(ctx, ion.APIKey{ClientID: newUUID(), OrganizationID: b.org.ID, UserID: ada.ID, SecretHash: []byte("hash-2")}))(t)
+		must(b.control.CreateAPIKey(ctx, ion.APIKey{ClientID: newUUID(), OrganizationID: other.ID, UserID: stranger.ID, SecretHash: []byte("hash-3")}))(t)
 		same(t, "keys of the organization", must(b.control.APIKeys(ctx, b.org.ID, ion.ListOptions{Limit: 10}))(t),
 			ion.Page[ion.APIKey]{Items: []ion.APIKey{created, second}, TotalCount: 2})
 		same(t, "enabled keys", must(b.control.APIKeys(ctx, b.org.ID, ion.ListOptions{Limit: 10, Filters: []ion.Filter{{Field: "enabled", Op: ion.OpEq, Value: true}}}))(t),

@@ -3,16 +3,20 @@
 // store behaviour starts as a case here, so that the intended semantics are
 // exercised across stores.
 //
-// A store's test calls Run with an Opener. Every case runs in parallel on
-// its own stores and organization, set up by harness.setup.
+// A store's test calls Run with an Opener. Areas and cases run in
+// parallel; each case gets fresh stores, an organization and its tenant
+// from harness.setup (the table-driven Etags and Lists areas share one
+// tenant across their rows).
 //
 // Semantics the suite pins down that a store must reproduce exactly:
 //   - ids are per tenant; another tenant's id answers NOT_FOUND;
 //   - lists sort with NULLs last ascending (first descending), text in
 //     byte order (PostgreSQL: COLLATE "C"), ties broken by id ascending;
 //   - neq and notIn count NULL as different from every value;
-//   - like is case-sensitive, ilike case-insensitive with Unicode folding.
+//   - like is case-sensitive, ilike case-insensitive with Unicode folding;
+//   - revisions and enum values are stored uppercase, whatever case came in;
+//   - ids of deleted objects are not reused, even after a restart.
 //
-// It imports only ion and testing libraries (testing, go-cmp, uuid), never
+// It imports only ion, the standard library and go-cmp, never
 // a store package.
 package storetest

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -40,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"Etags", testEtags},
 		{"Lists", testLists},
 		{"Tenancy", testTenancy},
+		{"Sandboxes", testSandboxes},
 		{"Durability", testDurability},
 	}
 	for _, a := range areas {
@@ -149,6 +151,15 @@ func ids[T any](items []T, id func(T) ion.ID) []ion.ID {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// newUUID returns a random (version 4) UUID, as API key client ids are.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
 
 func etagOK(t *testing.T, etag string) {
 	t.Helper()

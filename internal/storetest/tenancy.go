@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -93,7 +91,7 @@ func testDurability(t *testing.T, h *harness) {
 		env := must(control.EnsureEnvironment(ctx, ion.Environment{Name: ion.ProductionEnvironment, Kind: ion.EnvProduction}))(t)
 		org := must(control.CreateOrganization(ctx, ion.Organization{Environment: env.Name, Name: "Acme", Domain: "acme.example"}))(t)
 		user := must(control.CreateUser(ctx, ion.User{OrganizationID: org.ID, Name: "Ada", Email: "ada@acme.example", Active: true}))(t)
-		key := must(control.CreateAPIKey(ctx, ion.APIKey{ClientID: uuid.NewString(), OrganizationID: org.ID, UserID: user.ID, Enabled: true, SecretHash: []byte("h")}))(t)
+		key := must(control.CreateAPIKey(ctx, ion.APIKey{ClientID: newUUID(), OrganizationID: org.ID, UserID: user.ID, Enabled: true, SecretHash: []byte("h")}))(t)
 		ok(t, control.AddSigningKey(ctx, ion.SigningKey{KID: "k1", Environment: env.Name, Algorithm: "ES256", PrivateJWK: []byte("{}"), CreatedAt: time.Unix(1_800_000_000, 0).UTC()}))
 
 		ts := must(stores.Tenant(ctx, org.TenantID()))(t)

@@ -6383,13 +6383,14 @@ type TeamEdge { node: Team cursor: String! }
 type APIKeyConnection { edges: [APIKeyEdge]! pageInfo: PageInfo! totalCount: Int! }
 type APIKeyEdge { node: APIKey cursor: String! }
 
+# Users and API keys live in the control store, which keeps no updatedAt
+# index for them: they filter and sort on createdAt only.
 input UserInputFilters {
   id: IDFilterInput
   name: StringFilterInput
   email: StringFilterInput
   active: BooleanFilterInput
   createdAt: DateTimeFilterInput
-  updatedAt: DateTimeFilterInput
 }
 
 input TeamsInputFilters {
@@ -6405,12 +6406,10 @@ input APIKeysInputFilters {
   userId: IDFilterInput
   enabled: BooleanFilterInput
   createdAt: DateTimeFilterInput
-  updatedAt: DateTimeFilterInput
 }
 
 enum UserSortEnum {
-  ID_ASC ID_DESC CREATED_ASC CREATED_DESC UPDATED_ASC UPDATED_DESC
-  NAME_ASC NAME_DESC EMAIL_ASC EMAIL_DESC
+  ID_ASC ID_DESC CREATED_ASC CREATED_DESC NAME_ASC NAME_DESC EMAIL_ASC EMAIL_DESC
 }
 
 enum TeamSortEnum {
@@ -6418,7 +6417,7 @@ enum TeamSortEnum {
 }
 
 enum APIKeySortEnum {
-  ID_ASC ID_DESC CREATED_ASC CREATED_DESC UPDATED_ASC UPDATED_DESC CLIENT_ID_ASC CLIENT_ID_DESC
+  ID_ASC ID_DESC CREATED_ASC CREATED_DESC CLIENT_ID_ASC CLIENT_ID_DESC
 }
 
 input CreateTeamInput {
@@ -26907,7 +26906,7 @@ func (ec *executionContext) unmarshalInputAPIKeysInputFilters(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "clientId", "userId", "enabled", "createdAt", "updatedAt"}
+	fieldsInOrder := [...]string{"id", "clientId", "userId", "enabled", "createdAt"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -26949,13 +26948,6 @@ func (ec *executionContext) unmarshalInputAPIKeysInputFilters(ctx context.Contex
 				return it, err
 			}
 			it.CreatedAt = data
-		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
-			data, err := ec.unmarshalODateTimeFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐDateTimeFilterInput(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.UpdatedAt = data
 		}
 	}
 	return it, nil
@@ -32444,7 +32436,7 @@ func (ec *executionContext) unmarshalInputUserInputFilters(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "name", "email", "active", "createdAt", "updatedAt"}
+	fieldsInOrder := [...]string{"id", "name", "email", "active", "createdAt"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -32486,13 +32478,6 @@ func (ec *executionContext) unmarshalInputUserInputFilters(ctx context.Context, 
 				return it, err
 			}
 			it.CreatedAt = data
-		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
-			data, err := ec.unmarshalODateTimeFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐDateTimeFilterInput(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.UpdatedAt = data
 		}
 	}
 	return it, nil

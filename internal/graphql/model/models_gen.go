@@ -29,7 +29,6 @@ type APIKeysInputFilters struct {
 	UserID    *IDFilterInput       `json:"userId,omitempty"`
 	Enabled   *BooleanFilterInput  `json:"enabled,omitempty"`
 	CreatedAt *DateTimeFilterInput `json:"createdAt,omitempty"`
-	UpdatedAt *DateTimeFilterInput `json:"updatedAt,omitempty"`
 }
 
 type AbomInstallationPayload struct {
@@ -780,5 +779,4 @@ type UserInputFilters struct {
 	Email     *StringFilterInput   `json:"email,omitempty"`
 	Active    *BooleanFilterInput  `json:"active,omitempty"`
 	CreatedAt *DateTimeFilterInput `json:"createdAt,omitempty"`
-	UpdatedAt *DateTimeFilterInput `json:"updatedAt,omitempty"`
 }

@@ -1,0 +1,281 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ionbox/ionbox/internal/sandbox"
+	"github.com/ionbox/ionbox/ion"
+)
+
+// SandboxAdmin is the sandbox lifecycle as internal/sandbox provides it.
+type SandboxAdmin interface {
+	Request(ctx context.Context, r ion.SandboxRequest) (sandbox.Result, error)
+	Approve(ctx context.Context, requestID ion.ID, note string) (sandbox.Result, error)
+	Reject(ctx context.Context, requestID ion.ID, reason string) (ion.SandboxRequest, error)
+	Delete(ctx context.Context, name string) error
+	AddCredential(ctx context.Context, sandboxName, serviceAccount string) (sandbox.Credential, error)
+}
+
+func (s *Server) routeSandboxAdmin() {
+	s.admin.HandleFunc("POST /admin/v1/sandbox-requests", s.requestSandbox)
+	s.admin.HandleFunc("GET /admin/v1/sandbox-requests", s.listSandboxRequests)
+	s.admin.HandleFunc("POST /admin/v1/sandbox-requests/{id}/approve", s.approveSandboxRequest)
+	s.admin.HandleFunc("POST /admin/v1/sandbox-requests/{id}/reject", s.rejectSandboxRequest)
+	s.admin.HandleFunc("GET /admin/v1/sandboxes", s.listSandboxes)
+	s.admin.HandleFunc("GET /admin/v1/sandboxes/{name}", s.getSandbox)
+	s.admin.HandleFunc("DELETE /admin/v1/sandboxes/{name}", s.deleteSandbox)
+	s.admin.HandleFunc("POST /admin/v1/sandboxes/{name}/credentials", s.addSandboxCredential)
+}
+
+type sandboxRequestJSON struct {
+	ID              ion.ID               `json:"id"`
+	OrganizationID  ion.ID               `json:"organizationId"`
+	Name            string               `json:"name"`
+	Reason          string               `json:"reason"`
+	Integration     string               `json:"integration"`
+	Shape           string               `json:"shape"`
+	Members         []ion.Member         `json:"members"`
+	ServiceAccounts []ion.ServiceAccount `json:"serviceAccounts"`
+	Features        []string             `json:"features"`
+	TTLDays         *int                 `json:"ttlDays"`
+	Status          string               `json:"status"`
+	RequestedBy     string               `json:"requestedBy"`
+	Note            string               `json:"note,omitempty"`
+	CreatedAt       time.Time            `json:"createdAt"`
+	DecidedAt       *time.Time           `json:"decidedAt"`
+}
+
+func toSandboxRequestJSON(r ion.SandboxRequest) sandboxRequestJSON {
+	nonNil := func(v []string) []string {
+		if v == nil {
+			return []string{}
+		}
+		return v
+	}
+	members, accounts := r.Members, r.ServiceAccounts
+	if members == nil {
+		members = []ion.Member{}
+	}
+	if accounts == nil {
+		accounts = []ion.ServiceAccount{}
+	}
+	return sandboxRequestJSON{
+		ID: r.ID, OrganizationID: r.OrganizationID, Name: r.Name, Reason: r.Reason, Integration: r.Integration,
+		Shape: r.Shape, Members: members, ServiceAccounts: accounts, Features: nonNil(r.Features), TTLDays: r.TTLDays,
+		Status: r.Status, RequestedBy: r.RequestedBy, Note: r.Note, CreatedAt: r.CreatedAt, DecidedAt: r.DecidedAt,
+	}
+}
+
+type sandboxJSON struct {
+	Name           string     `json:"name"`
+	OrganizationID ion.ID     `json:"organizationId"`
+	Shape          string     `json:"shape"`
+	State          string     `json:"state"`
+	BaseURL        string     `json:"baseUrl"`
+	GraphQLURL     string     `json:"graphqlUrl"`
+	TokenURL       string     `json:"tokenUrl"`
+	CreatedAt      time.Time  `json:"createdAt"`
+	LastActivityAt time.Time  `json:"lastActivityAt"`
+	ExpiresAt      *time.Time `json:"expiresAt"`
+	Pinned         bool       `json:"pinned"`
+	Features       []string   `json:"features"`
+}
+
+func (s *Server) toSandboxJSON(sb ion.Sandbox) sandboxJSON {
+	base := s.cfg.Sandboxes.SandboxBaseURL(sb.Name)
+	env := Environment{BaseURL: base}
+	features := sb.Features
+	if features == nil {
+		features = []string{}
+	}
+	return sandboxJSON{
+		Name: sb.Name, OrganizationID: sb.SourceOrganizationID, Shape: sb.Shape, State: sb.State,
+		BaseURL: base, GraphQLURL: base + "/graphql", TokenURL: env.TokenURL(),
+		CreatedAt: sb.CreatedAt, LastActivityAt: sb.LastActivityAt, ExpiresAt: sb.ExpiresAt,
+		Pinned: sb.Pinned, Features: features,
+	}
+}
+
+type credentialJSON struct {
+	ServiceAccount string `json:"serviceAccount"`
+	ClientID       string `json:"clientId"`
+	ClientSecret   string `json:"clientSecret"`
+}
+
+// resultJSON is a request with, once provisioned, its sandbox and the
+// service accounts' credentials (shown this once).
+func (s *Server) resultJSON(res sandbox.Result) map[string]any {
+	out := map[string]any{}
+	req := toSandboxRequestJSON(res.Request)
+	out["id"], out["status"], out["request"] = req.ID, req.Status, req
+	if res.Sandbox != nil {
+		out["sandbox"] = s.toSandboxJSON(*res.Sandbox)
+		creds := make([]credentialJSON, 0, len(res.Credentials))
+		for _, c := range res.Credentials {
+			creds = append(creds, credentialJSON{ServiceAccount: c.ServiceAccount, ClientID: c.ClientID, ClientSecret: c.ClientSecret})
+		}
+		out["credentials"] = creds
+	}
+	return out
+}
+
+func (s *Server) requestSandbox(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		OrganizationID  ion.ID               `json:"organizationId"`
+		Name            string               `json:"name"`
+		Reason          string               `json:"reason"`
+		Integration     string               `json:"integration"`
+		Shape           string               `json:"shape"`
+		Members         []ion.Member         `json:"members"`
+		ServiceAccounts []ion.ServiceAccount `json:"serviceAccounts"`
+		Features        []string             `json:"features"`
+		TTLDays         *int                 `json:"ttlDays"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		writeProblem(w, s.log, err)
+		return
+	}
+	if in.Shape == "" {
+		in.Shape = ion.ShapeBlank
+	}
+	res, err := s.cfg.SandboxAdmin.Request(r.Context(), ion.SandboxRequest{
+		OrganizationID: in.OrganizationID, Name: strings.TrimSpace(in.Name), Reason: in.Reason, Integration: in.Integration,
+		Shape: in.Shape, Members: in.Members, ServiceAccounts: in.ServiceAccounts, Features: in.Features, TTLDays: in.TTLDays,
+		RequestedBy: "operator",
+	})
+	if err != nil {
+		writeProblem(w, s.log, fmt.Errorf("request sandbox: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.resultJSON(res))
+}
+
+func (s *Server) listSandboxRequests(w http.ResponseWriter, r *http.Request) {
+	reqs, err := s.cfg.Control.SandboxRequests(r.Context(), 0)
+	if err != nil {
+		writeProblem(w, s.log, fmt.Errorf("list sandbox requests: %w", err))
+		return
+	}
+	out := make([]sandboxRequestJSON, 0, len(reqs))
+	for _, q := range reqs {
+		out = append(out, toSandboxRequestJSON(q))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sandboxRequests": out})
+}
+
+func requestID(r *http.Request) (ion.ID, error) {
+	raw := r.PathValue("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, ion.Invalid("id", "must be a positive integer sandbox request id (got %q).", raw)
+	}
+	return id, nil
+}
+
+func (s *Server) approveSandboxRequest(w http.ResponseWriter, r *http.Request) {
+	id, err := requestID(r)
+	if err != nil {
+		writeProblem(w, s.log, err)
+		return
+	}
+	var in struct {
+		Note string `json:"note"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeBody(r, &in); err != nil {
+			writeProblem(w, s.log, err)
+			return
+		}
+	}
+	res, err := s.cfg.SandboxAdmin.Approve(r.Context(), id, in.Note)
+	if err != nil {
+		writeProblem(w, s.log, fmt.Errorf("approve sandbox request: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.resultJSON(res))
+}
+
+func (s *Server) rejectSandboxRequest(w http.ResponseWriter, r *http.Request) {
+	id, err := requestID(r)
+	if err != nil {
+		writeProblem(w, s.log, err)
+		return
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeBody(r, &in); err != nil {
+			writeProblem(w, s.log, err)
+			return
+		}
+	}
+	req, err := s.cfg.SandboxAdmin.Reject(r.Context(), id, in.Reason)
+	if err != nil {
+		writeProblem(w, s.log, fmt.Errorf("reject sandbox request: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, toSandboxRequestJSON(req))
+}
+
+func (s *Server) listSandboxes(w http.ResponseWriter, r *http.Request) {
+	list, err := s.cfg.Control.Sandboxes(r.Context(), 0)
+	if err != nil {
+		writeProblem(w, s.log, fmt.Errorf("list sandboxes: %w", err))
+		return
+	}
+	out := make([]sandboxJSON, 0, len(list))
+	for _, sb := range list {
+		out = append(out, s.toSandboxJSON(sb))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sandboxes": out})
+}
+
+func (s *Server) getSandbox(w http.ResponseWriter, r *http.Request) {
+	sb, err := s.cfg.Control.Sandbox(r.Context(), r.PathValue("name"))
+	if err != nil {
+		writeProblem(w, s.log, s.sandboxError(r.PathValue("name"), err))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.toSandboxJSON(sb))
+}
+
+func (s *Server) deleteSandbox(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := s.cfg.SandboxAdmin.Delete(r.Context(), name); err != nil {
+		writeProblem(w, s.log, s.sandboxError(name, err))
+		return
+	}
+	s.cfg.Sandboxes.ForgetSandbox(name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) addSandboxCredential(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ServiceAccount string `json:"serviceAccount"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		writeProblem(w, s.log, err)
+		return
+	}
+	c, err := s.cfg.SandboxAdmin.AddCredential(r.Context(), r.PathValue("name"), in.ServiceAccount)
+	if err != nil {
+		writeProblem(w, s.log, s.sandboxError(r.PathValue("name"), err))
+		return
+	}
+	writeJSON(w, http.StatusCreated, credentialJSON{ServiceAccount: c.ServiceAccount, ClientID: c.ClientID, ClientSecret: c.ClientSecret})
+}
+
+// sandboxError turns a NOT_FOUND about the sandbox itself into
+// SANDBOX_NOT_FOUND with a message that says what to do.
+func (s *Server) sandboxError(name string, err error) error {
+	if ion.ErrorCode(err) == ion.ENOTFOUND {
+		return s.unknownSandbox(name)
+	}
+	return err
+}

@@ -1,0 +1,125 @@
+package ion
+
+import (
+	"context"
+	"regexp"
+	"time"
+)
+
+// Sandbox data shapes.
+const (
+	ShapeBlank    = "blank"
+	ShapeSeeded   = "seeded"
+	ShapeSnapshot = "snapshot"
+)
+
+// Sandbox states.
+const (
+	SandboxProvisioning = "provisioning"
+	SandboxActive       = "active"
+	SandboxDormant      = "dormant"
+	SandboxResetting    = "resetting"
+	SandboxExpired      = "expired"
+)
+
+// Sandbox request statuses.
+const (
+	RequestPending     = "pending"
+	RequestProvisioned = "provisioned"
+	RequestRejected    = "rejected"
+)
+
+// sandboxName is a DNS label, so that a sandbox can be reached as
+// <name>.<sandbox-domain>.
+var sandboxName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// ValidateSandboxName checks that name is a DNS label and not a name ionbox
+// keeps for itself.
+func ValidateSandboxName(name string) error {
+	if !sandboxName.MatchString(name) {
+		return Invalid("name", "%q is not a valid sandbox name: use 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit (e.g. \"acme-erp-dev\").", name)
+	}
+	if name == ProductionEnvironment {
+		return Invalid("name", "%q is reserved; choose another sandbox name.", name)
+	}
+	return nil
+}
+
+// Member is a person to add to a sandbox's organization.
+type Member struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// ServiceAccount is a non-human user of a sandbox; it gets an API key when
+// the sandbox is provisioned.
+type ServiceAccount struct {
+	Name string `json:"name"`
+}
+
+// SandboxRequest is someone's request for a sandbox of a production
+// organization, and what became of it.
+type SandboxRequest struct {
+	ID              ID
+	OrganizationID  ID // the production organization the sandbox is for
+	Name            string
+	Reason          string
+	Integration     string
+	Shape           string
+	Members         []Member
+	ServiceAccounts []ServiceAccount
+	Features        []string
+	TTLDays         *int
+	Status          string // pending, provisioned, rejected
+	RequestedBy     string // "operator" or the requesting user's email
+	Note            string // the approver's note or the rejection reason
+	CreatedAt       time.Time
+	DecidedAt       *time.Time
+}
+
+// Sandbox is a provisioned sandbox environment.
+type Sandbox struct {
+	Name                 string // also its environment's name
+	RequestID            ID
+	SourceOrganizationID ID // the production organization it was made for
+	OrganizationID       ID // its own organization, in the sandbox environment
+	Shape                string
+	State                string
+	Features             []string
+	Pinned               bool
+	CreatedAt            time.Time
+	LastActivityAt       time.Time
+	ExpiresAt            *time.Time
+}
+
+// SandboxStore records sandbox requests and sandboxes. It is part of the
+// control store.
+type SandboxStore interface {
+	// CreateSandboxRequest stores a new request. VALIDATION_ERROR naming
+	// "name" when an environment or pending request already has that name.
+	CreateSandboxRequest(ctx context.Context, r SandboxRequest) (SandboxRequest, error)
+	SandboxRequest(ctx context.Context, id ID) (SandboxRequest, error)
+	// SandboxRequests lists requests, newest first; orgID 0 lists all.
+	SandboxRequests(ctx context.Context, orgID ID) ([]SandboxRequest, error)
+	// DecideSandboxRequest moves a pending request to provisioned or
+	// rejected. CONFLICT if it is no longer pending.
+	DecideSandboxRequest(ctx context.Context, id ID, status, note string) (SandboxRequest, error)
+
+	// CreateSandbox creates the sandbox's environment (kind sandbox) and its
+	// record in one transaction. VALIDATION_ERROR naming "name" if the name
+	// is taken.
+	CreateSandbox(ctx context.Context, s Sandbox) (Sandbox, error)
+	// SetSandboxOrganization records the sandbox's own organization.
+	SetSandboxOrganization(ctx context.Context, name string, orgID ID) error
+	// SetSandboxState changes the state of the sandbox and its environment.
+	SetSandboxState(ctx context.Context, name, state string) error
+	// Sandbox returns one sandbox; NOT_FOUND if there is none by that name.
+	Sandbox(ctx context.Context, name string) (Sandbox, error)
+	// Sandboxes lists sandboxes, by name; orgID 0 lists all, otherwise
+	// those made for that production organization.
+	Sandboxes(ctx context.Context, orgID ID) ([]Sandbox, error)
+	// DeleteSandbox removes the sandbox, its environment, its organizations,
+	// users, API keys and signing keys (not its tenant files: see
+	// Stores.DeleteTenant).
+	DeleteSandbox(ctx context.Context, name string) error
+}
