@@ -98,20 +98,28 @@ type SandboxStore interface {
 	// CreateSandboxRequest stores a new request. VALIDATION_ERROR naming
 	// "name" when an environment or pending request already has that name.
 	CreateSandboxRequest(ctx context.Context, r SandboxRequest) (SandboxRequest, error)
+	// SandboxRequest returns one request; NOT_FOUND if there is none.
 	SandboxRequest(ctx context.Context, id ID) (SandboxRequest, error)
 	// SandboxRequests lists requests, newest first; orgID 0 lists all.
 	SandboxRequests(ctx context.Context, orgID ID) ([]SandboxRequest, error)
 	// DecideSandboxRequest moves a pending request to provisioned or
-	// rejected. CONFLICT if it is no longer pending.
+	// rejected. CONFLICT if it is no longer pending. NOT_FOUND for an
+	// unknown request; VALIDATION_ERROR naming status for another status.
 	DecideSandboxRequest(ctx context.Context, id ID, status, note string) (SandboxRequest, error)
 
 	// CreateSandbox creates the sandbox's environment (kind sandbox) and its
 	// record in one transaction. VALIDATION_ERROR naming "name" if the name
-	// is taken.
+	// is taken. The name may be held by the pending request s.RequestID
+	// (the one being provisioned), by nothing else. State defaults to
+	// active; OrganizationID is ignored (see SetSandboxOrganization).
 	CreateSandbox(ctx context.Context, s Sandbox) (Sandbox, error)
-	// SetSandboxOrganization records the sandbox's own organization.
+	// SetSandboxOrganization records the sandbox's own organization, which
+	// must belong to the sandbox's environment (VALIDATION_ERROR naming
+	// organizationId). NOT_FOUND for an unknown sandbox.
 	SetSandboxOrganization(ctx context.Context, name string, orgID ID) error
 	// SetSandboxState changes the state of the sandbox and its environment.
+	// NOT_FOUND for an unknown sandbox; VALIDATION_ERROR naming state for
+	// an unknown state.
 	SetSandboxState(ctx context.Context, name, state string) error
 	// Sandbox returns one sandbox; NOT_FOUND if there is none by that name.
 	Sandbox(ctx context.Context, name string) (Sandbox, error)
@@ -120,6 +128,7 @@ type SandboxStore interface {
 	Sandboxes(ctx context.Context, orgID ID) ([]Sandbox, error)
 	// DeleteSandbox removes the sandbox, its environment, its organizations,
 	// users, API keys and signing keys (not its tenant files: see
-	// Stores.DeleteTenant).
+	// Stores.DeleteTenant). Its requests stay. NOT_FOUND for an unknown
+	// sandbox.
 	DeleteSandbox(ctx context.Context, name string) error
 }

@@ -37,7 +37,7 @@ type bundle struct {
 }
 
 // setup builds a bundle; edit, if given, changes the sandbox Config first.
-func setup(t *testing.T, edit ...func(*sandbox.Config)) *bundle {
+func setup(t testing.TB, edit ...func(*sandbox.Config)) *bundle {
 	t.Helper()
 	ctx := t.Context()
 	b := &bundle{ctx: ctx, dir: t.TempDir()}
@@ -84,7 +84,7 @@ func (b *bundle) request(name string) ion.SandboxRequest {
 }
 
 // issuer returns the sandbox's issuer at the base URL the router gives it.
-func (b *bundle) issuer(t *testing.T, name string) *auth.Issuer {
+func (b *bundle) issuer(t testing.TB, name string) *auth.Issuer {
 	t.Helper()
 	env, err := b.control.Environment(b.ctx, name)
 	if err != nil {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -98,9 +101,17 @@ func (c *ControlStore) CreateOrganization(ctx context.Context, o ion.Organizatio
 	if o.Tier != ion.TierStandard && o.Tier != ion.TierEnterprise {
 		return ion.Organization{}, ion.Invalid("tier", "%q is not a tier; use %q or %q.", o.Tier, ion.TierStandard, ion.TierEnterprise)
 	}
+	// The tenant file is ready before the transaction starts and is only
+	// renamed inside it, so that the control writer is never held while a
+	// file is written or synced.
+	tmp, err := c.stores.spares.take()
+	if err != nil {
+		return ion.Organization{}, fmt.Errorf("create organization: tenant file: %w", err)
+	}
+	defer os.Remove(tmp) // left only if it was not placed
 	var out ion.Organization
 	var tenantID string
-	err := c.db.update(ctx, "create organization", func(tx *tx) error {
+	err = c.db.update(ctx, "create organization", func(tx *tx) error {
 		if _, err := getEnvironment(ctx, tx, o.Environment); err != nil {
 			if ion.ErrorCode(err) == ion.ENOTFOUND {
 				return ion.Invalid("environment", "environment %q not found; create it with EnsureEnvironment first.", o.Environment)
@@ -127,12 +138,20 @@ func (c *ControlStore) CreateOrganization(ctx context.Context, o ion.Organizatio
 		// The id is new, so a file of that name can only be left over
 		// from a creation that crashed before committing: replace it.
 		tenantID = out.TenantID()
-		return c.stores.writeTenantFile(tenantID, true)
+		return c.stores.placeTenantFile(tenantID, tmp, true)
 	})
-	if err != nil && tenantID != "" {
-		c.stores.removeTenantFile(tenantID)
+	if err != nil {
+		if tenantID != "" {
+			c.stores.removeTenantFile(tenantID)
+		}
+		return ion.Organization{}, err
 	}
-	return out, err
+	// Only now is the new name durable; the organization is not
+	// acknowledged before.
+	if err := syncDir(filepath.Dir(c.stores.tenantPath(tenantID))); err != nil {
+		return ion.Organization{}, fmt.Errorf("create organization %d: %w", out.ID, err)
+	}
+	return out, nil
 }
 
 // Organization returns organization id. NOT_FOUND if there is none.

@@ -7,8 +7,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -120,13 +122,34 @@ func openDatabase(path string, opts Options) (*database, error) {
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
 	db := &database{path: path, write: write, read: read, now: opts.Now}
-	// Open the writer first: it switches a new file to WAL, which the
-	// query-only readers cannot do.
-	if err := write.Ping(); err != nil {
-		db.close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+	// A file not in WAL mode yet (a new one, or a tenant made before the
+	// template was in WAL mode) needs the writer first: it switches the file
+	// to WAL, which the query-only readers cannot do. A file already in WAL
+	// mode opens its writer on its first write, so that a tenant that is
+	// only read costs one connection (a schema parse, and file descriptors).
+	if !inWALMode(path) {
+		if err := write.Ping(); err != nil {
+			db.close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
 	}
 	return db, nil
+}
+
+// inWALMode reports whether the database file at path says it is in WAL
+// mode: bytes 18 and 19 of its header (the write and read format versions)
+// are 2. A missing or short file is not.
+func inWALMode(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var header [20]byte
+	if _, err := io.ReadFull(f, header[:]); err != nil {
+		return false
+	}
+	return header[18] == 2 && header[19] == 2
 }
 
 func (db *database) close() error {

@@ -4,16 +4,21 @@
 //
 // Layout of a data directory:
 //
-//	control.db            environments, organizations, users, API keys (hashes only), signing keys
-//	tenants/<tenant>.db   one organization's ION data, self-contained, so that it can be copied
-//	templates/tenant.db   an empty, migrated tenant file; new tenants start as a copy of it
+//	control.db              environments, organizations, users, API keys (hashes only),
+//	                        signing keys, sandbox requests and sandboxes
+//	tenants/<tenant>.db     one organization's ION data, self-contained, so that it can be copied
+//	templates/tenant.db     an empty, migrated tenant file in WAL mode; new tenants start as a copy
+//	templates/.spare.tmp-*  synced copies of it kept ready, so that creating a tenant is a rename
 //
 // Every file runs in WAL mode with foreign keys on and synchronous=NORMAL,
 // which keeps every acknowledged write across a process crash. Each has one
 // writer connection (transactions BEGIN IMMEDIATE) and a small query-only
-// read pool. Migrations are embedded goose SQL files, one set for the
-// control database and one for tenants, applied on open. Tenant files open
-// on first use and close when idle, so dormant tenants cost disk only.
+// read pool; a tenant file's writer opens on its first write. Migrations
+// are embedded goose SQL files, one set for the control database and one
+// for tenants, applied on open. Tenant files open on first use and close
+// when idle or beyond Options.MaxOpenTenants, so dormant tenants cost disk
+// only; Stores.DeleteTenant waits for the calls using a tenant, then removes
+// its files, and later calls answer NOT_FOUND.
 //
 // The store enforces the domain rules itself, inside the transaction of
 // each write, using the rule functions of package ion: derived inventory and

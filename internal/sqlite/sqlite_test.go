@@ -139,15 +139,22 @@ func TestWALAndForeignKeys(t *testing.T) {
 			t.Errorf("%s journal mode %q, want wal", name, mode)
 		}
 	}
-	// The template stays a single self-contained file.
-	db, err := sql.Open("sqlite", filepath.Join(f.dir, "templates", "tenant.db"))
+	// The template is a single self-contained file, already in WAL mode so
+	// that its copies need no switch.
+	template := filepath.Join(f.dir, "templates", "tenant.db")
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(template + suffix); !os.IsNotExist(err) {
+			t.Fatalf("template%s exists (%v); the template must be one file", suffix, err)
+		}
+	}
+	db, err := sql.Open("sqlite", template)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	var mode string
-	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "delete" {
-		t.Fatalf("template journal mode %q (%v), want delete", mode, err)
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("template journal mode %q (%v), want wal", mode, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io/fs"
 	"os"
@@ -207,5 +208,95 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(time.Millisecond) // polling with a deadline, not waiting a fixed time
+	}
+}
+
+// Spare template copies wait in templates/, are used by new tenants, and
+// are gone after Close.
+func TestSpareTenantFiles(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spares := func() []string {
+		names, _ := filepath.Glob(filepath.Join(dir, "templates", ".spare.tmp-*"))
+		return names
+	}
+	waitFor(t, func() bool { return len(spares()) == spareTenantFiles })
+	for i := range 2 * spareTenantFiles {
+		id := "t" + string(rune('a'+i))
+		if err := s.CreateTenant(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(s.tenantPath(id))
+		if err != nil || string(data) != string(s.template) {
+			t.Fatalf("tenant %s is not a copy of the template (%v)", id, err)
+		}
+	}
+	waitFor(t, func() bool { return len(spares()) == spareTenantFiles })
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(spares()); n != 0 {
+		t.Fatalf("%d spare files left after Close", n)
+	}
+}
+
+// A tenant file in rollback-journal mode (made before the template was in
+// WAL mode) is switched to WAL when opened, and a tenant file in WAL mode
+// that is only read never opens its writer.
+func TestTenantFilesOpenInWALMode(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, id := range []string{"fresh", "legacy"} {
+		if err := s.CreateTenant(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !inWALMode(s.tenantPath("fresh")) {
+		t.Fatal("a new tenant file is not in WAL mode")
+	}
+	legacy := sql.OpenDB(connector{"file:" + s.tenantPath("legacy") + "?_pragma=journal_mode(DELETE)"})
+	if err := legacy.Ping(); err != nil {
+		t.Fatal(err)
+	}
+	legacy.Close()
+	if inWALMode(s.tenantPath("legacy")) {
+		t.Fatal("could not make a rollback-journal tenant file")
+	}
+
+	fresh, err := s.Tenant(ctx, "fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.Parts(ctx, ion.ListOptions{Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	db, release, err := s.acquire(ctx, "fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := db.write.Stats().OpenConnections; n != 0 {
+		t.Fatalf("reading a tenant opened %d writer connections, want 0", n)
+	}
+	release()
+
+	old, err := s.Tenant(ctx, "legacy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.CreatePart(ctx, ion.Part{PartNumber: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	if !inWALMode(s.tenantPath("legacy")) {
+		t.Fatal("opening a rollback-journal tenant did not switch it to WAL")
 	}
 }

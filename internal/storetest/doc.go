@@ -15,7 +15,14 @@
 //   - neq and notIn count NULL as different from every value;
 //   - like is case-sensitive, ilike case-insensitive with Unicode folding;
 //   - revisions and enum values are stored uppercase, whatever case came in;
-//   - ids of deleted objects are not reused, even after a restart.
+//   - ids of deleted objects are not reused, even after a restart;
+//   - a sandbox name is held by its environment or by a pending request,
+//     never by two (VALIDATION_ERROR naming name: taken, pick another);
+//   - DeleteSandbox removes the environment's organizations, users, keys
+//     and signing keys, and nothing of any other environment;
+//   - after DeleteTenant, old and new handles on the tenant answer
+//     NOT_FOUND, and calls running during it either finish or answer
+//     NOT_FOUND, never another error.
 //
 // It imports only ion, the standard library and go-cmp, never
 // a store package.
