@@ -21,6 +21,29 @@ type Environment struct {
 	Kind      string // EnvProduction or EnvSandbox
 	State     string // active, provisioning, dormant, resetting, expired
 	CreatedAt time.Time
+	// WebhookMode is where the environment's webhooks go: WebhookLive
+	// (production's default) or WebhookSink (sandboxes' default).
+	WebhookMode string
+	// RateLimitPolicy and FeaturePolicy are JSON documents that override
+	// the defaults of the environment's kind; "" means the defaults.
+	RateLimitPolicy string
+	FeaturePolicy   string
+}
+
+// Webhook modes of an environment.
+const (
+	WebhookLive = "live"
+	WebhookSink = "sink"
+)
+
+// DefaultWebhookMode is where an environment of the given kind sends its
+// webhooks unless told otherwise: nothing a sandbox does may reach a real
+// consumer by default.
+func DefaultWebhookMode(kind string) string {
+	if kind == EnvSandbox {
+		return WebhookSink
+	}
+	return WebhookLive
 }
 
 // Organization tiers.

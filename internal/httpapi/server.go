@@ -282,9 +282,9 @@ func (s *Server) environmentRoutes() http.Handler {
 
 // describeEnvironment is the body of /.well-known/ion-environment.
 func describeEnvironment(env Environment) map[string]any {
-	webhookMode := "live"
-	if env.Env.Kind == ion.EnvSandbox {
-		webhookMode = "sink"
+	webhookMode := env.Env.WebhookMode
+	if webhookMode == "" {
+		webhookMode = ion.DefaultWebhookMode(env.Env.Kind)
 	}
 	state := env.Env.State
 	if state == "" {

@@ -48,8 +48,11 @@ func (c *ControlStore) EnsureEnvironment(ctx context.Context, env ion.Environmen
 		if !env.CreatedAt.IsZero() {
 			created = env.CreatedAt
 		}
-		if _, err := tx.exec(`INSERT INTO environments (name, kind, state, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
-			env.Name, kind, env.State, toMicros(created)); err != nil {
+		if env.WebhookMode == "" {
+			env.WebhookMode = ion.DefaultWebhookMode(kind)
+		}
+		if _, err := tx.exec(`INSERT INTO environments (name, kind, state, created_at, webhook_mode, rate_limit_policy, feature_policy) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+			env.Name, kind, env.State, toMicros(created), env.WebhookMode, env.RateLimitPolicy, env.FeaturePolicy); err != nil {
 			return err
 		}
 		var err error
@@ -67,8 +70,8 @@ func (c *ControlStore) Environment(ctx context.Context, name string) (ion.Enviro
 
 func getEnvironment(ctx context.Context, q queryer, name string) (ion.Environment, error) {
 	var env ion.Environment
-	err := q.QueryRowContext(ctx, `SELECT name, kind, state, created_at FROM environments WHERE name = ?`, name).
-		Scan(&env.Name, &env.Kind, &env.State, micros{&env.CreatedAt})
+	err := q.QueryRowContext(ctx, `SELECT name, kind, state, created_at, webhook_mode, rate_limit_policy, feature_policy FROM environments WHERE name = ?`, name).
+		Scan(&env.Name, &env.Kind, &env.State, micros{&env.CreatedAt}, &env.WebhookMode, &env.RateLimitPolicy, &env.FeaturePolicy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return env, ion.Errorf(ion.ENOTFOUND, "environment %q not found.", name)
 	}

@@ -213,8 +213,8 @@ func (c *ControlStore) CreateSandbox(ctx context.Context, s ion.Sandbox) (ion.Sa
 		if err := checkNameFree(tx, s.Name, s.RequestID); err != nil {
 			return err
 		}
-		if _, err := tx.exec(`INSERT INTO environments (name, kind, state, created_at) VALUES (?, ?, ?, ?)`,
-			s.Name, ion.EnvSandbox, s.State, tx.nowMicros()); err != nil {
+		if _, err := tx.exec(`INSERT INTO environments (name, kind, state, created_at, webhook_mode) VALUES (?, ?, ?, ?, ?)`,
+			s.Name, ion.EnvSandbox, s.State, tx.nowMicros(), ion.DefaultWebhookMode(ion.EnvSandbox)); err != nil {
 			return err
 		}
 		if _, err := tx.exec(`INSERT INTO sandboxes (name, request_id, source_organization_id, organization_id, shape, state, features,

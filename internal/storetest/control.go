@@ -13,8 +13,18 @@ func testControl(t *testing.T, h *harness) {
 		b := h.setup(t)
 		ctx := b.ctx
 		first := must(b.control.EnsureEnvironment(ctx, ion.Environment{Name: "acme-erp-dev", Kind: ion.EnvSandbox}))(t)
-		if first.Kind != ion.EnvSandbox || first.State != "active" || first.CreatedAt.IsZero() {
-			t.Fatalf("ensured environment = %+v, want kind sandbox, state active, a creation time", first)
+		if first.Kind != ion.EnvSandbox || first.State != "active" || first.CreatedAt.IsZero() || first.WebhookMode != ion.WebhookSink {
+			t.Fatalf("ensured environment = %+v, want kind sandbox, state active, webhooks to the sink, a creation time", first)
+		}
+		prod := must(b.control.EnsureEnvironment(ctx, ion.Environment{Name: "production", Kind: ion.EnvProduction}))(t)
+		if prod.WebhookMode != ion.WebhookLive {
+			t.Fatalf("production webhook mode = %q, want %q", prod.WebhookMode, ion.WebhookLive)
+		}
+		policies := must(b.control.EnsureEnvironment(ctx, ion.Environment{Name: "tuned", Kind: ion.EnvSandbox,
+			RateLimitPolicy: `{"rps":50}`, FeaturePolicy: `{"preview":["bulk-operations"]}`}))(t)
+		same(t, "policy slots read back", must(b.control.Environment(ctx, "tuned"))(t), policies)
+		if policies.RateLimitPolicy != `{"rps":50}` || policies.FeaturePolicy != `{"preview":["bulk-operations"]}` {
+			t.Fatalf("policy slots = %+v", policies)
 		}
 		again := must(b.control.EnsureEnvironment(ctx, ion.Environment{Name: "acme-erp-dev", Kind: ion.EnvSandbox, State: "dormant"}))(t)
 		same(t, "environment ensured twice", again, first)

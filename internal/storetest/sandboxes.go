@@ -148,7 +148,7 @@ func testSandboxes(t *testing.T, h *harness) {
 			CreatedAt: sb.CreatedAt, LastActivityAt: sb.CreatedAt, ExpiresAt: &expires})
 		same(t, "sandbox read", must(b.control.Sandbox(ctx, sb.Name))(t), sb)
 		env := must(b.control.Environment(ctx, sb.Name))(t)
-		same(t, "sandbox environment", env, ion.Environment{Name: sb.Name, Kind: ion.EnvSandbox, State: ion.SandboxProvisioning, CreatedAt: sb.CreatedAt})
+		same(t, "sandbox environment", env, ion.Environment{Name: sb.Name, Kind: ion.EnvSandbox, State: ion.SandboxProvisioning, CreatedAt: sb.CreatedAt, WebhookMode: ion.WebhookSink})
 
 		// Its own organization lives in its environment.
 		own := must(b.control.CreateOrganization(ctx, ion.Organization{Environment: sb.Name, Name: b.org.Name, Domain: b.org.Domain}))(t)
