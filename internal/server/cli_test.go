@@ -1,0 +1,66 @@
+package server
+
+import (
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestCLIQuickstart runs the README's quick start with the real binary: org,
+// user and API key through `ionbox … create`, then a token and currentUser.
+func TestCLIQuickstart(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		// The CLI reads the admin token from --data, as in the README.
+		cmd.Env = append(cmd.Environ(), "IONBOX_URL="+b.url, "IONBOX_DATA="+b.dataDir, "IONBOX_ADMIN_TOKEN=")
+		out, err := cmd.Output()
+		if err != nil {
+			stderr := ""
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = string(ee.Stderr)
+			}
+			t.Fatalf("ionbox %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
+		}
+		return string(out)
+	}
+	out := run("org", "create", "--name", "Acme", "--domain", "acme.example")
+	if !regexp.MustCompile(`(?m)^1\s+Acme\s+acme\.example\s+standard$`).MatchString(out) {
+		t.Fatalf("org create printed:\n%s", out)
+	}
+	out = run("user", "create", "--org", "1", "--name", "Ada Lovelace", "--email", "ada@acme.example")
+	if !regexp.MustCompile(`(?m)^1\s+Ada Lovelace\s+ada@acme\.example\s+admin$`).MatchString(out) {
+		t.Fatalf("user create printed:\n%s", out)
+	}
+	out = run("apikey", "create", "--org", "1", "--user", "1")
+	vars := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		vars[k] = v
+	}
+	if !strings.HasPrefix(vars["ION_CLIENT_SECRET"], "ion_prod_") || vars["ION_TOKEN_URL"] != b.url+"/realms/api-keys/protocol/openid-connect/token" {
+		t.Fatalf("apikey create printed:\n%s", out)
+	}
+	tok := b.exchange(vars["ION_TOKEN_URL"], vars["ION_CLIENT_ID"], vars["ION_CLIENT_SECRET"])
+	d := b.mustGQL("Bearer "+tok, `{ currentUser { id name email organization { id domain } } }`, nil)
+	if dig(d, "currentUser", "email") != "ada@acme.example" || dig(d, "currentUser", "organization", "domain") != "acme.example" {
+		t.Fatalf("currentUser: %v", d)
+	}
+	if out := run("org", "list", "--json"); !strings.Contains(out, `"domain": "acme.example"`) {
+		t.Fatalf("org list --json printed:\n%s", out)
+	}
+
+	// A wrong admin token is a clear error, not a stack trace.
+	cmd := exec.Command(bin, "org", "list", "--url", b.url, "--admin-token", "wrong-token-wrong-token")
+	msg, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(msg), "admin API needs") {
+		t.Fatalf("wrong admin token: err %v, output:\n%s", err, msg)
+	}
+}
