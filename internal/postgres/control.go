@@ -1,0 +1,456 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ionbox/ionbox/ion"
+)
+
+// ControlStore is the PostgreSQL implementation of ion.ControlStore, kept
+// in the control schema.
+type ControlStore struct {
+	db     *database
+	stores *Stores
+}
+
+var _ ion.ControlStore = (*ControlStore)(nil)
+
+// Environment names become part of tenant ids and so of schema names:
+// DNS labels.
+var environmentNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// EnsureEnvironment creates env if it does not exist and returns the stored
+// one. State defaults to "active" and CreatedAt to now.
+func (c *ControlStore) EnsureEnvironment(ctx context.Context, env ion.Environment) (ion.Environment, error) {
+	if !environmentNamePattern.MatchString(env.Name) {
+		return ion.Environment{}, ion.Invalid("name", "%q is not a valid environment name; use lowercase letters, digits and '-' (a DNS label), e.g. \"production\" or \"acme-erp-dev\".", env.Name)
+	}
+	kind := strings.ToLower(env.Kind)
+	if kind != ion.EnvProduction && kind != ion.EnvSandbox {
+		return ion.Environment{}, ion.Invalid("kind", "%q is not an environment kind; use %q or %q.", env.Kind, ion.EnvProduction, ion.EnvSandbox)
+	}
+	if env.State == "" {
+		env.State = "active"
+	}
+	var out ion.Environment
+	err := c.db.update(ctx, "ensure environment", func(tx *tx) error {
+		created := tx.now
+		if !env.CreatedAt.IsZero() {
+			created = env.CreatedAt
+		}
+		if env.WebhookMode == "" {
+			env.WebhookMode = ion.DefaultWebhookMode(kind)
+		}
+		if _, err := tx.exec(`INSERT INTO environments (name, kind, state, created_at, webhook_mode, rate_limit_policy, feature_policy) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+			env.Name, kind, env.State, toMicros(created), env.WebhookMode, env.RateLimitPolicy, env.FeaturePolicy); err != nil {
+			return err
+		}
+		var err error
+		out, err = getEnvironment(ctx, tx, env.Name)
+		return err
+	})
+	return out, err
+}
+
+// Environment returns the environment named name. NOT_FOUND if there is none.
+func (c *ControlStore) Environment(ctx context.Context, name string) (ion.Environment, error) {
+	env, err := getEnvironment(ctx, c.db.read, name)
+	return env, wrapErr("environment", err)
+}
+
+func getEnvironment(ctx context.Context, q queryer, name string) (ion.Environment, error) {
+	var env ion.Environment
+	err := q.QueryRowContext(ctx, `SELECT name, kind, state, created_at, webhook_mode, rate_limit_policy, feature_policy FROM environments WHERE name = ?`, name).
+		Scan(&env.Name, &env.Kind, &env.State, micros{&env.CreatedAt}, &env.WebhookMode, &env.RateLimitPolicy, &env.FeaturePolicy)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return env, ion.Errorf(ion.ENOTFOUND, "environment %q not found.", name)
+	}
+	return env, err
+}
+
+var organizations = newEntity(entity[ion.Organization]{
+	kind:    "organization",
+	plural:  "organizations",
+	table:   "organizations",
+	columns: "t.id, t.environment, t.name, t.domain, t.tier, t.created_at",
+	fields:  map[string]column{},
+	scan: func(sc scanner) (o ion.Organization, err error) {
+		err = sc.Scan(&o.ID, &o.Environment, &o.Name, &o.Domain, &o.Tier, micros{&o.CreatedAt})
+		return o, err
+	},
+})
+
+// CreateOrganization creates the organization and its tenant schema in
+// one step: if either fails, neither exists. Tier defaults to standard.
+func (c *ControlStore) CreateOrganization(ctx context.Context, o ion.Organization) (ion.Organization, error) {
+	o.Name = strings.TrimSpace(o.Name)
+	o.Domain = strings.ToLower(strings.TrimSpace(o.Domain))
+	if o.Name == "" {
+		return ion.Organization{}, ion.Invalid("name", "is required.")
+	}
+	if o.Tier = strings.ToLower(o.Tier); o.Tier == "" {
+		o.Tier = ion.TierStandard
+	}
+	if o.Tier != ion.TierStandard && o.Tier != ion.TierEnterprise {
+		return ion.Organization{}, ion.Invalid("tier", "%q is not a tier; use %q or %q.", o.Tier, ion.TierStandard, ion.TierEnterprise)
+	}
+	// The tenant schema is a spare renamed inside the transaction that
+	// inserts the organization (DDL is transactional), so that both exist
+	// or neither does.
+	var out ion.Organization
+	err := c.stores.withSpare(ctx, func() error {
+		return c.db.update(ctx, "create organization", func(tx *tx) error {
+			if _, err := getEnvironment(ctx, tx, o.Environment); err != nil {
+				if ion.ErrorCode(err) == ion.ENOTFOUND {
+					return ion.Invalid("environment", "environment %q not found; create it with EnsureEnvironment first.", o.Environment)
+				}
+				return err
+			}
+			if o.Domain != "" {
+				var other ion.ID
+				err := tx.queryRow(`SELECT id FROM organizations WHERE environment = ? AND lower(domain) = lower(?)`, o.Environment, o.Domain).Scan(&other)
+				if err == nil {
+					return ion.Invalid("domain", "%q is already used by organization %d in environment %q; choose another domain.", o.Domain, other, o.Environment)
+				} else if !errors.Is(err, pgx.ErrNoRows) {
+					return err
+				}
+			}
+			id, err := tx.insert(`INSERT INTO organizations (environment, name, domain, tier, created_at) VALUES (?, ?, ?, ?, ?)`,
+				o.Environment, o.Name, o.Domain, o.Tier, tx.nowMicros())
+			if err != nil {
+				return err
+			}
+			if out, err = organizations.get(ctx, tx, id); err != nil {
+				return err
+			}
+			// The id is new, so a schema of that name can only be one that
+			// CreateTenant made on its own: replace it.
+			return c.stores.placeTenant(tx, out.TenantID(), true)
+		})
+	})
+	if err != nil {
+		return ion.Organization{}, err
+	}
+	return out, nil
+}
+
+// Organization returns organization id. NOT_FOUND if there is none.
+func (c *ControlStore) Organization(ctx context.Context, id ion.ID) (ion.Organization, error) {
+	o, err := organizations.get(ctx, c.db.read, id)
+	return o, wrapErr("organization", err)
+}
+
+// Organizations lists the organizations of environment env by id.
+func (c *ControlStore) Organizations(ctx context.Context, env string) ([]ion.Organization, error) {
+	out, err := organizations.all(ctx, c.db.read, "t.environment = ?", env)
+	if out == nil {
+		out = []ion.Organization{}
+	}
+	return out, wrapErr("organizations", err)
+}
+
+var users = newEntity(entity[ion.User]{
+	kind:    "user",
+	plural:  "users",
+	table:   "users",
+	columns: metaCols + ", t.organization_id, t.name, t.email, t.active, t.roles, t.service_account",
+	fields: map[string]column{
+		"name":           {"t.name", kindText},
+		"email":          {"t.email", kindText},
+		"active":         {"t.active", kindBool},
+		"serviceAccount": {"t.service_account", kindBool},
+		"organizationId": {"t.organization_id", kindInt},
+	},
+	scan: func(sc scanner) (u ion.User, err error) {
+		err = sc.Scan(append(metaDest(&u.Meta), &u.OrganizationID, &u.Name, &u.Email, &u.Active, jsonList[string]{&u.Roles}, &u.ServiceAccount)...)
+		return u, err
+	},
+})
+
+// CreateUser creates a user of an organization. Email is required and
+// unique within the organization, ignoring case.
+func (c *ControlStore) CreateUser(ctx context.Context, u ion.User) (ion.User, error) {
+	u.Email = strings.TrimSpace(u.Email)
+	u.Name = strings.TrimSpace(u.Name)
+	if u.Email == "" || !strings.Contains(u.Email, "@") {
+		return ion.User{}, ion.Invalid("email", "%q is not an email address; use one such as \"ada@example.com\".", u.Email)
+	}
+	var out ion.User
+	err := c.db.update(ctx, "create user", func(tx *tx) error {
+		if _, err := organizations.get(ctx, tx, u.OrganizationID); err != nil {
+			return asInvalidRef("organizationId", err)
+		}
+		var other ion.ID
+		err := tx.queryRow(`SELECT id FROM users WHERE organization_id = ? AND lower(email) = lower(?)`, u.OrganizationID, u.Email).Scan(&other)
+		if err == nil {
+			return ion.Invalid("email", "%q is already used by user %d of this organization.", u.Email, other)
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		id, err := tx.insert(`INSERT INTO users (organization_id, name, email, active, roles, service_account, etag, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.OrganizationID, u.Name, u.Email, u.Active, encodeList(u.Roles), u.ServiceAccount, ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+		if err != nil {
+			return err
+		}
+		out, err = users.get(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// User returns user id of organization orgID. NOT_FOUND for a user of
+// another organization.
+func (c *ControlStore) User(ctx context.Context, orgID, id ion.ID) (ion.User, error) {
+	u, err := orgUser(ctx, c.db.read, orgID, id)
+	return u, wrapErr("user", err)
+}
+
+func orgUser(ctx context.Context, q queryer, orgID, id ion.ID) (ion.User, error) {
+	u, err := users.get(ctx, q, id)
+	if err == nil && u.OrganizationID != orgID {
+		return ion.User{}, ion.NotFound("user", id)
+	}
+	return u, err
+}
+
+// Users lists the users of organization orgID.
+func (c *ControlStore) Users(ctx context.Context, orgID ion.ID, opts ion.ListOptions) (ion.Page[ion.User], error) {
+	var page ion.Page[ion.User]
+	err := c.db.view(ctx, "users", func(q queryer) (err error) {
+		page, err = users.list(ctx, q, opts, []string{"t.organization_id = ?"}, []any{orgID})
+		return err
+	})
+	return page, err
+}
+
+// SetUserActive activates or deactivates a user; a deactivated user's API
+// keys stop working (the auth layer checks Active).
+func (c *ControlStore) SetUserActive(ctx context.Context, orgID, id ion.ID, active bool) (ion.User, error) {
+	var out ion.User
+	err := c.db.update(ctx, "set user active", func(tx *tx) error {
+		if _, err := orgUser(ctx, tx, orgID, id); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`UPDATE users SET active = ?, etag = ?, updated_at = ? WHERE id = ?`, active, ion.NewEtag(), tx.nowMicros(), id); err != nil {
+			return err
+		}
+		var err error
+		out, err = users.get(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+var apiKeys = newEntity(entity[ion.APIKey]{
+	kind:    "API key",
+	plural:  "API keys",
+	table:   "api_keys",
+	columns: metaCols + ", t.client_id, t.organization_id, t.user_id, t.environment, t.enabled, t.secret_hash, t.secret_hint",
+	fields: map[string]column{
+		"clientId":    {"t.client_id", kindText},
+		"userId":      {"t.user_id", kindInt},
+		"enabled":     {"t.enabled", kindBool},
+		"environment": {"t.environment", kindText},
+	},
+	scan: func(sc scanner) (k ion.APIKey, err error) {
+		err = sc.Scan(append(metaDest(&k.Meta), &k.ClientID, &k.OrganizationID, &k.UserID, &k.Environment, &k.Enabled, &k.SecretHash, &k.SecretHint)...)
+		return k, err
+	},
+})
+
+// CreateAPIKey stores a key. ClientID must be a UUID not used before; the
+// user must belong to the organization; Environment defaults to the
+// organization's and must equal it.
+func (c *ControlStore) CreateAPIKey(ctx context.Context, k ion.APIKey) (ion.APIKey, error) {
+	if _, err := uuid.Parse(k.ClientID); err != nil {
+		return ion.APIKey{}, ion.Invalid("clientId", "%q is not a UUID.", k.ClientID)
+	}
+	if len(k.SecretHash) == 0 {
+		return ion.APIKey{}, ion.Invalid("secretHash", "is required; store the keyed hash of the secret, never the secret.")
+	}
+	var out ion.APIKey
+	err := c.db.update(ctx, "create API key", func(tx *tx) error {
+		org, err := organizations.get(ctx, tx, k.OrganizationID)
+		if err != nil {
+			return asInvalidRef("organizationId", err)
+		}
+		if k.Environment == "" {
+			k.Environment = org.Environment
+		}
+		if k.Environment != org.Environment {
+			return ion.Invalid("environment", "is %q but organization %d belongs to environment %q.", k.Environment, org.ID, org.Environment)
+		}
+		if _, err := orgUser(ctx, tx, k.OrganizationID, k.UserID); err != nil {
+			return asInvalidRef("userId", err)
+		}
+		if _, err := apiKeyByClientID(ctx, tx, k.ClientID); err == nil {
+			return ion.Errorf(ion.ECONFLICT, "API key %q already exists.", k.ClientID)
+		} else if ion.ErrorCode(err) != ion.ENOTFOUND {
+			return err
+		}
+		id, err := tx.insert(`INSERT INTO api_keys (client_id, organization_id, user_id, environment, enabled, secret_hash, secret_hint, etag, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			k.ClientID, k.OrganizationID, k.UserID, k.Environment, k.Enabled, k.SecretHash, k.SecretHint, ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+		if err != nil {
+			return err
+		}
+		out, err = apiKeys.get(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// APIKeyByClientID returns the key with the given client id. NOT_FOUND if
+// there is none.
+func (c *ControlStore) APIKeyByClientID(ctx context.Context, clientID string) (ion.APIKey, error) {
+	k, err := apiKeyByClientID(ctx, c.db.read, clientID)
+	return k, wrapErr("API key", err)
+}
+
+func apiKeyByClientID(ctx context.Context, q queryer, clientID string) (ion.APIKey, error) {
+	k, err := apiKeys.scan(q.QueryRowContext(ctx, "SELECT "+apiKeys.columns+" FROM api_keys t WHERE t.client_id = ?", clientID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return k, ion.Errorf(ion.ENOTFOUND, "API key %q not found.", clientID)
+	}
+	return k, err
+}
+
+// APIKeys lists the keys of organization orgID.
+func (c *ControlStore) APIKeys(ctx context.Context, orgID ion.ID, opts ion.ListOptions) (ion.Page[ion.APIKey], error) {
+	var page ion.Page[ion.APIKey]
+	err := c.db.view(ctx, "API keys", func(q queryer) (err error) {
+		page, err = apiKeys.list(ctx, q, opts, []string{"t.organization_id = ?"}, []any{orgID})
+		return err
+	})
+	return page, err
+}
+
+// UpdateAPIKey changes Enabled and, when newSecretHash is not nil, the
+// secret hash and hint. CONFLICT for a stale etag.
+func (c *ControlStore) UpdateAPIKey(ctx context.Context, clientID, etag string, enabled *bool, newSecretHash []byte, newHint string) (ion.APIKey, error) {
+	var out ion.APIKey
+	err := c.db.update(ctx, "update API key", func(tx *tx) error {
+		k, err := apiKeyByClientID(ctx, tx, clientID)
+		if err != nil {
+			return err
+		}
+		if err := checkEtag("API key", k.Meta, etag); err != nil {
+			return err
+		}
+		if enabled != nil {
+			k.Enabled = *enabled
+		}
+		if newSecretHash != nil {
+			if len(newSecretHash) == 0 {
+				return ion.Invalid("secretHash", "must not be empty.")
+			}
+			k.SecretHash, k.SecretHint = newSecretHash, newHint
+		}
+		if _, err := tx.exec(`UPDATE api_keys SET enabled = ?, secret_hash = ?, secret_hint = ?, etag = ?, updated_at = ? WHERE id = ?`,
+			k.Enabled, k.SecretHash, k.SecretHint, ion.NewEtag(), tx.nowMicros(), k.ID); err != nil {
+			return err
+		}
+		out, err = apiKeys.get(ctx, tx, k.ID)
+		return err
+	})
+	return out, err
+}
+
+// DeleteAPIKey deletes a key. CONFLICT for a stale etag.
+func (c *ControlStore) DeleteAPIKey(ctx context.Context, clientID, etag string) error {
+	return c.db.update(ctx, "delete API key", func(tx *tx) error {
+		k, err := apiKeyByClientID(ctx, tx, clientID)
+		if err != nil {
+			return err
+		}
+		if err := checkEtag("API key", k.Meta, etag); err != nil {
+			return err
+		}
+		_, err = tx.exec(`DELETE FROM api_keys WHERE id = ?`, k.ID)
+		return err
+	})
+}
+
+// AddSigningKey stores a signing key of an existing environment. CreatedAt
+// defaults to now; a kid already used in the environment is a CONFLICT.
+func (c *ControlStore) AddSigningKey(ctx context.Context, k ion.SigningKey) error {
+	switch {
+	case strings.TrimSpace(k.KID) == "":
+		return ion.Invalid("kid", "is required.")
+	case k.Algorithm == "":
+		return ion.Invalid("algorithm", "is required, e.g. \"ES256\".")
+	case len(k.PrivateJWK) == 0:
+		return ion.Invalid("privateJwk", "is required.")
+	}
+	return c.db.update(ctx, "add signing key", func(tx *tx) error {
+		if _, err := getEnvironment(ctx, tx, k.Environment); err != nil {
+			return asInvalidRef("environment", err)
+		}
+		var n int
+		if err := tx.queryRow(`SELECT count(*) FROM signing_keys WHERE environment = ? AND kid = ?`, k.Environment, k.KID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return ion.Errorf(ion.ECONFLICT, "signing key %q already exists in environment %q.", k.KID, k.Environment)
+		}
+		created := tx.now
+		if !k.CreatedAt.IsZero() {
+			created = k.CreatedAt
+		}
+		_, err := tx.exec(`INSERT INTO signing_keys (environment, kid, algorithm, private_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			k.Environment, k.KID, k.Algorithm, k.PrivateJWK, toMicros(created), nullMicros(k.RetiredAt))
+		return err
+	})
+}
+
+// SigningKeys lists the keys of environment env, newest first.
+func (c *ControlStore) SigningKeys(ctx context.Context, env string) ([]ion.SigningKey, error) {
+	rows, err := c.db.read.QueryContext(ctx, `SELECT kid, environment, algorithm, private_jwk, created_at, retired_at
+		FROM signing_keys WHERE environment = ? ORDER BY created_at DESC, seq DESC`, env)
+	if err != nil {
+		return nil, wrapErr("signing keys", err)
+	}
+	defer rows.Close()
+	out := []ion.SigningKey{}
+	for rows.Next() {
+		var k ion.SigningKey
+		if err := rows.Scan(&k.KID, &k.Environment, &k.Algorithm, &k.PrivateJWK, micros{&k.CreatedAt}, micros{&k.RetiredAt}); err != nil {
+			return nil, wrapErr("signing keys", err)
+		}
+		out = append(out, k)
+	}
+	return out, wrapErr("signing keys", rows.Err())
+}
+
+// RetireSigningKey sets the time a key stops signing. NOT_FOUND for an
+// unknown key.
+func (c *ControlStore) RetireSigningKey(ctx context.Context, env, kid string, at time.Time) error {
+	return c.db.update(ctx, "retire signing key", func(tx *tx) error {
+		res, err := tx.exec(`UPDATE signing_keys SET retired_at = ? WHERE environment = ? AND kid = ?`, toMicros(at), env, kid)
+		if err != nil {
+			return err
+		}
+		if res.RowsAffected() == 0 {
+			return ion.Errorf(ion.ENOTFOUND, "signing key %q not found in environment %q.", kid, env)
+		}
+		return nil
+	})
+}
+
+// asInvalidRef turns the NOT_FOUND of a referenced object into the
+// VALIDATION_ERROR of the field that references it: "locationId: location
+// 99 not found."
+func asInvalidRef(field string, err error) error {
+	if ion.ErrorCode(err) == ion.ENOTFOUND {
+		return ion.Invalid(field, "%s", ion.ErrorMessage(err))
+	}
+	return err
+}

@@ -1,0 +1,255 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ionbox/ionbox/ion"
+)
+
+// newEtagSQL is ion.NewEtag in SQL, for statements that rewrite many rows,
+// so that each row still gets its own etag: 32 lowercase hex characters.
+const newEtagSQL = `replace(gen_random_uuid()::text, '-', '')`
+
+// pgxQuerier is what pgx.Tx and *pgxpool.Pool have in common.
+type pgxQuerier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// queryer is what reads need: a pool or a transaction. Queries are written
+// with ? placeholders, as in the SQLite store, and rebound to $n here, so
+// that both stores' SQL reads alike.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) pgx.Row
+	ExecContext(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error)
+}
+
+// rows is pgx.Rows with database/sql's Close signature.
+type rows struct{ pgx.Rows }
+
+func (r *rows) Close() error {
+	r.Rows.Close()
+	return r.Rows.Err()
+}
+
+// pgq rebinds placeholders and passes queries to a pool or transaction.
+type pgq struct{ q pgxQuerier }
+
+func (p pgq) QueryContext(ctx context.Context, query string, args ...any) (*rows, error) {
+	r, err := p.q.Query(ctx, rebind(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	return &rows{r}, nil
+}
+
+func (p pgq) QueryRowContext(ctx context.Context, query string, args ...any) pgx.Row {
+	return p.q.QueryRow(ctx, rebind(query), args...)
+}
+
+func (p pgq) ExecContext(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
+	return p.q.Exec(ctx, rebind(query), args...)
+}
+
+var rebound sync.Map // query text with ? → with $n
+
+// rebind turns ? placeholders into $1, $2, …. The store's SQL has no ? in
+// literals or comments, and no operator spelled with ?.
+func rebind(query string) string {
+	if v, ok := rebound.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	out := b.String()
+	rebound.Store(query, out)
+	return out
+}
+
+// tx is a write (or read) transaction. It fixes now, so that every row
+// written by one change carries the same timestamp.
+type tx struct {
+	pgq
+	ctx context.Context
+	now time.Time
+}
+
+// nowMicros is now as stored.
+func (tx *tx) nowMicros() int64 { return toMicros(tx.now) }
+
+func (tx *tx) exec(query string, args ...any) (pgconn.CommandTag, error) {
+	return tx.ExecContext(tx.ctx, query, args...)
+}
+
+func (tx *tx) query(query string, args ...any) (*rows, error) {
+	return tx.QueryContext(tx.ctx, query, args...)
+}
+
+func (tx *tx) queryRow(query string, args ...any) pgx.Row {
+	return tx.QueryRowContext(tx.ctx, query, args...)
+}
+
+// insert runs an INSERT and returns the new row's id.
+func (tx *tx) insert(query string, args ...any) (ion.ID, error) {
+	var id ion.ID
+	err := tx.queryRow(query+" RETURNING id", args...).Scan(&id)
+	return id, err
+}
+
+// database is the pool of one kind of schema use: the control schema (its
+// connections have search_path set at connect) or tenant schemas (each
+// transaction sets search_path locally).
+type database struct {
+	pool *pgxpool.Pool
+	read queryer
+	now  func() time.Time
+	// begin runs right after BEGIN: it points search_path at the schema
+	// and takes the advisory locks the transaction needs.
+	begin func(ctx context.Context, t pgx.Tx, write bool) error
+	// notFound maps errors of a missing schema (a deleted tenant).
+	notFound func(err error) error
+}
+
+// maxAttempts bounds retries of a transaction PostgreSQL aborted to break
+// a deadlock or a serialization conflict.
+const maxAttempts = 5
+
+// update runs fn in one write transaction and commits it; any error rolls
+// everything back. Application errors (*ion.Error) come back as they are,
+// anything else wrapped with op. A deadlock or serialization failure
+// retries the whole transaction.
+func (db *database) update(ctx context.Context, op string, fn func(tx *tx) error) error {
+	return db.run(ctx, op, true, fn)
+}
+
+// view runs fn in a read transaction, so that the queries inside it (a
+// page and its total count) see one snapshot.
+func (db *database) view(ctx context.Context, op string, fn func(q queryer) error) error {
+	return db.run(ctx, op, false, func(tx *tx) error { return fn(tx) })
+}
+
+func (db *database) run(ctx context.Context, op string, write bool, fn func(tx *tx) error) error {
+	var err error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		err = db.attempt(ctx, write, fn)
+		if !retryable(err) {
+			break
+		}
+	}
+	if db.notFound != nil {
+		err = db.notFound(err)
+	}
+	return wrapErr(op, err)
+}
+
+func (db *database) attempt(ctx context.Context, write bool, fn func(tx *tx) error) error {
+	opts := pgx.TxOptions{}
+	if !write {
+		// One snapshot for every query of a read (a page and its count).
+		opts.AccessMode, opts.IsoLevel = pgx.ReadOnly, pgx.RepeatableRead
+	}
+	pt, err := db.pool.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = pt.Rollback(context.WithoutCancel(ctx)) }()
+	if db.begin != nil {
+		if err := db.begin(ctx, pt, write); err != nil {
+			return err
+		}
+	}
+	t := &tx{pgq: pgq{pt}, ctx: ctx, now: db.now().UTC().Truncate(time.Microsecond)}
+	if err := fn(t); err != nil {
+		return err
+	}
+	return pt.Commit(ctx)
+}
+
+// PostgreSQL error codes the store handles.
+const (
+	codeUniqueViolation      = "23505"
+	codeForeignKeyViolation  = "23503"
+	codeUndefinedTable       = "42P01"
+	codeInvalidSchemaName    = "3F000"
+	codeDuplicateSchema      = "42P06"
+	codeDeadlockDetected     = "40P01"
+	codeSerializationFailure = "40001"
+)
+
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+func retryable(err error) bool {
+	switch pgCode(err) {
+	case codeDeadlockDetected, codeSerializationFailure:
+		return true
+	}
+	return false
+}
+
+// wrapErr leaves application errors alone, turns constraint violations
+// that slipped past the explicit checks into CONFLICT, and wraps the rest.
+func wrapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *ion.Error
+	if errors.As(err, &ie) {
+		return ie
+	}
+	switch pgCode(err) {
+	case codeUniqueViolation:
+		return ion.Errorf(ion.ECONFLICT, "%s: the change would duplicate an existing object.", op)
+	case codeForeignKeyViolation:
+		return ion.Errorf(ion.ECONFLICT, "%s: the change would leave a reference to an object that does not exist.", op)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// Times are stored as Unix microseconds, UTC, which is PostgreSQL's
+// precision and the SQLite store's representation, so both stores return
+// equal times and filter and sort on them alike.
+func toMicros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return toMicros(*t)
+}
+
+func fromNullMicros(v *int64) *time.Time {
+	if v == nil {
+		return nil
+	}
+	t := fromMicros(*v)
+	return &t
+}

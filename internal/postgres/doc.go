@@ -1,0 +1,47 @@
+// Package postgres stores ionbox's data in PostgreSQL through pgx, so that
+// several `ionbox serve` replicas can share one database: it implements
+// ion.Stores, ion.ControlStore (with ion.SandboxStore) and ion.TenantStore
+// with the same behaviour as the SQLite store, case for case.
+//
+// Layout of a database (Options.Schema is the prefix, "ion_" by default):
+//
+//	ion_control              environments, organizations, users, API keys (hashes only),
+//	                         signing keys, sandbox requests, sandboxes, spare_schemas
+//	ion_t_<tenant id>        one organization's ION data, with its own identity sequences,
+//	                         so ids run 1, 2, 3… per tenant as in SQLite
+//	ion_spare_<random>       migrated, empty tenant schemas kept ready (see spareSchemas)
+//
+// Migrations are embedded goose SQL files, one set for the control schema
+// (applied by Open, under a session advisory lock so that replicas starting
+// together take turns) and one for tenant schemas (applied to each spare as
+// it is made, and on first use to a tenant schema an older version left
+// behind). Goose runs on a connection whose search_path is the schema, so
+// the migration files hold unqualified names and each schema carries its
+// own goose_db_version table. Creating a tenant renames a spare schema
+// inside the transaction that needs it (CreateOrganization also inserts the
+// organization there), so that neither exists without the other.
+//
+// Every call is one transaction. Tenant calls set search_path locally to
+// the tenant's schema and hold the tenant's lifetime advisory lock shared;
+// Stores.DeleteTenant takes it exclusively and drops the schema, so it waits
+// for running calls, and later calls answer NOT_FOUND. Writes also take the
+// tenant's (or the control schema's) write advisory lock: one writer per
+// tenant across every replica, which is what the SQLite store's single
+// writer gives, so every check-then-write (unique serial numbers, installs
+// against a requirement's remaining quantity, a unit installed once, free
+// sandbox names) holds at commit without a row lock per rule. Reads take no
+// write lock and see one snapshot (REPEATABLE READ). Each write fixes now
+// (microseconds, UTC), recomputes derived statuses in the same transaction
+// and is durable once acknowledged under PostgreSQL's default
+// synchronous_commit. Deadlocks and serialization failures retry the whole
+// transaction.
+//
+// Times are stored as Unix microseconds (bigint), text as COLLATE "C" (byte
+// order, as the suite requires), and ilike folds case with the ICU root
+// collation ("und-x-icu"), which the server must provide (Debian's and the
+// official images' builds do).
+//
+// This package imports ion and database libraries only. It must not import
+// transports (internal/graphql, internal/httpapi) or other stores; its
+// behaviour is specified by the conformance suite in internal/storetest.
+package postgres

@@ -1,0 +1,331 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+
+	"github.com/ionbox/ionbox/ion"
+)
+
+// Sandbox requests and sandboxes live in the control schema beside the
+// environments they name.
+
+var _ ion.SandboxStore = (*ControlStore)(nil)
+
+const sandboxRequestCols = `id, organization_id, name, reason, integration, shape, members, service_accounts, features,
+	ttl_days, status, requested_by, note, created_at, decided_at`
+
+func scanSandboxRequest(sc scanner) (r ion.SandboxRequest, err error) {
+	err = sc.Scan(&r.ID, &r.OrganizationID, &r.Name, &r.Reason, &r.Integration, &r.Shape,
+		jsonList[ion.Member]{&r.Members}, jsonList[ion.ServiceAccount]{&r.ServiceAccounts}, jsonList[string]{&r.Features},
+		&r.TTLDays, &r.Status, &r.RequestedBy, &r.Note, micros{&r.CreatedAt}, micros{&r.DecidedAt})
+	return r, err
+}
+
+func getSandboxRequest(ctx context.Context, q queryer, id ion.ID) (ion.SandboxRequest, error) {
+	r, err := scanSandboxRequest(q.QueryRowContext(ctx, `SELECT `+sandboxRequestCols+` FROM sandbox_requests WHERE id = ?`, id))
+	if isNoRows(err) {
+		return r, ion.NotFound("sandbox request", id)
+	}
+	return r, err
+}
+
+// The request id and organization are NULL until known; they read as 0.
+const sandboxCols = `name, coalesce(request_id, 0), source_organization_id, coalesce(organization_id, 0), shape, state,
+	features, pinned, created_at, last_activity_at, expires_at`
+
+func scanSandbox(sc scanner) (s ion.Sandbox, err error) {
+	err = sc.Scan(&s.Name, &s.RequestID, &s.SourceOrganizationID, &s.OrganizationID, &s.Shape, &s.State,
+		jsonList[string]{&s.Features}, &s.Pinned, micros{&s.CreatedAt}, micros{&s.LastActivityAt}, micros{&s.ExpiresAt})
+	return s, err
+}
+
+func getSandbox(ctx context.Context, q queryer, name string) (ion.Sandbox, error) {
+	s, err := scanSandbox(q.QueryRowContext(ctx, `SELECT `+sandboxCols+` FROM sandboxes WHERE name = ?`, name))
+	if isNoRows(err) {
+		return s, ion.Errorf(ion.ENOTFOUND, "sandbox %q not found.", name)
+	}
+	return s, err
+}
+
+func checkShape(shape string) error {
+	switch shape {
+	case ion.ShapeBlank, ion.ShapeSeeded, ion.ShapeSnapshot:
+		return nil
+	}
+	return ion.Invalid("shape", "%q is not a sandbox shape; use %q, %q or %q.", shape, ion.ShapeBlank, ion.ShapeSeeded, ion.ShapeSnapshot)
+}
+
+func checkSandboxState(state string) error {
+	switch state {
+	case ion.SandboxProvisioning, ion.SandboxActive, ion.SandboxDormant, ion.SandboxResetting, ion.SandboxExpired:
+		return nil
+	}
+	return ion.Invalid("state", "%q is not a sandbox state; use one of: %s, %s, %s, %s, %s.", state,
+		ion.SandboxProvisioning, ion.SandboxActive, ion.SandboxDormant, ion.SandboxResetting, ion.SandboxExpired)
+}
+
+// checkNameFree answers VALIDATION_ERROR naming "name" when an environment
+// or a pending request other than exceptRequest already holds name. It runs
+// inside the write transaction, so that two callers cannot both take a name.
+func checkNameFree(tx *tx, name string, exceptRequest ion.ID) error {
+	var kind string
+	err := tx.queryRow(`SELECT kind FROM environments WHERE name = ?`, name).Scan(&kind)
+	if err == nil {
+		return ion.Invalid("name", "%q is already taken by another environment; pick another name.", name)
+	} else if !isNoRows(err) {
+		return err
+	}
+	var other ion.ID
+	err = tx.queryRow(`SELECT id FROM sandbox_requests WHERE name = ? AND status = ? AND id <> ?`, name, ion.RequestPending, exceptRequest).Scan(&other)
+	if err == nil {
+		return ion.Invalid("name", "%q is already taken by pending sandbox request %d; pick another name.", name, other)
+	} else if !isNoRows(err) {
+		return err
+	}
+	return nil
+}
+
+// CreateSandboxRequest stores a new pending request; ID, Status, CreatedAt
+// and DecidedAt are set here, RequestedBy defaults to "operator". Name must
+// be a valid sandbox name held by no environment and no pending request
+// (VALIDATION_ERROR naming name); the organization must exist
+// (VALIDATION_ERROR naming organizationId).
+func (c *ControlStore) CreateSandboxRequest(ctx context.Context, r ion.SandboxRequest) (ion.SandboxRequest, error) {
+	if err := ion.ValidateSandboxName(r.Name); err != nil {
+		return ion.SandboxRequest{}, err
+	}
+	if err := checkShape(r.Shape); err != nil {
+		return ion.SandboxRequest{}, err
+	}
+	if r.TTLDays != nil && *r.TTLDays < 1 {
+		return ion.SandboxRequest{}, ion.Invalid("ttlDays", "must be at least 1 (got %d).", *r.TTLDays)
+	}
+	if strings.TrimSpace(r.RequestedBy) == "" {
+		r.RequestedBy = "operator"
+	}
+	var out ion.SandboxRequest
+	err := c.db.update(ctx, "create sandbox request", func(tx *tx) error {
+		if _, err := organizations.get(ctx, tx, r.OrganizationID); err != nil {
+			return asInvalidRef("organizationId", err)
+		}
+		if err := checkNameFree(tx, r.Name, 0); err != nil {
+			return err
+		}
+		id, err := tx.insert(`INSERT INTO sandbox_requests (organization_id, name, reason, integration, shape, members, service_accounts,
+			features, ttl_days, status, requested_by, note, created_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+			r.OrganizationID, r.Name, r.Reason, r.Integration, r.Shape, encodeList(r.Members), encodeList(r.ServiceAccounts),
+			encodeList(r.Features), nullable(r.TTLDays), ion.RequestPending, r.RequestedBy, r.Note, tx.nowMicros())
+		if err != nil {
+			return err
+		}
+		out, err = getSandboxRequest(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// SandboxRequest returns request id. NOT_FOUND if there is none.
+func (c *ControlStore) SandboxRequest(ctx context.Context, id ion.ID) (ion.SandboxRequest, error) {
+	r, err := getSandboxRequest(ctx, c.db.read, id)
+	return r, wrapErr("sandbox request", err)
+}
+
+// SandboxRequests lists requests, newest first; orgID 0 lists all,
+// otherwise those for that organization.
+func (c *ControlStore) SandboxRequests(ctx context.Context, orgID ion.ID) ([]ion.SandboxRequest, error) {
+	q := `SELECT ` + sandboxRequestCols + ` FROM sandbox_requests WHERE ?::bigint = 0 OR organization_id = ? ORDER BY id DESC`
+	rows, err := c.db.read.QueryContext(ctx, q, orgID, orgID)
+	if err != nil {
+		return nil, wrapErr("sandbox requests", err)
+	}
+	defer rows.Close()
+	out := []ion.SandboxRequest{}
+	for rows.Next() {
+		r, err := scanSandboxRequest(rows)
+		if err != nil {
+			return nil, wrapErr("sandbox requests", err)
+		}
+		out = append(out, r)
+	}
+	return out, wrapErr("sandbox requests", rows.Err())
+}
+
+// DecideSandboxRequest moves a pending request to provisioned or rejected,
+// recording note and the time. VALIDATION_ERROR naming status for another
+// status; NOT_FOUND for an unknown request; CONFLICT if it is no longer
+// pending.
+func (c *ControlStore) DecideSandboxRequest(ctx context.Context, id ion.ID, status, note string) (ion.SandboxRequest, error) {
+	if status != ion.RequestProvisioned && status != ion.RequestRejected {
+		return ion.SandboxRequest{}, ion.Invalid("status", "%q is not a decision; use %q or %q.", status, ion.RequestProvisioned, ion.RequestRejected)
+	}
+	var out ion.SandboxRequest
+	err := c.db.update(ctx, "decide sandbox request", func(tx *tx) error {
+		r, err := getSandboxRequest(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if r.Status != ion.RequestPending {
+			return ion.Errorf(ion.ECONFLICT, "Sandbox request %d is already %s; only a pending request can be approved or rejected.", id, r.Status)
+		}
+		if _, err := tx.exec(`UPDATE sandbox_requests SET status = ?, note = ?, decided_at = ? WHERE id = ?`, status, note, tx.nowMicros(), id); err != nil {
+			return err
+		}
+		out, err = getSandboxRequest(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// CreateSandbox creates the sandbox's environment (kind sandbox, in the
+// sandbox's state) and its record in one transaction. State defaults to
+// active; CreatedAt and LastActivityAt are now; OrganizationID is ignored
+// (SetSandboxOrganization records it once made). The name must be free: no
+// environment and no pending request other than s.RequestID may hold it
+// (VALIDATION_ERROR naming name). The source organization and, when not 0,
+// the request must exist (VALIDATION_ERROR naming sourceOrganizationId or
+// requestId).
+func (c *ControlStore) CreateSandbox(ctx context.Context, s ion.Sandbox) (ion.Sandbox, error) {
+	if err := ion.ValidateSandboxName(s.Name); err != nil {
+		return ion.Sandbox{}, err
+	}
+	if err := checkShape(s.Shape); err != nil {
+		return ion.Sandbox{}, err
+	}
+	if s.State == "" {
+		s.State = ion.SandboxActive
+	}
+	if err := checkSandboxState(s.State); err != nil {
+		return ion.Sandbox{}, err
+	}
+	var out ion.Sandbox
+	err := c.db.update(ctx, "create sandbox", func(tx *tx) error {
+		if _, err := organizations.get(ctx, tx, s.SourceOrganizationID); err != nil {
+			return asInvalidRef("sourceOrganizationId", err)
+		}
+		var requestID any
+		if s.RequestID != 0 {
+			if _, err := getSandboxRequest(ctx, tx, s.RequestID); err != nil {
+				return asInvalidRef("requestId", err)
+			}
+			requestID = s.RequestID
+		}
+		if err := checkNameFree(tx, s.Name, s.RequestID); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`INSERT INTO environments (name, kind, state, created_at, webhook_mode) VALUES (?, ?, ?, ?, ?)`,
+			s.Name, ion.EnvSandbox, s.State, tx.nowMicros(), ion.DefaultWebhookMode(ion.EnvSandbox)); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`INSERT INTO sandboxes (name, request_id, source_organization_id, organization_id, shape, state, features,
+			pinned, created_at, last_activity_at, expires_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)`,
+			s.Name, requestID, s.SourceOrganizationID, s.Shape, s.State, encodeList(s.Features),
+			s.Pinned, tx.nowMicros(), tx.nowMicros(), nullMicros(s.ExpiresAt)); err != nil {
+			return err
+		}
+		var err error
+		out, err = getSandbox(ctx, tx, s.Name)
+		return err
+	})
+	return out, err
+}
+
+// SetSandboxOrganization records the sandbox's own organization, which
+// must belong to the sandbox's environment (VALIDATION_ERROR naming
+// organizationId). NOT_FOUND for an unknown sandbox.
+func (c *ControlStore) SetSandboxOrganization(ctx context.Context, name string, orgID ion.ID) error {
+	return c.db.update(ctx, "set sandbox organization", func(tx *tx) error {
+		if _, err := getSandbox(ctx, tx, name); err != nil {
+			return err
+		}
+		org, err := organizations.get(ctx, tx, orgID)
+		if err != nil {
+			return asInvalidRef("organizationId", err)
+		}
+		if org.Environment != name {
+			return ion.Invalid("organizationId", "organization %d belongs to environment %q, not to sandbox %q.", orgID, org.Environment, name)
+		}
+		_, err = tx.exec(`UPDATE sandboxes SET organization_id = ? WHERE name = ?`, orgID, name)
+		return err
+	})
+}
+
+// SetSandboxState changes the state of the sandbox and of its environment
+// together. VALIDATION_ERROR naming state for an unknown state; NOT_FOUND
+// for an unknown sandbox.
+func (c *ControlStore) SetSandboxState(ctx context.Context, name, state string) error {
+	if err := checkSandboxState(state); err != nil {
+		return err
+	}
+	return c.db.update(ctx, "set sandbox state", func(tx *tx) error {
+		if _, err := getSandbox(ctx, tx, name); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`UPDATE sandboxes SET state = ? WHERE name = ?`, state, name); err != nil {
+			return err
+		}
+		_, err := tx.exec(`UPDATE environments SET state = ? WHERE name = ?`, state, name)
+		return err
+	})
+}
+
+// Sandbox returns one sandbox. NOT_FOUND if there is none by that name.
+func (c *ControlStore) Sandbox(ctx context.Context, name string) (ion.Sandbox, error) {
+	s, err := getSandbox(ctx, c.db.read, name)
+	return s, wrapErr("sandbox", err)
+}
+
+// Sandboxes lists sandboxes by name; orgID 0 lists all, otherwise those
+// made for that production organization.
+func (c *ControlStore) Sandboxes(ctx context.Context, orgID ion.ID) ([]ion.Sandbox, error) {
+	q := `SELECT ` + sandboxCols + ` FROM sandboxes WHERE ?::bigint = 0 OR source_organization_id = ? ORDER BY name`
+	rows, err := c.db.read.QueryContext(ctx, q, orgID, orgID)
+	if err != nil {
+		return nil, wrapErr("sandboxes", err)
+	}
+	defer rows.Close()
+	out := []ion.Sandbox{}
+	for rows.Next() {
+		s, err := scanSandbox(rows)
+		if err != nil {
+			return nil, wrapErr("sandboxes", err)
+		}
+		out = append(out, s)
+	}
+	return out, wrapErr("sandboxes", rows.Err())
+}
+
+// DeleteSandbox removes, in one transaction, the sandbox, the API keys,
+// users and organizations of its environment, the environment's signing
+// keys and the environment itself. Its requests stay as history. Tenant
+// schemas are not touched: remove them with Stores.DeleteTenant. NOT_FOUND
+// for an unknown sandbox.
+func (c *ControlStore) DeleteSandbox(ctx context.Context, name string) error {
+	return c.db.update(ctx, "delete sandbox", func(tx *tx) error {
+		if _, err := getSandbox(ctx, tx, name); err != nil {
+			return err
+		}
+		const orgs = `SELECT id FROM organizations WHERE environment = ?`
+		for _, stmt := range []struct {
+			sql  string
+			args []any
+		}{
+			{`DELETE FROM sandboxes WHERE name = ?`, []any{name}},
+			{`DELETE FROM api_keys WHERE environment = ? OR organization_id IN (` + orgs + `)`, []any{name, name}},
+			{`DELETE FROM users WHERE organization_id IN (` + orgs + `)`, []any{name}},
+			{`DELETE FROM organizations WHERE environment = ?`, []any{name}},
+			{`DELETE FROM signing_keys WHERE environment = ?`, []any{name}},
+			{`DELETE FROM environments WHERE name = ?`, []any{name}},
+		} {
+			if _, err := tx.exec(stmt.sql, stmt.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// errTenantDeleted is what a call on a tenant that is being deleted gets.
+func errTenantDeleted(id string) error {
+	return ion.Errorf(ion.ENOTFOUND, "tenant %q not found.", id)
+}
