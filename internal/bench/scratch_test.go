@@ -5,13 +5,18 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 )
 
 func BenchmarkScratchIonbox(b *testing.B) {
 	f := newFixture(b, 200, 3)
-	body, _ := json.Marshal(map[string]any{"query": readQuery})
+	q := readQuery
+	if s := os.Getenv("SCRATCH_QUERY"); s != "" {
+		q = s
+	}
+	body, _ := json.Marshal(map[string]any{"query": q})
 	do := func() error {
 		req, _ := http.NewRequest("POST", f.url+"/graphql", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

@@ -35,7 +35,9 @@ type Globals struct {
 type ServeCmd struct {
 	Addr          string `default:"127.0.0.1:8080" env:"IONBOX_ADDR" help:"Listen address."`
 	Data          string `default:"./ionbox-data" env:"IONBOX_DATA" help:"Data directory (SQLite files, admin token)."`
-	Store         string `default:"sqlite" env:"IONBOX_STORE" help:"Store: sqlite (embedded)."`
+	Store         string `default:"sqlite" env:"IONBOX_STORE" help:"Store: sqlite (embedded, in --data) or a postgres:// URL shared by replicas."`
+	StoreSchema   string `name:"store-schema" env:"IONBOX_STORE_SCHEMA" help:"Prefix of the PostgreSQL schemas (default ion_)."`
+	HashKey       string `name:"hash-key" env:"IONBOX_HASH_KEY" help:"Hex key for hashing client secrets, >= 64 hex digits (default: generated into <data>/hash.key); replicas must share it."`
 	PublicURL     string `name:"public-url" env:"IONBOX_PUBLIC_URL" help:"Base URL clients use for production (default http://<addr>)."`
 	SandboxDomain string `name:"sandbox-domain" env:"IONBOX_SANDBOX_DOMAIN" help:"Also serve sandbox NAME at host NAME.<domain> (default: path-based sandbox URLs only)."`
 	AdminToken    string `name:"admin-token" env:"IONBOX_ADMIN_TOKEN" help:"Admin API token (default: generated once into <data>/admin-token)."`
@@ -47,6 +49,7 @@ type ServeCmd struct {
 func (c *ServeCmd) Run(g *Globals) error {
 	return server.Run(g.Ctx, server.Config{
 		Addr: c.Addr, DataDir: c.Data, Store: c.Store, PublicURL: c.PublicURL, AdminToken: c.AdminToken,
+		StoreSchema: c.StoreSchema, HashKey: c.HashKey,
 		SandboxDomain: c.SandboxDomain, TLSCert: c.TLSCert, TLSKey: c.TLSKey, TLSSelfSigned: c.TLSSelfSigned,
 	})
 }

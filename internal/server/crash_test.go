@@ -32,21 +32,22 @@ var buildBinary = sync.OnceValues(func() (string, error) {
 
 // process is a real `ionbox serve` child process.
 type process struct {
-	cmd *exec.Cmd
-	url string
+	cmd  *exec.Cmd
+	url  string // the production base URL it announces
+	addr string // where it listens
 }
 
-var servingLine = regexp.MustCompile(`production=(http://\S+)`)
+var servingLine = regexp.MustCompile(`production=(https?://\S+) listen=(\S+)`)
 
 // startProcess runs the real binary on a free port over dataDir and waits
 // for it to log its URL.
-func startProcess(t *testing.T, dataDir string) *process {
+func startProcess(t *testing.T, dataDir string, args ...string) *process {
 	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", dataDir)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dataDir}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -55,20 +56,20 @@ func startProcess(t *testing.T, dataDir string) *process {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	urls := make(chan string, 1)
+	started := make(chan *process, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sent := false
 		for sc.Scan() {
 			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				urls <- m[1]
+				started <- &process{cmd: cmd, url: m[1], addr: m[2]}
 				sent = true
 			}
 		}
 	}()
 	select {
-	case u := <-urls:
-		return &process{cmd: cmd, url: u}
+	case p := <-started:
+		return p
 	case <-time.After(30 * time.Second):
 		t.Fatal("ionbox serve did not log its URL within 30 s")
 	}

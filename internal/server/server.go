@@ -18,6 +18,7 @@ import (
 	"github.com/ionbox/ionbox/internal/auth"
 	"github.com/ionbox/ionbox/internal/graphql"
 	"github.com/ionbox/ionbox/internal/httpapi"
+	"github.com/ionbox/ionbox/internal/postgres"
 	"github.com/ionbox/ionbox/internal/sandbox"
 	"github.com/ionbox/ionbox/internal/sqlite"
 	"github.com/ionbox/ionbox/internal/tlsca"
@@ -33,8 +34,16 @@ type Config struct {
 	// DataDir holds the SQLite files, the admin token and the hash key;
 	// default "./ionbox-data".
 	DataDir string
-	// Store is "sqlite" (default). PostgreSQL is not available yet.
+	// Store is "sqlite" (default: files in DataDir) or a postgres:// URL
+	// that several replicas can share.
 	Store string
+	// StoreSchema prefixes the PostgreSQL schemas (default "ion_"), so that
+	// several ionbox deployments or tests can share one database.
+	StoreSchema string
+	// HashKey is the hex secret that keys the hashes of client secrets
+	// (at least 32 bytes); default: generated once into <DataDir>/hash.key.
+	// Replicas sharing a PostgreSQL store must share it too.
+	HashKey string
 	// PublicURL is the production base URL clients use; default
 	// "http://<listen address>".
 	PublicURL string
@@ -67,8 +76,8 @@ func (c *Config) setDefaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	if c.Store != "sqlite" {
-		return fmt.Errorf("--store %q: only the embedded \"sqlite\" store is available in this version", redactURL(c.Store))
+	if c.Store != "sqlite" && !isPostgresURL(c.Store) {
+		return fmt.Errorf("--store %q: use \"sqlite\" (the embedded default) or a postgres://user@host:port/db URL", redactURL(c.Store))
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together: give both, or neither")
@@ -134,9 +143,16 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		}
 		adminToken = t
 	}
-	hashKey, err := readOrCreateSecret(filepath.Join(cfg.DataDir, "hash.key"), 32)
-	if err != nil {
-		return nil, fmt.Errorf("hash key: %w", err)
+	hashKey := cfg.HashKey
+	if hashKey != "" {
+		if b, err := hex.DecodeString(hashKey); err != nil || len(b) < 32 {
+			return nil, fmt.Errorf("--hash-key must be at least 64 hexadecimal characters (32 bytes)")
+		}
+	} else {
+		var err error
+		if hashKey, err = readOrCreateSecret(filepath.Join(cfg.DataDir, "hash.key"), 32); err != nil {
+			return nil, fmt.Errorf("hash key: %w", err)
+		}
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -164,15 +180,10 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		ln = tls.NewListener(ln, tlsCfg)
 	}
 
-	// An open tenant holds about five file descriptors (a writer and a
-	// reader connection, each with its database, WAL and shared-memory
-	// files); 64 keeps ten thousand sandboxes' worth of touched tenants
-	// well under a 500-descriptor budget, while the least recently used
-	// ones reopen in a fraction of a millisecond.
-	stores, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{MaxOpenTenants: 64})
+	stores, err := openStores(ctx, cfg)
 	if err != nil {
 		ln.Close()
-		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
+		return nil, err
 	}
 	h, err := assemble(ctx, stores, []byte(hashKey), publicURL, sandboxDomain, adminToken, log)
 	if err != nil {
@@ -219,6 +230,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	}
 	log.Info("ionbox serving",
 		"production", publicURL,
+		"listen", ln.Addr().String(),
 		"graphql", publicURL+"/graphql",
 		"admin_token_file", tokenHint,
 		"data", cfg.DataDir)
@@ -227,7 +239,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 }
 
 // assemble builds the root handler over opened stores.
-func assemble(ctx context.Context, stores *sqlite.Stores, hashKey []byte, publicURL, sandboxDomain, adminToken string, log *slog.Logger) (http.Handler, error) {
+func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL, sandboxDomain, adminToken string, log *slog.Logger) (http.Handler, error) {
 	prod, err := stores.Control().EnsureEnvironment(ctx, ion.Environment{
 		Name: ion.ProductionEnvironment, Kind: ion.EnvProduction, State: "active",
 	})
@@ -267,6 +279,31 @@ func assemble(ctx context.Context, stores *sqlite.Stores, hashKey []byte, public
 		AdminToken:    adminToken,
 		Logger:        log,
 	})
+}
+
+// openStores opens the configured store.
+func openStores(ctx context.Context, cfg Config) (ion.Stores, error) {
+	if isPostgresURL(cfg.Store) {
+		st, err := postgres.Open(ctx, cfg.Store, postgres.Options{Schema: cfg.StoreSchema})
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL store %s: %w", redactURL(cfg.Store), err)
+		}
+		return st, nil
+	}
+	// An open tenant holds about five file descriptors (a writer and a
+	// reader connection, each with its database, WAL and shared-memory
+	// files); 64 keeps ten thousand sandboxes' worth of touched tenants
+	// well under a 500-descriptor budget, while the least recently used
+	// ones reopen in about a millisecond.
+	st, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{MaxOpenTenants: 64})
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
+	}
+	return st, nil
+}
+
+func isPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
 // serverTLS builds the HTTPS configuration from --tls-cert/--tls-key or from
