@@ -31,9 +31,19 @@ type fixture struct {
 }
 
 func newFixture(b *testing.B, parts, invPerPart int) *fixture {
+	return newFixtureOn(b, "sqlite", parts, invPerPart)
+}
+
+// newFixtureOn is newFixture on the given store: "sqlite" or a PostgreSQL
+// URL (in a fresh schema prefix, dropped afterwards).
+func newFixtureOn(b *testing.B, store string, parts, invPerPart int) *fixture {
 	b.Helper()
 	dir := b.TempDir()
-	r, err := server.Start(context.Background(), server.Config{Addr: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if store != "sqlite" {
+		cfg.StoreSchema = schemaPrefix(b, store)
+	}
+	r, err := server.Start(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
