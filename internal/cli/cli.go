@@ -22,6 +22,11 @@ type CLI struct {
 	Org    OrgCmd    `cmd:"" help:"Manage production organizations through the admin API."`
 	User   UserCmd   `cmd:"" help:"Manage users of an organization through the admin API."`
 	Apikey ApikeyCmd `cmd:"" name:"apikey" help:"Create API keys (client credentials) through the admin API."`
+
+	Token   TokenCmd   `cmd:"" help:"Print an access token for ION_BASE_URL and the configured credentials."`
+	Seed    SeedCmd    `cmd:"" help:"Seed test data in the configured environment."`
+	Smoke   SmokeCmd   `cmd:"" help:"Smoke test: read, write, read back, clean up; exit 0 only if all pass."`
+	Promote PromoteCmd `cmd:"" help:"Read-only checks before promoting an integration to another environment."`
 }
 
 // Globals are handed to every command's Run.
