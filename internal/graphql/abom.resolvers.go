@@ -42,7 +42,7 @@ func (r *buildRequirementResolver) Quantity(ctx context.Context, obj *ion.BuildR
 }
 
 func (r *buildRequirementResolver) OriginMbomItem(ctx context.Context, obj *ion.BuildRequirement) (*ion.MBomItem, error) {
-	return optional(ctx, loadersFrom(ctx).mbomItem, obj.OriginMBomItemID)
+	return optional(ctx, &loadersFrom(ctx).mbomItem, obj.OriginMBomItemID)
 }
 
 func (r *buildRequirementResolver) MadeOnAssembly(ctx context.Context, obj *ion.BuildRequirement) (bool, error) {

@@ -1,6 +1,8 @@
 // Package graphql serves the ION GraphQL API of one environment: the schema
 // (schema/*.graphqls, gqlgen, schema-first), the resolvers (one file per
-// area), the per-request dataloaders, the HTTP transport (POST, GET, JSON
+// area), the per-request dataloaders and the read-ahead that primes them for
+// a connection's page (prefetch.go), the order in which lists are marshaled
+// (listorder.go, generated/lists.go), the HTTP transport (POST, GET, JSON
 // array batches), the limits checked before any resolver runs (depth,
 // aliases, page size, complexity, body size, batch size, timeout), the
 // document cache and automatic persisted queries, and the error presenter

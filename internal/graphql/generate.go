@@ -2,5 +2,7 @@ package graphql
 
 // The schema (schema/*.graphqls) is the source; gqlgen writes the executor
 // (generated/), the input and payload models (model/models_gen.go) and the
-// resolver stubs (*.resolvers.go, whose bodies it keeps).
-//go:generate go run github.com/99designs/gqlgen generate --config gqlgen.yml
+// resolver stubs (*.resolvers.go, whose bodies it keeps). inorderlists then
+// points the executor's list marshaling at generated/lists.go.
+//go:generate go tool gqlgen generate --config gqlgen.yml
+//go:generate go run ./internal/inorderlists generated/generated.go

@@ -269,17 +269,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(res.responses) != len(reqs) {
 		return // cancelled by the client part way: nobody reads an answer
 	}
-	if batch {
-		writeJSON(w, http.StatusOK, res.responses)
-		return
-	}
-	writeJSON(w, http.StatusOK, res.responses[0])
+	writeResponses(w, res.responses, batch)
 }
 
 // execute runs one operation with its own request state, so that each
 // operation of a batch sees what the ones before it wrote.
 func (h *handler) execute(ctx context.Context, actor ion.Actor, params *graphql.RawParams, get bool) (*response, *httpError) {
-	ctx = withState(ctx, newRequestState(actor, h.stores))
+	st := newRequestState(actor, h.stores)
+	ctx = generated.WithListOrder(withState(ctx, st), st)
 	ctx = graphql.StartOperationTrace(ctx)
 	rc, errs := h.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
@@ -301,6 +298,84 @@ type response struct {
 	Errors     gqlerror.List   `json:"errors,omitempty"`
 	Data       json.RawMessage `json:"data,omitempty"`
 	Extensions map[string]any  `json:"extensions,omitempty"`
+}
+
+// writeResponses answers with the operations' responses: the one response,
+// or a JSON array of them for a batch.
+//
+// The bytes are those of json.Marshal, but the data, which the executor has
+// already written as compact JSON, is copied as it is instead of being
+// scanned again by encoding/json to validate and compact it: for a page of
+// nested objects that scan was a twentieth of the request. Only the escapes
+// of <, > and & (and U+2028, U+2029) that json.Marshal adds to strings are
+// added, when the data has such characters at all.
+func writeResponses(w http.ResponseWriter, responses []*response, batch bool) {
+	parts := make([][]byte, 0, 2+3*len(responses))
+	if batch {
+		parts = append(parts, []byte("["))
+	}
+	for i, r := range responses {
+		if i > 0 {
+			parts = append(parts, []byte(","))
+		}
+		head, tail, err := r.envelope()
+		if err != nil {
+			writeBody(w, http.StatusInternalServerError, []byte(internalErrorBody))
+			return
+		}
+		parts = append(parts, head, htmlEscaped(r.Data), tail)
+	}
+	if batch {
+		parts = append(parts, []byte("]"))
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	for _, p := range parts {
+		_, _ = w.Write(p)
+	}
+}
+
+var lineSeparator, paragraphSeparator = []byte("\u2028"), []byte("\u2029")
+
+// envelope returns what json.Marshal writes of r before and after its data.
+func (r *response) envelope() (head, tail []byte, err error) {
+	head = []byte("{")
+	if len(r.Errors) > 0 {
+		b, err := json.Marshal(r.Errors)
+		if err != nil {
+			return nil, nil, err
+		}
+		head = append(append(head, `"errors":`...), b...)
+	}
+	if len(r.Data) > 0 {
+		if len(head) > 1 {
+			head = append(head, ',')
+		}
+		head = append(head, `"data":`...)
+	}
+	if len(r.Extensions) > 0 {
+		b, err := json.Marshal(r.Extensions)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(head) > 1 || len(r.Data) > 0 {
+			tail = append(tail, ',')
+		}
+		tail = append(append(tail, `"extensions":`...), b...)
+	}
+	return head, append(tail, '}'), nil
+}
+
+// htmlEscaped returns data with the escapes json.Marshal adds to strings.
+func htmlEscaped(data []byte) []byte {
+	// Three searches with fast paths, rather than one for the five
+	// characters, which would decode every rune.
+	if !bytes.ContainsAny(data, "<>&") && !bytes.Contains(data, lineSeparator) && !bytes.Contains(data, paragraphSeparator) {
+		return data
+	}
+	var buf bytes.Buffer
+	json.HTMLEscape(&buf, data)
+	return buf.Bytes()
 }
 
 func responseOf(r *graphql.Response) *response {
@@ -516,10 +591,17 @@ func writeError(w http.ResponseWriter, e *httpError) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"errors":[{"message":"Internal error.","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`)
+		writeBody(w, http.StatusInternalServerError, []byte(internalErrorBody))
+		return
 	}
+	writeBody(w, status, b)
+}
+
+// internalErrorBody answers what could not be encoded.
+const internalErrorBody = `{"errors":[{"message":"Internal error.","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`
+
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	_, _ = w.Write(body)
 }

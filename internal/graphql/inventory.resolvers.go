@@ -146,11 +146,11 @@ func (r *partInventoryResolver) Part(ctx context.Context, obj *ion.PartInventory
 }
 
 func (r *partInventoryResolver) Location(ctx context.Context, obj *ion.PartInventory) (*ion.Location, error) {
-	return optional(ctx, loadersFrom(ctx).location, obj.LocationID)
+	return optional(ctx, &loadersFrom(ctx).location, obj.LocationID)
 }
 
 func (r *partInventoryResolver) UnitOfMeasure(ctx context.Context, obj *ion.PartInventory) (*ion.UnitOfMeasurement, error) {
-	return optional(ctx, loadersFrom(ctx).unitOfMeasurement, obj.UnitOfMeasureID)
+	return optional(ctx, &loadersFrom(ctx).unitOfMeasurement, obj.UnitOfMeasureID)
 }
 
 func (r *partInventoryResolver) Installed(ctx context.Context, obj *ion.PartInventory) (bool, error) {
@@ -166,7 +166,7 @@ func (r *partInventoryResolver) Received(ctx context.Context, obj *ion.PartInven
 }
 
 func (r *partInventoryResolver) PurchaseOrderLine(ctx context.Context, obj *ion.PartInventory) (*ion.PurchaseOrderLine, error) {
-	return optional(ctx, loadersFrom(ctx).purchaseOrderLine, obj.PurchaseOrderLineID)
+	return optional(ctx, &loadersFrom(ctx).purchaseOrderLine, obj.PurchaseOrderLineID)
 }
 
 func (r *partInventoryResolver) BuildRequirements(ctx context.Context, obj *ion.PartInventory) ([]ion.BuildRequirement, error) {

@@ -14,15 +14,15 @@ import (
 )
 
 func (r *issueResolver) Run(ctx context.Context, obj *ion.Issue) (*ion.Run, error) {
-	return optional(ctx, loadersFrom(ctx).run, obj.RunID)
+	return optional(ctx, &loadersFrom(ctx).run, obj.RunID)
 }
 
 func (r *issueResolver) RunStep(ctx context.Context, obj *ion.Issue) (*ion.RunStep, error) {
-	return optional(ctx, loadersFrom(ctx).runStep, obj.RunStepID)
+	return optional(ctx, &loadersFrom(ctx).runStep, obj.RunStepID)
 }
 
 func (r *issueResolver) PartInventory(ctx context.Context, obj *ion.Issue) (*ion.PartInventory, error) {
-	return optional(ctx, loadersFrom(ctx).partInventory, obj.PartInventoryID)
+	return optional(ctx, &loadersFrom(ctx).partInventory, obj.PartInventoryID)
 }
 
 func (r *issueResolver) CauseCondition(ctx context.Context, obj *ion.Issue) (any, error) {

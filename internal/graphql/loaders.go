@@ -3,6 +3,7 @@ package graphql
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/vikstrous/dataloadgen"
@@ -22,43 +23,44 @@ const (
 
 // loaders batch the parent→child and id lookups of one operation: "part" on
 // 50 inventories is one store call (a ListOptions filter id in […]), "steps"
-// on 20 runs another.
+// on 20 runs another. A connection primes them for its page (prefetch.go),
+// so that its fields do not wait for a batch at all.
 type loaders struct {
-	part              *dataloadgen.Loader[ion.ID, ion.Part]
-	mbomItem          *dataloadgen.Loader[ion.ID, ion.MBomItem]
-	location          *dataloadgen.Loader[ion.ID, ion.Location]
-	unitOfMeasurement *dataloadgen.Loader[ion.ID, ion.UnitOfMeasurement]
-	partInventory     *dataloadgen.Loader[ion.ID, ion.PartInventory]
-	procedure         *dataloadgen.Loader[ion.ID, ion.Procedure]
-	step              *dataloadgen.Loader[ion.ID, ion.Step]
-	run               *dataloadgen.Loader[ion.ID, ion.Run]
-	runStep           *dataloadgen.Loader[ion.ID, ion.RunStep]
-	buildRequirement  *dataloadgen.Loader[ion.ID, ion.BuildRequirement]
-	supplier          *dataloadgen.Loader[ion.ID, ion.Supplier]
-	purchaseOrder     *dataloadgen.Loader[ion.ID, ion.PurchaseOrder]
-	purchaseOrderLine *dataloadgen.Loader[ion.ID, ion.PurchaseOrderLine]
-	user              *dataloadgen.Loader[ion.ID, ion.User]
+	part              loader[ion.Part]
+	mbomItem          loader[ion.MBomItem]
+	location          loader[ion.Location]
+	unitOfMeasurement loader[ion.UnitOfMeasurement]
+	partInventory     loader[ion.PartInventory]
+	procedure         loader[ion.Procedure]
+	step              loader[ion.Step]
+	run               loader[ion.Run]
+	runStep           loader[ion.RunStep]
+	buildRequirement  loader[ion.BuildRequirement]
+	supplier          loader[ion.Supplier]
+	purchaseOrder     loader[ion.PurchaseOrder]
+	purchaseOrderLine loader[ion.PurchaseOrderLine]
+	user              loader[ion.User]
 
-	partQuantity *dataloadgen.Loader[ion.ID, float64]
+	partQuantity loader[float64]
 
-	mbomByParent               *dataloadgen.Loader[ion.ID, []ion.MBomItem]
-	substitutesByMBomItem      *dataloadgen.Loader[ion.ID, []ion.MBomSubstitute]
-	inventoriesByPart          *dataloadgen.Loader[ion.ID, []ion.PartInventory]
-	inventoriesByLocation      *dataloadgen.Loader[ion.ID, []ion.PartInventory]
-	inventoriesByLine          *dataloadgen.Loader[ion.ID, []ion.PartInventory]
-	runsByPart                 *dataloadgen.Loader[ion.ID, []ion.Run]
-	runsByInventory            *dataloadgen.Loader[ion.ID, []ion.Run]
-	stepsByProcedure           *dataloadgen.Loader[ion.ID, []ion.Step]
-	stepsByParent              *dataloadgen.Loader[ion.ID, []ion.Step]
-	fieldsByStep               *dataloadgen.Loader[ion.ID, []ion.StepField]
-	runStepsByRun              *dataloadgen.Loader[ion.ID, []ion.RunStep]
-	runStepsByParent           *dataloadgen.Loader[ion.ID, []ion.RunStep]
-	fieldsByRunStep            *dataloadgen.Loader[ion.ID, []ion.RunStepField]
-	requirementsByInventory    *dataloadgen.Loader[ion.ID, []ion.BuildRequirement]
-	installationsByRequirement *dataloadgen.Loader[ion.ID, []ion.AbomInstallation]
-	installationsByInventory   *dataloadgen.Loader[ion.ID, []ion.AbomInstallation]
-	linesByPurchaseOrder       *dataloadgen.Loader[ion.ID, []ion.PurchaseOrderLine]
-	teamsByUser                *dataloadgen.Loader[ion.ID, []ion.Team]
+	mbomByParent               loader[[]ion.MBomItem]
+	substitutesByMBomItem      loader[[]ion.MBomSubstitute]
+	inventoriesByPart          loader[[]ion.PartInventory]
+	inventoriesByLocation      loader[[]ion.PartInventory]
+	inventoriesByLine          loader[[]ion.PartInventory]
+	runsByPart                 loader[[]ion.Run]
+	runsByInventory            loader[[]ion.Run]
+	stepsByProcedure           loader[[]ion.Step]
+	stepsByParent              loader[[]ion.Step]
+	fieldsByStep               loader[[]ion.StepField]
+	runStepsByRun              loader[[]ion.RunStep]
+	runStepsByParent           loader[[]ion.RunStep]
+	fieldsByRunStep            loader[[]ion.RunStepField]
+	requirementsByInventory    loader[[]ion.BuildRequirement]
+	installationsByRequirement loader[[]ion.AbomInstallation]
+	installationsByInventory   loader[[]ion.AbomInstallation]
+	linesByPurchaseOrder       loader[[]ion.PurchaseOrderLine]
+	teamsByUser                loader[[]ion.Team]
 }
 
 // byPosition orders steps as a procedure or run shows them.
@@ -146,8 +148,130 @@ func newLoaders(st *requestState) *loaders {
 	}
 }
 
-func newLoader[V any](fetch func(ctx context.Context, ids []ion.ID) ([]V, []error)) *dataloadgen.Loader[ion.ID, V] {
-	return dataloadgen.NewLoader(fetch, dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderCapacity))
+// batchFunc reads the values of a batch of keys: one value per key, and
+// either no errors, one error per key, or a single error for the batch.
+type batchFunc[V any] func(ctx context.Context, ids []ion.ID) ([]V, []error)
+
+// loader is one kind of loader of an operation. Values come from what the
+// operation primed (see prime) or else from a dataloadgen.Loader, which is
+// made on first use: an operation uses a few of the thirty kinds, and
+// making all of them for every request was a measurable part of a small one.
+type loader[V any] struct {
+	fetch batchFunc[V]
+	once  sync.Once
+	l     *dataloadgen.Loader[ion.ID, V]
+
+	mu     sync.Mutex
+	primed map[ion.ID]V
+}
+
+func newLoader[V any](fetch batchFunc[V]) loader[V] {
+	return loader[V]{fetch: fetch}
+}
+
+func (z *loader[V]) get() *dataloadgen.Loader[ion.ID, V] {
+	z.once.Do(func() {
+		z.l = dataloadgen.NewLoader(z.fetch, dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderCapacity))
+	})
+	return z.l
+}
+
+// Load returns the value of id: the primed one at once, else one loaded
+// in a batch with the other loads of the next loaderWait and cached for the
+// rest of the operation.
+func (z *loader[V]) Load(ctx context.Context, id ion.ID) (V, error) {
+	z.mu.Lock()
+	v, ok := z.primed[id]
+	z.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	return z.get().Load(ctx, id)
+}
+
+// LoadAll returns the values of ids, in order, as Load would.
+func (z *loader[V]) LoadAll(ctx context.Context, ids []ion.ID) ([]V, error) {
+	if values, ok := z.cached(ids); ok {
+		return values, nil
+	}
+	return z.get().LoadAll(ctx, ids)
+}
+
+// prime reads the values of ids that are not primed yet with one batch now,
+// in the caller, and keeps them for Load. It returns the primed values of
+// ids, in order (without those that could not be read), and whether all of
+// them are primed. A read ahead of a whole page
+// or level (see prefetch.go) is what lets the fields below answer at once
+// instead of each waiting loaderWait for a batch to fill.
+//
+// Priming is an optimization only: a batch that fails (or panics) keeps
+// nothing, and a key whose value failed stays unprimed, so the fields that
+// need it load as if prime had not run and report their errors where they
+// always did.
+func (z *loader[V]) prime(ctx context.Context, ids []ion.ID) ([]V, bool) {
+	if values, ok := z.cached(ids); ok {
+		return values, true
+	}
+	missing := z.unprimed(ids)
+	values, errs, ok := safeBatch(ctx, z.fetch, missing)
+	if ok && len(values) == len(missing) {
+		z.mu.Lock()
+		if z.primed == nil {
+			z.primed = make(map[ion.ID]V, len(missing))
+		}
+		for i, id := range missing {
+			if i >= len(errs) || errs[i] == nil {
+				z.primed[id] = values[i]
+			}
+		}
+		z.mu.Unlock()
+	}
+	return z.cached(ids)
+}
+
+// cached returns the primed values of ids, in order (without the others),
+// and whether all of them are primed.
+func (z *loader[V]) cached(ids []ion.ID) ([]V, bool) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	out := make([]V, 0, len(ids))
+	all := true
+	for _, id := range ids {
+		if v, ok := z.primed[id]; ok {
+			out = append(out, v)
+		} else {
+			all = false
+		}
+	}
+	return out, all
+}
+
+// unprimed returns the ids not primed yet, without repeats.
+func (z *loader[V]) unprimed(ids []ion.ID) []ion.ID {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	out := make([]ion.ID, 0, len(ids))
+	seen := make(map[ion.ID]struct{}, len(ids))
+	for _, id := range ids {
+		_, dup := seen[id]
+		_, done := z.primed[id]
+		if !dup && !done {
+			seen[id] = struct{}{}
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// safeBatch runs fetch; ok is false if it panicked.
+func safeBatch[V any](ctx context.Context, fetch batchFunc[V], ids []ion.ID) (values []V, errs []error, ok bool) {
+	defer func() {
+		if recover() != nil {
+			values, errs, ok = nil, nil, false
+		}
+	}()
+	values, errs = fetch(ctx, ids)
+	return values, errs, true
 }
 
 // tenantMethod is a TenantStore list method as a method expression, e.g.
@@ -160,7 +284,7 @@ func tenantLister[T any](ts ion.TenantStore, m tenantMethod[T]) lister[T] {
 
 // byID makes a loader of objects by id; a missing id answers NOT_FOUND
 // naming kind.
-func byID[T any](st *requestState, kind string, m tenantMethod[T], id func(*T) ion.ID) *dataloadgen.Loader[ion.ID, T] {
+func byID[T any](st *requestState, kind string, m tenantMethod[T], id func(*T) ion.ID) loader[T] {
 	return newLoader(func(ctx context.Context, ids []ion.ID) ([]T, []error) {
 		ts, err := st.tenantStore(ctx)
 		if err != nil {
@@ -193,21 +317,38 @@ func fetchByID[T any](ctx context.Context, list lister[T], kind string, ids []io
 
 // children makes a loader of the objects whose field (a parent id) is the
 // key, in sort order (then id); a parent without children gets an empty list.
-func children[T any](st *requestState, m tenantMethod[T], field string, sort []ion.SortKey, parent func(*T) *ion.ID) *dataloadgen.Loader[ion.ID, []T] {
+//
+// The objects are read ordered by parent first, so that each parent's
+// children are one run of the result and its list is a window of it: no
+// object is copied again, which mattered for pages of big objects.
+func children[T any](st *requestState, m tenantMethod[T], field string, sort []ion.SortKey, parent func(*T) *ion.ID) loader[[]T] {
+	byParent := append([]ion.SortKey{{Field: field}}, sort...)
 	return newLoader(func(ctx context.Context, ids []ion.ID) ([][]T, []error) {
 		ts, err := st.tenantStore(ctx)
 		if err != nil {
 			return nil, []error{err}
 		}
-		items, err := fetchAll(ctx, tenantLister(ts, m), []ion.Filter{{Field: field, Op: ion.OpIn, Value: idValues(ids)}}, sort)
+		items, err := fetchAll(ctx, tenantLister(ts, m), []ion.Filter{{Field: field, Op: ion.OpIn, Value: idValues(ids)}}, byParent)
 		if err != nil {
 			return nil, []error{err}
 		}
 		groups := make(map[ion.ID][]T, len(ids))
-		for _, v := range items {
-			if p := parent(&v); p != nil {
-				groups[*p] = append(groups[*p], v)
+		for start := 0; start < len(items); {
+			p := parent(&items[start])
+			end := start + 1
+			for end < len(items) && sameID(parent(&items[end]), p) {
+				end++
 			}
+			switch run := items[start:end:end]; {
+			case p == nil:
+			case groups[*p] == nil:
+				// The full slice expression keeps an append to one
+				// parent's list from overwriting the next one's.
+				groups[*p] = run
+			default: // a store that did not keep a parent's children together
+				groups[*p] = append(groups[*p], run...)
+			}
+			start = end
 		}
 		out := make([][]T, len(ids))
 		for i, k := range ids {
@@ -220,6 +361,10 @@ func children[T any](st *requestState, m tenantMethod[T], field string, sort []i
 	})
 }
 
+func sameID(a, b *ion.ID) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
+}
+
 // fetchAll reads every object that matches, a chunk at a time.
 func fetchAll[T any](ctx context.Context, list lister[T], filters []ion.Filter, sort []ion.SortKey) ([]T, error) {
 	var out []T
@@ -227,6 +372,9 @@ func fetchAll[T any](ctx context.Context, list lister[T], filters []ion.Filter, 
 		page, err := list(ctx, ion.ListOptions{Filters: filters, Sort: sort, Offset: len(out), Limit: fetchChunk})
 		if err != nil {
 			return nil, err
+		}
+		if out == nil && len(page.Items) >= page.TotalCount {
+			return page.Items, nil // one chunk held them all, as it mostly does
 		}
 		out = append(out, page.Items...)
 		if len(page.Items) == 0 || len(out) >= page.TotalCount {
@@ -263,7 +411,7 @@ func one[T any](v T, err error) (*T, error) {
 }
 
 // optional loads the object a nullable id names, or answers null.
-func optional[T any](ctx context.Context, l *dataloadgen.Loader[ion.ID, T], id *ion.ID) (*T, error) {
+func optional[T any](ctx context.Context, l *loader[T], id *ion.ID) (*T, error) {
 	if id == nil {
 		return nil, nil
 	}

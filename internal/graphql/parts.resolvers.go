@@ -151,7 +151,7 @@ func (r *mutationResolver) DeleteMbomSubstitute(ctx context.Context, id int64, e
 }
 
 func (r *partResolver) RevisedFrom(ctx context.Context, obj *ion.Part) (*ion.Part, error) {
-	return optional(ctx, loadersFrom(ctx).part, obj.RevisedFromID)
+	return optional(ctx, &loadersFrom(ctx).part, obj.RevisedFromID)
 }
 
 func (r *partResolver) Quantity(ctx context.Context, obj *ion.Part) (float64, error) {

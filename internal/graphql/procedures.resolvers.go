@@ -224,7 +224,7 @@ func (r *stepResolver) Procedure(ctx context.Context, obj *ion.Step) (*ion.Proce
 }
 
 func (r *stepResolver) Parent(ctx context.Context, obj *ion.Step) (*ion.Step, error) {
-	return optional(ctx, loadersFrom(ctx).step, obj.ParentID)
+	return optional(ctx, &loadersFrom(ctx).step, obj.ParentID)
 }
 
 func (r *stepResolver) SlateContent(ctx context.Context, obj *ion.Step) (any, error) {

@@ -134,7 +134,7 @@ func (r *mutationResolver) DeletePurchaseOrderLine(ctx context.Context, id int64
 }
 
 func (r *purchaseOrderResolver) Supplier(ctx context.Context, obj *ion.PurchaseOrder) (*ion.Supplier, error) {
-	return optional(ctx, loadersFrom(ctx).supplier, obj.SupplierID)
+	return optional(ctx, &loadersFrom(ctx).supplier, obj.SupplierID)
 }
 
 func (r *purchaseOrderResolver) Lines(ctx context.Context, obj *ion.PurchaseOrder) ([]ion.PurchaseOrderLine, error) {

@@ -37,22 +37,34 @@ func actorOf(ctx context.Context) (ion.Actor, error) {
 	return st.actor, nil
 }
 
-// listTenant answers a connection field over one of the tenant's lists.
+// listTenant answers a connection field over one of the tenant's lists and
+// reads ahead what the query selects below the page's nodes.
 func listTenant[T any](ctx context.Context, r *Resolver, m tenantMethod[T], p pageArgs, filters any, sort []*string) (*model.Connection[T], error) {
 	ts, err := tenant(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return paginate(ctx, tenantLister(ts, m), p, r.limits.MaxPageSize, filtersFrom(filters), sortFrom(sort))
+	conn, err := paginate(ctx, tenantLister(ts, m), p, r.limits.MaxPageSize, filtersFrom(filters), sortFrom(sort))
+	if err != nil {
+		return nil, err
+	}
+	primeConnection(ctx, conn)
+	return conn, nil
 }
 
-// getTenant answers a singular query field: x(id: ID!).
+// getTenant answers a singular query field, x(id: ID!), and reads ahead what
+// the query selects below the object.
 func getTenant[T any](ctx context.Context, m func(ion.TenantStore, context.Context, ion.ID) (T, error), id ion.ID) (*T, error) {
 	ts, err := tenant(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return one(m(ts, ctx, id))
+	obj, err := one(m(ts, ctx, id))
+	if err != nil {
+		return nil, err
+	}
+	primeObject(ctx, obj)
+	return obj, nil
 }
 
 // deleteTenant answers a deleteX(id, etag) mutation.

@@ -194,11 +194,11 @@ func (r *runResolver) Procedure(ctx context.Context, obj *ion.Run) (*ion.Procedu
 }
 
 func (r *runResolver) Part(ctx context.Context, obj *ion.Run) (*ion.Part, error) {
-	return optional(ctx, loadersFrom(ctx).part, obj.PartID)
+	return optional(ctx, &loadersFrom(ctx).part, obj.PartID)
 }
 
 func (r *runResolver) PartInventory(ctx context.Context, obj *ion.Run) (*ion.PartInventory, error) {
-	return optional(ctx, loadersFrom(ctx).partInventory, obj.PartInventoryID)
+	return optional(ctx, &loadersFrom(ctx).partInventory, obj.PartInventoryID)
 }
 
 func (r *runResolver) Steps(ctx context.Context, obj *ion.Run) ([]ion.RunStep, error) {

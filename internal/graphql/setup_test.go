@@ -25,7 +25,7 @@ import (
 // handler, backed by a real sqlite store in t.TempDir(), with an actor of a
 // fresh organization put in every request's context by a tiny middleware.
 type bundle struct {
-	t      *testing.T
+	t      testing.TB
 	h      http.Handler // the handler under test, without the actor middleware
 	srv    *httptest.Server
 	stores *countingStores
@@ -41,7 +41,7 @@ type setupOptions struct {
 	log io.Writer
 }
 
-func setup(t *testing.T, opts ...setupOptions) *bundle {
+func setup(t testing.TB, opts ...setupOptions) *bundle {
 	t.Helper()
 	var o setupOptions
 	if len(opts) > 0 {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -18,6 +20,12 @@ type requestState struct {
 	mu      sync.Mutex
 	tenant  ion.TenantStore
 	loaders *loaders
+	// plainLists tells, per selection of a list field, whether it selects
+	// no resolver field (see InOrder).
+	plainLists map[selectionKey]bool
+	// readAhead are the fields below which everything that could wait was
+	// read ahead (see readAhead).
+	readAhead []*graphql.FieldContext
 }
 
 type stateKey struct{}

@@ -2,6 +2,8 @@ package graphql
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/ionbox/ionbox/internal/graphql/generated"
@@ -187,5 +190,53 @@ func TestSchemaConventions(t *testing.T) {
 		if schema.Query.Fields.ForName(name) == nil {
 			t.Errorf("Query.%s is missing", name)
 		}
+	}
+}
+
+// TestWriteResponses: the response is written exactly as json.Marshal writes
+// it, although the data is copied rather than re-encoded.
+func TestWriteResponses(t *testing.T) {
+	t.Parallel()
+	// Characters that json.Marshal escapes, as the executor writes them:
+	// unescaped.
+	data := json.RawMessage(`{"parts":{"edges":[{"node":{"description":"<b>Nuts & bolts</b>","note":"a` + "\u2028b\u2029c" + `","id":1}}]}}`)
+	plain := json.RawMessage(`{"currentUser":{"id":7}}`)
+	errs := gqlerror.List{codedError(ion.ENOTFOUND, "part 9 not found.")}
+	ext := map[string]any{"cost": 3}
+	for _, tc := range []struct {
+		name      string
+		responses []*response
+		batch     bool
+	}{
+		{"data", []*response{{Data: plain}}, false},
+		{"escaped data", []*response{{Data: data}}, false},
+		{"line separators only", []*response{{Data: json.RawMessage("{\"note\":\"a\u2028b\u2029c\"}")}}, false},
+		{"errors only", []*response{{Errors: errs}}, false},
+		{"errors and data", []*response{{Errors: errs, Data: json.RawMessage(`null`)}}, false},
+		{"extensions only", []*response{{Extensions: ext}}, false},
+		{"everything", []*response{{Errors: errs, Data: data, Extensions: ext}}, false},
+		{"errors and extensions", []*response{{Errors: errs, Extensions: ext}}, false},
+		{"empty", []*response{{}}, false},
+		{"batch", []*response{{Data: data}, {Errors: errs}, {Data: plain, Extensions: ext}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var v any = tc.responses[0]
+			if tc.batch {
+				v = tc.responses
+			}
+			want, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := httptest.NewRecorder()
+			writeResponses(w, tc.responses, tc.batch)
+			if got := w.Body.String(); got != string(want) {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+			if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/json; charset=utf-8" {
+				t.Errorf("HTTP %d, Content-Type %q", w.Code, w.Header().Get("Content-Type"))
+			}
+		})
 	}
 }

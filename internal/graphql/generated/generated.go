@@ -38295,7 +38295,7 @@ func (ec *executionContext) marshalNAPIKeyConnection2ᚖgithubᚗcomᚋionboxᚋ
 }
 
 func (ec *executionContext) marshalNAPIKeyEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[model.APIKey]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOAPIKeyEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -38314,7 +38314,7 @@ func (ec *executionContext) marshalNAbomInstallation2githubᚗcomᚋionboxᚋion
 }
 
 func (ec *executionContext) marshalNAbomInstallation2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐAbomInstallationᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.AbomInstallation) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAbomInstallation2githubᚗcomᚋionboxᚋionboxᚋionᚐAbomInstallation(ctx, sel, v[i])
@@ -38338,7 +38338,7 @@ func (ec *executionContext) marshalNAbomInstallationConnection2ᚖgithubᚗcom�
 }
 
 func (ec *executionContext) marshalNAbomInstallationEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.AbomInstallation]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOAbomInstallationEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -38352,7 +38352,7 @@ func (ec *executionContext) marshalNAttribute2githubᚗcomᚋionboxᚋionboxᚋi
 }
 
 func (ec *executionContext) marshalNAttribute2ᚕgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐAttributeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Attribute) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAttribute2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐAttribute(ctx, sel, v[i])
@@ -38391,7 +38391,7 @@ func (ec *executionContext) marshalNBuildRequirement2githubᚗcomᚋionboxᚋion
 }
 
 func (ec *executionContext) marshalNBuildRequirement2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐBuildRequirementᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.BuildRequirement) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNBuildRequirement2githubᚗcomᚋionboxᚋionboxᚋionᚐBuildRequirement(ctx, sel, v[i])
@@ -38415,7 +38415,7 @@ func (ec *executionContext) marshalNBuildRequirementConnection2ᚖgithubᚗcom�
 }
 
 func (ec *executionContext) marshalNBuildRequirementEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.BuildRequirement]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOBuildRequirementEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -38669,7 +38669,7 @@ func (ec *executionContext) marshalNIssueConnection2ᚖgithubᚗcomᚋionboxᚋi
 }
 
 func (ec *executionContext) marshalNIssueEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.Issue]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOIssueEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -38701,7 +38701,7 @@ func (ec *executionContext) marshalNLocationConnection2ᚖgithubᚗcomᚋionbox�
 }
 
 func (ec *executionContext) marshalNLocationEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.Location]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOLocationEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -38715,7 +38715,7 @@ func (ec *executionContext) marshalNMBomItem2githubᚗcomᚋionboxᚋionboxᚋio
 }
 
 func (ec *executionContext) marshalNMBomItem2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐMBomItemᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.MBomItem) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMBomItem2githubᚗcomᚋionboxᚋionboxᚋionᚐMBomItem(ctx, sel, v[i])
@@ -38739,7 +38739,7 @@ func (ec *executionContext) marshalNMBomItemConnection2ᚖgithubᚗcomᚋionbox�
 }
 
 func (ec *executionContext) marshalNMBomItemEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.MBomItem]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOMBomItemEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -38753,7 +38753,7 @@ func (ec *executionContext) marshalNMBomSubstitute2githubᚗcomᚋionboxᚋionbo
 }
 
 func (ec *executionContext) marshalNMBomSubstitute2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐMBomSubstituteᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.MBomSubstitute) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMBomSubstitute2githubᚗcomᚋionboxᚋionboxᚋionᚐMBomSubstitute(ctx, sel, v[i])
@@ -38777,7 +38777,7 @@ func (ec *executionContext) marshalNMBomSubstituteConnection2ᚖgithubᚗcomᚋi
 }
 
 func (ec *executionContext) marshalNMBomSubstituteEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.MBomSubstitute]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOMBomSubstituteEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -38811,7 +38811,7 @@ func (ec *executionContext) marshalNPartConnection2ᚖgithubᚗcomᚋionboxᚋio
 }
 
 func (ec *executionContext) marshalNPartEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.Part]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOPartEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -38825,7 +38825,7 @@ func (ec *executionContext) marshalNPartInventory2githubᚗcomᚋionboxᚋionbox
 }
 
 func (ec *executionContext) marshalNPartInventory2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐPartInventoryᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.PartInventory) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPartInventory2githubᚗcomᚋionboxᚋionboxᚋionᚐPartInventory(ctx, sel, v[i])
@@ -38849,7 +38849,7 @@ func (ec *executionContext) marshalNPartInventoryConnection2ᚖgithubᚗcomᚋio
 }
 
 func (ec *executionContext) marshalNPartInventoryEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.PartInventory]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOPartInventoryEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -38891,7 +38891,7 @@ func (ec *executionContext) marshalNPermissionGroup2githubᚗcomᚋionboxᚋionb
 }
 
 func (ec *executionContext) marshalNPermissionGroup2ᚕgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐPermissionGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PermissionGroup) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPermissionGroup2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐPermissionGroup(ctx, sel, v[i])
@@ -38915,7 +38915,7 @@ func (ec *executionContext) marshalNProcedureConnection2ᚖgithubᚗcomᚋionbox
 }
 
 func (ec *executionContext) marshalNProcedureEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.Procedure]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOProcedureEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -38947,7 +38947,7 @@ func (ec *executionContext) marshalNPurchaseOrderConnection2ᚖgithubᚗcomᚋio
 }
 
 func (ec *executionContext) marshalNPurchaseOrderEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.PurchaseOrder]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOPurchaseOrderEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -38961,7 +38961,7 @@ func (ec *executionContext) marshalNPurchaseOrderLine2githubᚗcomᚋionboxᚋio
 }
 
 func (ec *executionContext) marshalNPurchaseOrderLine2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐPurchaseOrderLineᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.PurchaseOrderLine) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPurchaseOrderLine2githubᚗcomᚋionboxᚋionboxᚋionᚐPurchaseOrderLine(ctx, sel, v[i])
@@ -38985,7 +38985,7 @@ func (ec *executionContext) marshalNPurchaseOrderLineConnection2ᚖgithubᚗcom�
 }
 
 func (ec *executionContext) marshalNPurchaseOrderLineEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.PurchaseOrderLine]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOPurchaseOrderLineEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -39013,7 +39013,7 @@ func (ec *executionContext) marshalNRole2githubᚗcomᚋionboxᚋionboxᚋintern
 }
 
 func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Role) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRole2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐRole(ctx, sel, v[i])
@@ -39033,7 +39033,7 @@ func (ec *executionContext) marshalNRun2githubᚗcomᚋionboxᚋionboxᚋionᚐR
 }
 
 func (ec *executionContext) marshalNRun2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐRunᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.Run) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRun2githubᚗcomᚋionboxᚋionboxᚋionᚐRun(ctx, sel, v[i])
@@ -39057,7 +39057,7 @@ func (ec *executionContext) marshalNRunConnection2ᚖgithubᚗcomᚋionboxᚋion
 }
 
 func (ec *executionContext) marshalNRunEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.Run]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalORunEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -39085,7 +39085,7 @@ func (ec *executionContext) marshalNRunStep2githubᚗcomᚋionboxᚋionboxᚋion
 }
 
 func (ec *executionContext) marshalNRunStep2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐRunStepᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.RunStep) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRunStep2githubᚗcomᚋionboxᚋionboxᚋionᚐRunStep(ctx, sel, v[i])
@@ -39109,7 +39109,7 @@ func (ec *executionContext) marshalNRunStepConnection2ᚖgithubᚗcomᚋionbox�
 }
 
 func (ec *executionContext) marshalNRunStepEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.RunStep]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalORunStepEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -39123,7 +39123,7 @@ func (ec *executionContext) marshalNRunStepField2githubᚗcomᚋionboxᚋionbox�
 }
 
 func (ec *executionContext) marshalNRunStepField2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐRunStepFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.RunStepField) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRunStepField2githubᚗcomᚋionboxᚋionboxᚋionᚐRunStepField(ctx, sel, v[i])
@@ -39147,7 +39147,7 @@ func (ec *executionContext) marshalNRunStepFieldConnection2ᚖgithubᚗcomᚋion
 }
 
 func (ec *executionContext) marshalNRunStepFieldEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.RunStepField]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalORunStepFieldEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -39175,7 +39175,7 @@ func (ec *executionContext) marshalNStep2githubᚗcomᚋionboxᚋionboxᚋionᚐ
 }
 
 func (ec *executionContext) marshalNStep2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐStepᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.Step) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNStep2githubᚗcomᚋionboxᚋionboxᚋionᚐStep(ctx, sel, v[i])
@@ -39199,7 +39199,7 @@ func (ec *executionContext) marshalNStepConnection2ᚖgithubᚗcomᚋionboxᚋio
 }
 
 func (ec *executionContext) marshalNStepEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.Step]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOStepEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -39213,7 +39213,7 @@ func (ec *executionContext) marshalNStepField2githubᚗcomᚋionboxᚋionboxᚋi
 }
 
 func (ec *executionContext) marshalNStepField2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐStepFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.StepField) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNStepField2githubᚗcomᚋionboxᚋionboxᚋionᚐStepField(ctx, sel, v[i])
@@ -39237,7 +39237,7 @@ func (ec *executionContext) marshalNStepFieldConnection2ᚖgithubᚗcomᚋionbox
 }
 
 func (ec *executionContext) marshalNStepFieldEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.StepField]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOStepFieldEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -39298,7 +39298,7 @@ func (ec *executionContext) marshalNSupplierConnection2ᚖgithubᚗcomᚋionbox�
 }
 
 func (ec *executionContext) marshalNSupplierEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.Supplier]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOSupplierEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -39312,7 +39312,7 @@ func (ec *executionContext) marshalNTeam2githubᚗcomᚋionboxᚋionboxᚋionᚐ
 }
 
 func (ec *executionContext) marshalNTeam2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐTeamᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.Team) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNTeam2githubᚗcomᚋionboxᚋionboxᚋionᚐTeam(ctx, sel, v[i])
@@ -39336,7 +39336,7 @@ func (ec *executionContext) marshalNTeamConnection2ᚖgithubᚗcomᚋionboxᚋio
 }
 
 func (ec *executionContext) marshalNTeamEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.Team]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOTeamEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -39354,7 +39354,7 @@ func (ec *executionContext) marshalNUnitOfMeasurementConnection2ᚖgithubᚗcom�
 }
 
 func (ec *executionContext) marshalNUnitOfMeasurementEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.UnitOfMeasurement]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOUnitOfMeasurementEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -39448,7 +39448,7 @@ func (ec *executionContext) marshalNUser2githubᚗcomᚋionboxᚋionboxᚋionᚐ
 }
 
 func (ec *executionContext) marshalNUser2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐUserᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.User) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUser2githubᚗcomᚋionboxᚋionboxᚋionᚐUser(ctx, sel, v[i])
@@ -39480,7 +39480,7 @@ func (ec *executionContext) marshalNUserConnection2ᚖgithubᚗcomᚋionboxᚋio
 }
 
 func (ec *executionContext) marshalNUserEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.User]) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOUserEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
@@ -39494,7 +39494,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -39538,7 +39538,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -39566,7 +39566,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -39594,7 +39594,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -39673,7 +39673,7 @@ func (ec *executionContext) marshalOAPIKeySortEnum2ᚕᚖstring(ctx context.Cont
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOAPIKeySortEnum2ᚖstring(ctx, sel, v[i])
@@ -39750,7 +39750,7 @@ func (ec *executionContext) marshalOAbomInstallationSortEnum2ᚕᚖstring(ctx co
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOAbomInstallationSortEnum2ᚖstring(ctx, sel, v[i])
@@ -39917,7 +39917,7 @@ func (ec *executionContext) marshalOBuildRequirementSortEnum2ᚕᚖstring(ctx co
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOBuildRequirementSortEnum2ᚖstring(ctx, sel, v[i])
@@ -40339,7 +40339,7 @@ func (ec *executionContext) marshalOIssueSortEnum2ᚕᚖstring(ctx context.Conte
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOIssueSortEnum2ᚖstring(ctx, sel, v[i])
@@ -40434,7 +40434,7 @@ func (ec *executionContext) marshalOLocationSortEnum2ᚕᚖstring(ctx context.Co
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOLocationSortEnum2ᚖstring(ctx, sel, v[i])
@@ -40511,7 +40511,7 @@ func (ec *executionContext) marshalOMBomItemSortEnum2ᚕᚖstring(ctx context.Co
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOMBomItemSortEnum2ᚖstring(ctx, sel, v[i])
@@ -40596,7 +40596,7 @@ func (ec *executionContext) marshalOMBomSubstituteSortEnum2ᚕᚖstring(ctx cont
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOMBomSubstituteSortEnum2ᚖstring(ctx, sel, v[i])
@@ -40687,7 +40687,7 @@ func (ec *executionContext) marshalOPartInventorySortEnum2ᚕᚖstring(ctx conte
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOPartInventorySortEnum2ᚖstring(ctx, sel, v[i])
@@ -40742,7 +40742,7 @@ func (ec *executionContext) marshalOPartSortEnum2ᚕᚖstring(ctx context.Contex
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOPartSortEnum2ᚖstring(ctx, sel, v[i])
@@ -40855,7 +40855,7 @@ func (ec *executionContext) marshalOProcedureSortEnum2ᚕᚖstring(ctx context.C
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOProcedureSortEnum2ᚖstring(ctx, sel, v[i])
@@ -40994,7 +40994,7 @@ func (ec *executionContext) marshalOPurchaseOrderLineSortEnum2ᚕᚖstring(ctx c
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOPurchaseOrderLineSortEnum2ᚖstring(ctx, sel, v[i])
@@ -41057,7 +41057,7 @@ func (ec *executionContext) marshalOPurchaseOrderSortEnum2ᚕᚖstring(ctx conte
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOPurchaseOrderSortEnum2ᚖstring(ctx, sel, v[i])
@@ -41152,7 +41152,7 @@ func (ec *executionContext) marshalORunSortEnum2ᚕᚖstring(ctx context.Context
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalORunSortEnum2ᚖstring(ctx, sel, v[i])
@@ -41253,7 +41253,7 @@ func (ec *executionContext) marshalORunStepFieldSortEnum2ᚕᚖstring(ctx contex
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalORunStepFieldSortEnum2ᚖstring(ctx, sel, v[i])
@@ -41316,7 +41316,7 @@ func (ec *executionContext) marshalORunStepSortEnum2ᚕᚖstring(ctx context.Con
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalORunStepSortEnum2ᚖstring(ctx, sel, v[i])
@@ -41451,7 +41451,7 @@ func (ec *executionContext) marshalOStepFieldSortEnum2ᚕᚖstring(ctx context.C
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOStepFieldSortEnum2ᚖstring(ctx, sel, v[i])
@@ -41514,7 +41514,7 @@ func (ec *executionContext) marshalOStepSortEnum2ᚕᚖstring(ctx context.Contex
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOStepSortEnum2ᚖstring(ctx, sel, v[i])
@@ -41694,7 +41694,7 @@ func (ec *executionContext) marshalOSupplierSortEnum2ᚕᚖstring(ctx context.Co
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOSupplierSortEnum2ᚖstring(ctx, sel, v[i])
@@ -41771,7 +41771,7 @@ func (ec *executionContext) marshalOTeamSortEnum2ᚕᚖstring(ctx context.Contex
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOTeamSortEnum2ᚖstring(ctx, sel, v[i])
@@ -41866,7 +41866,7 @@ func (ec *executionContext) marshalOUnitOfMeasurementSortEnum2ᚕᚖstring(ctx c
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOUnitOfMeasurementSortEnum2ᚖstring(ctx, sel, v[i])
@@ -41944,7 +41944,7 @@ func (ec *executionContext) marshalOUserSortEnum2ᚕᚖstring(ctx context.Contex
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOUserSortEnum2ᚖstring(ctx, sel, v[i])
@@ -41975,7 +41975,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -41994,7 +41994,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -42013,7 +42013,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -42032,7 +42032,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])

@@ -129,14 +129,16 @@ func UnmarshalDateTime(v any) (time.Time, error) {
 }
 
 // MarshalGenericScalar writes any JSON value. A json.RawMessage (a value
-// stored as JSON text) is written as it is.
+// stored as JSON text) is written compacted, so that the executor's output
+// stays compact JSON, which the handler copies as it is.
 func MarshalGenericScalar(v any) graphql.Marshaler {
 	return graphql.WriterFunc(func(w io.Writer) {
-		if raw, ok := v.(json.RawMessage); ok && json.Valid(raw) {
-			_, _ = w.Write(raw)
+		var buf bytes.Buffer
+		if raw, ok := v.(json.RawMessage); ok && json.Compact(&buf, raw) == nil {
+			_, _ = w.Write(buf.Bytes())
 			return
 		}
-		var buf bytes.Buffer
+		buf.Reset()
 		if err := json.NewEncoder(&buf).Encode(v); err != nil {
 			_, _ = io.WriteString(w, "null")
 			return
