@@ -38,6 +38,7 @@ func newFixture(b *testing.B, parts, invPerPart int) *fixture {
 // URL (in a fresh schema prefix, dropped afterwards).
 func newFixtureOn(b *testing.B, store string, parts, invPerPart int) *fixture {
 	b.Helper()
+	server.TuneRuntime() // as `ionbox serve` does
 	dir := b.TempDir()
 	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if store != "sqlite" {

@@ -52,6 +52,7 @@ type ServeCmd struct {
 }
 
 func (c *ServeCmd) Run(g *Globals) error {
+	server.TuneRuntime()
 	return server.Run(g.Ctx, server.Config{
 		Addr: c.Addr, DataDir: c.Data, Store: c.Store, PublicURL: c.PublicURL, AdminToken: c.AdminToken,
 		StoreSchema: c.StoreSchema, HashKey: c.HashKey,
