@@ -43,6 +43,11 @@ type Limits struct {
 	MaxBodyBytes int64
 	// MaxBatch is how many operations a JSON array batch may hold. Default 10.
 	MaxBatch int
+	// MaxStringLength is the longest string one input value may hold, in
+	// bytes (in variables or in the query text). Default 64 KiB: far above
+	// any part number or description a factory writes, well below what
+	// would let one request fill a store.
+	MaxStringLength int
 	// Timeout is how long a request may run before it is cancelled and
 	// answered with code TIMEOUT. Default 30s (ION answers 502 after 30 s).
 	Timeout time.Duration
@@ -56,6 +61,7 @@ const (
 	DefaultMaxComplexity = 1_000_000
 	DefaultMaxBodyBytes  = 1 << 20
 	DefaultMaxBatch      = 10
+	DefaultMaxStringLen  = 64 << 10
 	DefaultTimeout       = 30 * time.Second
 )
 
@@ -70,6 +76,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxPageSize, DefaultMaxPageSize)
 	def(&l.MaxComplexity, DefaultMaxComplexity)
 	def(&l.MaxBatch, DefaultMaxBatch)
+	def(&l.MaxStringLength, DefaultMaxStringLen)
 	if l.MaxBodyBytes == 0 {
 		l.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -90,6 +97,7 @@ func (l Limits) validate() error {
 		{"MaxComplexity", int64(l.MaxComplexity)},
 		{"MaxBodyBytes", l.MaxBodyBytes},
 		{"MaxBatch", int64(l.MaxBatch)},
+		{"MaxStringLength", int64(l.MaxStringLength)},
 		{"Timeout", int64(l.Timeout)},
 	} {
 		if f.v < 0 {

@@ -62,6 +62,9 @@ type limitWalk struct {
 }
 
 func (o operationLimits) check(op *ast.OperationDefinition, vars map[string]any) *gqlerror.Error {
+	if err := checkStringLengths(op, vars, o.limits.MaxStringLength); err != nil {
+		return err
+	}
 	w := &limitWalk{limits: o.limits, vars: vars}
 	cost := w.selections(op.SelectionSet, 1)
 	switch {
@@ -201,4 +204,86 @@ func costString(c int64) string {
 		return "(too large to count)"
 	}
 	return strconv.FormatInt(c, 10)
+}
+
+// checkStringLengths refuses an operation whose variables or argument
+// literals hold a string longer than max bytes, naming where it is, so that
+// an oversized value is a clear VALIDATION_ERROR before any resolver runs
+// rather than a row nobody can display.
+func checkStringLengths(op *ast.OperationDefinition, vars map[string]any, max int) *gqlerror.Error {
+	tooLong := func(where string, n int) *gqlerror.Error {
+		return codedError(ion.EVALIDATION, "%s: the value is %d bytes long; the limit for one value is %d bytes. Shorten it.", where, n, max)
+	}
+	var walkVar func(where string, v any) *gqlerror.Error
+	walkVar = func(where string, v any) *gqlerror.Error {
+		switch x := v.(type) {
+		case string:
+			if len(x) > max {
+				return tooLong(where, len(x))
+			}
+		case map[string]any:
+			for k, e := range x {
+				if err := walkVar(where+"."+k, e); err != nil {
+					return err
+				}
+			}
+		case []any:
+			for i, e := range x {
+				if err := walkVar(where+"["+strconv.Itoa(i)+"]", e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for name, v := range vars {
+		if err := walkVar("$"+name, v); err != nil {
+			return err
+		}
+	}
+	var walkValue func(where string, v *ast.Value) *gqlerror.Error
+	walkValue = func(where string, v *ast.Value) *gqlerror.Error {
+		if v == nil {
+			return nil
+		}
+		if (v.Kind == ast.StringValue || v.Kind == ast.BlockValue) && len(v.Raw) > max {
+			return tooLong(where, len(v.Raw))
+		}
+		for _, c := range v.Children {
+			if err := walkValue(where+"."+c.Name, c.Value); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	seen := map[string]bool{}
+	var walkSet func(set ast.SelectionSet) *gqlerror.Error
+	walkSet = func(set ast.SelectionSet) *gqlerror.Error {
+		for _, sel := range set {
+			switch s := sel.(type) {
+			case *ast.Field:
+				for _, a := range s.Arguments {
+					if err := walkValue(s.Name+"("+a.Name+")", a.Value); err != nil {
+						return err
+					}
+				}
+				if err := walkSet(s.SelectionSet); err != nil {
+					return err
+				}
+			case *ast.InlineFragment:
+				if err := walkSet(s.SelectionSet); err != nil {
+					return err
+				}
+			case *ast.FragmentSpread:
+				if s.Definition != nil && !seen[s.Name] {
+					seen[s.Name] = true
+					if err := walkSet(s.Definition.SelectionSet); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}
+	return walkSet(op.SelectionSet)
 }

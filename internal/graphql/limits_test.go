@@ -76,6 +76,13 @@ func TestLimitsBeforeResolvers(t *testing.T) {
 		{"complexity through fragments", `query { parts { edges { node { ...P } } } } fragment P on Part { mbom { part { mbom { part { runs { id } } } } } }`, "", ion.EQUERYTOOCOMPLEX, "over the limit of 1000000"},
 		{"the vendor's aBOM export stays within limits", `query ($after: String) { partInventories(first: 50, after: $after) { edges { node { part { partNumber description } serialNumber lotNumber buildRequirements { abomInstallations { quantity partInventory { part { partNumber description } serialNumber lotNumber } } } } } pageInfo { endCursor hasNextPage } } }`, "", "", ""},
 		{"introspection is exempt", introspectionQuery, "", "", ""},
+		{"huge string in a variable", `mutation($input: CreatePartInput!) { createPart(input: $input) { part { id } } }`,
+			`{"input": {"partNumber": "P-1", "description": "` + strings.Repeat("x", 70000) + `"}}`, ion.EVALIDATION,
+			"$input.description: the value is 70000 bytes long; the limit for one value is 65536 bytes"},
+		{"huge string literal", `mutation { createPart(input: {partNumber: "` + strings.Repeat("y", 66000) + `"}) { part { id } } }`, "", ion.EVALIDATION,
+			"createPart(input).partNumber: the value is 66000 bytes long"},
+		{"a long string within the limit is fine", `query($f: PartsInputFilters) { parts(filters: $f) { totalCount } }`,
+			`{"f": {"partNumber": {"eq": "` + strings.Repeat("z", 60000) + `"}}}`, "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var vars any
