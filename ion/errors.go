@@ -31,6 +31,9 @@ const (
 	ESANDBOXNOTFOUND   = "SANDBOX_NOT_FOUND"
 	ESANDBOXEXPIRED    = "SANDBOX_EXPIRED"
 	ESANDBOXBUSY       = "SANDBOX_UNAVAILABLE"
+	// ESANDBOXTHROTTLED: the node is at capacity and sheds sandbox
+	// requests so that production is served first (HTTP 503).
+	ESANDBOXTHROTTLED = "SANDBOX_THROTTLED"
 )
 
 // Error is an application error: a code from the list above and a message

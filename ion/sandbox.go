@@ -126,9 +126,81 @@ type SandboxStore interface {
 	// Sandboxes lists sandboxes, by name; orgID 0 lists all, otherwise
 	// those made for that production organization.
 	Sandboxes(ctx context.Context, orgID ID) ([]Sandbox, error)
+	// TransitionSandbox changes the state of the sandbox and its
+	// environment from `from` to `to`, only if it is in state from and,
+	// when ifLastActivity is not nil, its LastActivityAt is still that
+	// time: a conditional update, so that of several callers racing to
+	// make the same transition (sweepers on several replicas, two resets)
+	// exactly one gets true. NOT_FOUND for an unknown sandbox;
+	// VALIDATION_ERROR naming state for an unknown state.
+	TransitionSandbox(ctx context.Context, name, from, to string, ifLastActivity *time.Time) (bool, error)
+	// TouchSandbox records activity at `at`: LastActivityAt becomes at
+	// unless it is later already, and a dormant sandbox (and its
+	// environment) becomes active again. NOT_FOUND for an unknown sandbox.
+	TouchSandbox(ctx context.Context, name string, at time.Time) error
+	// ExtendSandbox renews a sandbox as activity at `at` does (see
+	// TouchSandbox) and, when not nil, sets its ExpiresAt and Pinned.
+	// CONFLICT for an expired sandbox; NOT_FOUND for an unknown one.
+	ExtendSandbox(ctx context.Context, name string, at time.Time, expiresAt *time.Time, pinned *bool) (Sandbox, error)
+
+	// Checkpoints are the names of a sandbox's saved states (the data is
+	// in Stores, see SaveTenantState). CreateCheckpoint records one with
+	// CreatedAt now: CONFLICT if the sandbox has one of that name;
+	// NOT_FOUND for an unknown sandbox. Checkpoints lists them, oldest
+	// first. DeleteCheckpoint: NOT_FOUND if there is none of that name.
+	// DeleteSandbox removes them.
+	CreateCheckpoint(ctx context.Context, sandbox, name string) (Checkpoint, error)
+	Checkpoints(ctx context.Context, sandbox string) ([]Checkpoint, error)
+	DeleteCheckpoint(ctx context.Context, sandbox, name string) error
+
+	// AddSandboxEvent appends e to the lifecycle log, with ID and At
+	// filled in (At is now unless set). The log is kept by sandbox name and
+	// outlives the sandbox. VALIDATION_ERROR naming kind for an unknown
+	// kind.
+	AddSandboxEvent(ctx context.Context, e SandboxEvent) (SandboxEvent, error)
+	// SandboxEvents lists the lifecycle log of the sandbox name (of every
+	// sandbox that had that name), oldest first.
+	SandboxEvents(ctx context.Context, sandbox string) ([]SandboxEvent, error)
+
 	// DeleteSandbox removes the sandbox, its environment, its organizations,
 	// users, API keys and signing keys (not its tenant files: see
 	// Stores.DeleteTenant). Its requests stay. NOT_FOUND for an unknown
 	// sandbox.
 	DeleteSandbox(ctx context.Context, name string) error
+}
+
+// Checkpoint is a named saved state of a sandbox's data that the sandbox
+// can be reset to.
+type Checkpoint struct {
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Lifecycle log event kinds.
+const (
+	EventRequested         = "requested"
+	EventApproved          = "approved"
+	EventRejected          = "rejected"
+	EventReset             = "reset"
+	EventCheckpoint        = "checkpoint"
+	EventCheckpointDeleted = "checkpoint-deleted"
+	EventExtended          = "extended"
+	EventDormant           = "dormant"
+	EventExpired           = "expired"
+	EventDeleted           = "deleted"
+)
+
+// SandboxEventKinds lists the kinds of lifecycle events.
+var SandboxEventKinds = []string{EventRequested, EventApproved, EventRejected, EventReset, EventCheckpoint,
+	EventCheckpointDeleted, EventExtended, EventDormant, EventExpired, EventDeleted}
+
+// SandboxEvent is one entry of a sandbox's lifecycle log: who did what,
+// when.
+type SandboxEvent struct {
+	ID      ID
+	Sandbox string
+	Kind    string // one of SandboxEventKinds
+	Actor   string // "operator", "sweeper", or a user's email
+	Detail  string // e.g. the checkpoint reset to
+	At      time.Time
 }

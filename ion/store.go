@@ -2,6 +2,7 @@ package ion
 
 import (
 	"context"
+	"regexp"
 	"time"
 )
 
@@ -391,5 +392,35 @@ type Stores interface {
 	// DeleteTenant closes and removes a tenant store and its files. Deleting
 	// one that does not exist is not an error.
 	DeleteTenant(ctx context.Context, tenantID string) error
+
+	// Saved states (a sandbox's baseline and its checkpoints). A state is a
+	// consistent copy of a tenant's data under a name (see
+	// ValidateStateName); DeleteTenant removes its states with it.
+	//
+	// SaveTenantState copies the tenant's data as it is now to state name,
+	// replacing a state of that name. NOT_FOUND for an unknown tenant.
+	SaveTenantState(ctx context.Context, tenantID, name string) error
+	// RestoreTenantState makes the tenant's data equal state name again;
+	// the state stays, for later restores. Calls already running finish
+	// first; calls arriving meanwhile wait and then see the restored data,
+	// so that every call sees the data before or after, never a mix.
+	// NOT_FOUND for an unknown tenant or state.
+	RestoreTenantState(ctx context.Context, tenantID, name string) error
+	// DeleteTenantState removes state name. NOT_FOUND if there is none.
+	DeleteTenantState(ctx context.Context, tenantID, name string) error
 	Close() error
+}
+
+// stateName is the alphabet of saved tenant states' names, which become
+// file and schema names.
+var stateName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// ValidateStateName checks the name of a saved tenant state:
+// VALIDATION_ERROR naming "name" unless it is 1-63 lowercase letters,
+// digits, '-' or '_', starting with a letter or digit.
+func ValidateStateName(name string) error {
+	if !stateName.MatchString(name) {
+		return Invalid("name", "%q is not a valid state name; use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit (e.g. \"before-import\").", name)
+	}
+	return nil
 }

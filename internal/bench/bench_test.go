@@ -20,8 +20,12 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/ionbox/ionbox/internal/limit"
 	"github.com/ionbox/ionbox/internal/server"
 )
+
+// unlimited is a rate-limit policy no benchmark reaches.
+var unlimited = limit.Policy{RequestsPerSecond: 1e9, Burst: 1_000_000_000}
 
 // fixture is a running ionbox with one organization, a token, and seeded
 // parts with inventory.
@@ -40,7 +44,10 @@ func newFixtureOn(b *testing.B, store string, parts, invPerPart int) *fixture {
 	b.Helper()
 	server.TuneRuntime() // as `ionbox serve` does
 	dir := b.TempDir()
-	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// These benchmarks measure throughput with one credential: rate
+		// limits would only measure the limits.
+		Limits: limit.Config{Production: unlimited, Sandbox: unlimited, SandboxAggregate: unlimited}}
 	if store != "sqlite" {
 		cfg.StoreSchema = schemaPrefix(b, store)
 	}

@@ -77,15 +77,25 @@ func useSandbox(baseURL, tokenURL, clientID, secret string) error {
 	if tok.AccessToken == "" {
 		return fmt.Errorf("token for %s: HTTP %d", baseURL, resp.StatusCode)
 	}
-	req, _ := http.NewRequest("POST", baseURL+"/graphql", strings.NewReader(`{"query":"{ parts(first: 1) { pageInfo { totalCount } } }"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	resp, err = client.Do(req)
-	if err != nil {
-		return err
+	var raw []byte
+	// A burst over the sandboxes' shared budget answers 429; back off as
+	// its Retry-After says, as a well-behaved client does.
+	for attempt := 0; ; attempt++ {
+		req, _ := http.NewRequest("POST", baseURL+"/graphql", strings.NewReader(`{"query":"{ parts(first: 1) { pageInfo { totalCount } } }"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err = client.Do(req)
+		if err != nil {
+			return err
+		}
+		raw, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || attempt == 20 {
+			break
+		}
+		wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		time.Sleep(time.Duration(max(wait, 1)) * time.Second)
 	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	if resp.StatusCode != 200 || !bytes.Contains(raw, []byte(`"totalCount":0`)) {
 		return fmt.Errorf("graphql in %s: HTTP %d %s", baseURL, resp.StatusCode, raw)
 	}

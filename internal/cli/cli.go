@@ -49,6 +49,7 @@ type ServeCmd struct {
 	TLSCert       string `name:"tls-cert" env:"IONBOX_TLS_CERT" help:"Serve HTTPS with this certificate (PEM; with --tls-key)."`
 	TLSKey        string `name:"tls-key" env:"IONBOX_TLS_KEY" help:"Private key (PEM) for --tls-cert."`
 	TLSSelfSigned bool   `name:"tls-self-signed" env:"IONBOX_TLS_SELF_SIGNED" help:"Serve HTTPS with a local CA made once in <data>/tls; its CA file is logged."`
+	Redis         string `name:"redis" env:"IONBOX_REDIS" help:"Share rate limits across replicas through this Redis (redis://host:port/db); default: in-process limits."`
 }
 
 func (c *ServeCmd) Run(g *Globals) error {
@@ -57,6 +58,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		Addr: c.Addr, DataDir: c.Data, Store: c.Store, PublicURL: c.PublicURL, AdminToken: c.AdminToken,
 		StoreSchema: c.StoreSchema, HashKey: c.HashKey,
 		SandboxDomain: c.SandboxDomain, TLSCert: c.TLSCert, TLSKey: c.TLSKey, TLSSelfSigned: c.TLSSelfSigned,
+		Redis: c.Redis,
 	})
 }
 

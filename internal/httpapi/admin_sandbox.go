@@ -19,6 +19,12 @@ type SandboxAdmin interface {
 	Reject(ctx context.Context, requestID ion.ID, reason string) (ion.SandboxRequest, error)
 	Delete(ctx context.Context, name string) error
 	AddCredential(ctx context.Context, sandboxName, serviceAccount string) (sandbox.Credential, error)
+	Reset(ctx context.Context, name, checkpoint string) (sandbox.ResetResult, error)
+	CreateCheckpoint(ctx context.Context, sandboxName, name string) (ion.Checkpoint, error)
+	Checkpoints(ctx context.Context, sandboxName string) ([]ion.Checkpoint, error)
+	DeleteCheckpoint(ctx context.Context, sandboxName, name string) error
+	Extend(ctx context.Context, name string, e sandbox.Extension) (ion.Sandbox, error)
+	Events(ctx context.Context, name string) ([]ion.SandboxEvent, error)
 }
 
 func (s *Server) routeSandboxAdmin() {
@@ -30,6 +36,12 @@ func (s *Server) routeSandboxAdmin() {
 	s.admin.HandleFunc("GET /admin/v1/sandboxes/{name}", s.getSandbox)
 	s.admin.HandleFunc("DELETE /admin/v1/sandboxes/{name}", s.deleteSandbox)
 	s.admin.HandleFunc("POST /admin/v1/sandboxes/{name}/credentials", s.addSandboxCredential)
+	s.admin.HandleFunc("POST /admin/v1/sandboxes/{name}/reset", s.resetSandbox)
+	s.admin.HandleFunc("POST /admin/v1/sandboxes/{name}/checkpoints", s.createCheckpoint)
+	s.admin.HandleFunc("GET /admin/v1/sandboxes/{name}/checkpoints", s.listCheckpoints)
+	s.admin.HandleFunc("DELETE /admin/v1/sandboxes/{name}/checkpoints/{checkpoint}", s.deleteCheckpoint)
+	s.admin.HandleFunc("POST /admin/v1/sandboxes/{name}/extend", s.extendSandbox)
+	s.admin.HandleFunc("GET /admin/v1/sandboxes/{name}/events", s.sandboxEvents)
 }
 
 type sandboxRequestJSON struct {
@@ -278,4 +290,142 @@ func (s *Server) sandboxError(name string, err error) error {
 		return s.unknownSandbox(name)
 	}
 	return err
+}
+
+// knownSandbox answers SANDBOX_NOT_FOUND and returns false unless the
+// sandbox the path names exists, so that a later NOT_FOUND (a checkpoint)
+// keeps its own message.
+func (s *Server) knownSandbox(w http.ResponseWriter, r *http.Request) (string, bool) {
+	name := r.PathValue("name")
+	if _, err := s.cfg.Control.Sandbox(r.Context(), name); err != nil {
+		writeProblem(w, s.log, s.sandboxError(name, err))
+		return "", false
+	}
+	return name, true
+}
+
+// decodeOptionalBody decodes a JSON body if the request has one.
+func decodeOptionalBody(r *http.Request, v any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	return decodeBody(r, v)
+}
+
+func (s *Server) resetSandbox(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Checkpoint string `json:"checkpoint"`
+	}
+	if err := decodeOptionalBody(r, &in); err != nil {
+		writeProblem(w, s.log, err)
+		return
+	}
+	name, ok := s.knownSandbox(w, r)
+	if !ok {
+		return
+	}
+	res, err := s.cfg.SandboxAdmin.Reset(r.Context(), name, in.Checkpoint)
+	// This replica serves the new state at once; others within their
+	// cache's second.
+	s.cfg.Sandboxes.ForgetSandbox(name)
+	if err != nil {
+		writeProblem(w, s.log, fmt.Errorf("reset sandbox: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"name": res.Sandbox.Name, "state": res.Sandbox.State, "resetTo": res.ResetTo,
+		"durationMs": float64(res.Duration.Microseconds()) / 1000,
+	})
+}
+
+func (s *Server) createCheckpoint(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		writeProblem(w, s.log, err)
+		return
+	}
+	name, ok := s.knownSandbox(w, r)
+	if !ok {
+		return
+	}
+	cp, err := s.cfg.SandboxAdmin.CreateCheckpoint(r.Context(), name, in.Name)
+	if err != nil {
+		writeProblem(w, s.log, fmt.Errorf("create checkpoint: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusCreated, cp)
+}
+
+func (s *Server) listCheckpoints(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.knownSandbox(w, r)
+	if !ok {
+		return
+	}
+	cps, err := s.cfg.SandboxAdmin.Checkpoints(r.Context(), name)
+	if err != nil {
+		writeProblem(w, s.log, s.sandboxError(name, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"checkpoints": cps})
+}
+
+func (s *Server) deleteCheckpoint(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.knownSandbox(w, r)
+	if !ok {
+		return
+	}
+	if err := s.cfg.SandboxAdmin.DeleteCheckpoint(r.Context(), name, r.PathValue("checkpoint")); err != nil {
+		writeProblem(w, s.log, fmt.Errorf("delete checkpoint: %w", err))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) extendSandbox(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Days   *int  `json:"days"`
+		Pinned *bool `json:"pinned"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		writeProblem(w, s.log, err)
+		return
+	}
+	name := r.PathValue("name")
+	sb, err := s.cfg.SandboxAdmin.Extend(r.Context(), name, sandbox.Extension{Days: in.Days, Pinned: in.Pinned})
+	if err != nil {
+		writeProblem(w, s.log, s.sandboxError(name, err))
+		return
+	}
+	s.cfg.Sandboxes.ForgetSandbox(name)
+	writeJSON(w, http.StatusOK, s.toSandboxJSON(sb))
+}
+
+type sandboxEventJSON struct {
+	Kind   string    `json:"kind"`
+	Actor  string    `json:"actor"`
+	Detail string    `json:"detail"`
+	At     time.Time `json:"at"`
+}
+
+// sandboxEvents is the lifecycle log of a name, which outlives the
+// sandbox: a deleted sandbox's log can still be read.
+func (s *Server) sandboxEvents(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	events, err := s.cfg.SandboxAdmin.Events(r.Context(), name)
+	if err != nil {
+		writeProblem(w, s.log, fmt.Errorf("sandbox events: %w", err))
+		return
+	}
+	if len(events) == 0 {
+		if _, ok := s.knownSandbox(w, r); !ok {
+			return
+		}
+	}
+	out := make([]sandboxEventJSON, 0, len(events))
+	for _, e := range events {
+		out = append(out, sandboxEventJSON{Kind: e.Kind, Actor: e.Actor, Detail: e.Detail, At: e.At})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out})
 }

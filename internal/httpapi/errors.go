@@ -30,7 +30,7 @@ func statusOf(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case ion.ESANDBOXEXPIRED:
 		return http.StatusGone
-	case ion.ESANDBOXBUSY:
+	case ion.ESANDBOXBUSY, ion.ESANDBOXTHROTTLED:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

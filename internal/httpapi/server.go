@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ionbox/ionbox/internal/limit"
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -83,6 +84,12 @@ type Config struct {
 	Ready func(context.Context) error
 	// MaxAdminBodyBytes bounds admin request bodies; default 1 MiB.
 	MaxAdminBodyBytes int64
+	// Limiter applies rate limits to /graphql and the token endpoints;
+	// default: in-process buckets with limit's default policies.
+	Limiter *limit.Limiter
+	// Gate sheds sandbox requests under overload; default: a gate over
+	// the Limiter's configuration.
+	Gate *limit.Gate
 }
 
 func (c *Config) validate() error {
@@ -109,6 +116,20 @@ func (c *Config) validate() error {
 	if c.MaxAdminBodyBytes == 0 {
 		c.MaxAdminBodyBytes = 1 << 20
 	}
+	if c.Limiter == nil {
+		l, err := limit.New(limit.Config{}, limit.Options{Logger: c.Logger})
+		if err != nil {
+			return fmt.Errorf("httpapi: rate limiter: %w", err)
+		}
+		c.Limiter = l
+	}
+	if c.Gate == nil {
+		g, err := limit.NewGate(c.Limiter.Config())
+		if err != nil {
+			return fmt.Errorf("httpapi: gate: %w", err)
+		}
+		c.Gate = g
+	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	return nil
 }
@@ -124,6 +145,8 @@ type Server struct {
 	// environment's routes for the environment in the request context.
 	production http.Handler
 	envMux     http.Handler
+	// refused remembers tokens the rate limit refused (see limits.go).
+	refused *refusedTokens
 }
 
 // New returns the root handler.
@@ -131,7 +154,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), admin: http.NewServeMux(), m: newMetrics()}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), admin: http.NewServeMux(), m: newMetrics(), refused: newRefusedTokens()}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -264,24 +287,25 @@ func (s *Server) environmentRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/graphql", func(w http.ResponseWriter, r *http.Request) {
 		env := environmentFrom(r.Context())
-		s.m.instrument(env.Env.Kind, "graphql", s.authenticated(env, s.cfg.GraphQL)).ServeHTTP(w, r)
+		s.m.instrument(env.Env.Kind, "graphql", s.shedding(env, s.authenticated(env, s.rateLimited(env, s.cfg.GraphQL)))).ServeHTTP(w, r)
 	})
 	mux.HandleFunc("GET /schema.graphql", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte(s.cfg.SchemaSDL))
 	})
 	mux.HandleFunc("GET /.well-known/ion-environment", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, describeEnvironment(environmentFrom(r.Context())))
+		env := environmentFrom(r.Context())
+		writeJSON(w, http.StatusOK, describeEnvironment(env, s.cfg.Limiter.Effective(env.Env)))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		env := environmentFrom(r.Context())
-		s.m.instrument(env.Env.Kind, "auth", env.Issuer.Handler()).ServeHTTP(w, r)
+		s.m.instrument(env.Env.Kind, "auth", s.tokenLimited(env, env.Issuer.Handler())).ServeHTTP(w, r)
 	})
 	return mux
 }
 
 // describeEnvironment is the body of /.well-known/ion-environment.
-func describeEnvironment(env Environment) map[string]any {
+func describeEnvironment(env Environment, rateLimit limit.Effective) map[string]any {
 	webhookMode := env.Env.WebhookMode
 	if webhookMode == "" {
 		webhookMode = ion.DefaultWebhookMode(env.Env.Kind)
@@ -308,7 +332,7 @@ func describeEnvironment(env Environment) map[string]any {
 		"issuer":      env.IssuerURL(),
 		"state":       state,
 		"features":    features,
-		"rateLimit":   map[string]any{},
+		"rateLimit":   rateLimit,
 		"webhookMode": webhookMode,
 		"expiresAt":   expiresAt,
 	}

@@ -10,6 +10,10 @@
 //	ion_t_<tenant id>        one organization's ION data, with its own identity sequences,
 //	                         so ids run 1, 2, 3… per tenant as in SQLite
 //	ion_spare_<random>       migrated, empty tenant schemas kept ready (see spareSchemas)
+//	ion_s_<hash>_<hash>      a saved state of a tenant (a sandbox's baseline, a checkpoint):
+//	                         a spare filled with INSERT … SELECT, sequences set
+//	ion_r_<hash>_<hash>      a ready copy of it, which a restore renames over the tenant's
+//	                         schema under the tenant's exclusive lifetime lock (see states.go)
 //
 // Migrations are embedded goose SQL files, one set for the control schema
 // (applied by Open, under a session advisory lock so that replicas starting

@@ -116,6 +116,12 @@ type Stores struct {
 
 	migrated sync.Map // tenant schema → struct{}: known to be at latest
 
+	// background counts the goroutines preparing copies of saved states,
+	// which backgroundCtx stops; Close waits for them.
+	background     sync.WaitGroup
+	backgroundCtx  context.Context
+	stopBackground context.CancelFunc
+
 	mu     sync.Mutex
 	closed bool
 }
@@ -137,6 +143,7 @@ func Open(ctx context.Context, url string, opts Options) (*Stores, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	s := &Stores{opts: opts, config: config}
+	s.backgroundCtx, s.stopBackground = context.WithCancel(context.Background())
 	if s.latest, err = latestVersion(tenantMigrations); err != nil {
 		return nil, fmt.Errorf("postgres: tenant migrations: %w", err)
 	}
@@ -329,6 +336,9 @@ func (s *Stores) DeleteTenant(ctx context.Context, id string) error {
 	}
 	schema := s.tenantSchema(id)
 	err := s.tenantDB.run(ctx, "delete tenant", true, func(tx *tx) error {
+		if err := s.dropStates(tx, id); err != nil {
+			return err
+		}
 		if _, err := tx.exec(`SELECT pg_advisory_xact_lock(?)`, lockKey(schema, "lifetime")); err != nil {
 			return err
 		}
@@ -352,6 +362,8 @@ func (s *Stores) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	s.stopBackground()
+	s.background.Wait()
 	s.spares.close()
 	s.controlPool.Close()
 	s.pool.Close()

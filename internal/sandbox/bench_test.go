@@ -64,3 +64,52 @@ func percentileMS(d []time.Duration, p int) float64 {
 	i := min(len(s)-1, (len(s)*p+99)/100-1)
 	return float64(s[max(i, 0)].Microseconds()) / 1000
 }
+
+// BenchmarkResetSandbox resets a sandbox holding some data (parts and
+// inventory, saved as a checkpoint) back to that checkpoint after a write,
+// over and over on SQLite, and reports the percentiles of Reset as the
+// admin API calls it.
+//
+//	go test ./internal/sandbox/ -run '^$' -bench ResetSandbox -benchtime 300x
+func BenchmarkResetSandbox(b *testing.B) {
+	bb := setup(b)
+	res, err := bb.svc.Request(bb.ctx, bb.request("bench-reset"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sb := *res.Sandbox
+	ts, err := bb.stores.Tenant(bb.ctx, ion.TenantIDFor(sb.Name, sb.OrganizationID))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const parts = 2000
+	for i := range parts {
+		p, err := ts.CreatePart(bb.ctx, ion.Part{PartNumber: fmt.Sprintf("P-%05d", i), Description: "a part with a description of some length"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ts.CreatePartInventory(bb.ctx, ion.PartInventory{PartID: p.ID, Quantity: 3}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := bb.svc.CreateCheckpoint(bb.ctx, sb.Name, "data"); err != nil {
+		b.Fatal(err)
+	}
+	var resets []time.Duration
+	for i := 0; b.Loop(); i++ {
+		if _, err := ts.CreatePart(bb.ctx, ion.Part{PartNumber: fmt.Sprintf("extra-%d", i)}); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if _, err := bb.svc.Reset(bb.ctx, sb.Name, "data"); err != nil {
+			b.Fatal(err)
+		}
+		resets = append(resets, time.Since(start))
+	}
+	page, err := ts.Parts(bb.ctx, ion.ListOptions{})
+	if err != nil || page.TotalCount != parts {
+		b.Fatalf("after the resets: %d parts (%v), want %d", page.TotalCount, err, parts)
+	}
+	b.ReportMetric(percentileMS(resets, 50), "p50-ms")
+	b.ReportMetric(percentileMS(resets, 99), "p99-ms")
+}

@@ -28,6 +28,15 @@ type Config struct {
 	// provisioned, as soon as they are made. Default (nil): {"blank"}; an
 	// empty, non-nil slice approves nothing automatically.
 	AutoApprove []string
+	// DormantAfterDays is how many days without an authenticated request
+	// make a sandbox dormant (see Service.Sweep). Default: 30.
+	DormantAfterDays int
+	// ExpireAfterDormantDays is how many days a sandbox stays dormant
+	// before it expires, unless extended or pinned. Default: 14.
+	ExpireAfterDormantDays int
+	// OnLogError receives the errors of writing the lifecycle log, which
+	// do not fail the action they record. Default: they are dropped.
+	OnLogError func(error)
 }
 
 func (c *Config) validate() error {
@@ -43,6 +52,18 @@ func (c *Config) validate() error {
 		if !slices.Contains(shapes, shape) {
 			return fmt.Errorf("sandbox: Config.AutoApprove[%d] is %q; use one of %q", i, shape, shapes)
 		}
+	}
+	switch {
+	case c.DormantAfterDays < 0:
+		return fmt.Errorf("sandbox: Config.DormantAfterDays must not be negative (got %d); leave it 0 for the default of 30", c.DormantAfterDays)
+	case c.ExpireAfterDormantDays < 0:
+		return fmt.Errorf("sandbox: Config.ExpireAfterDormantDays must not be negative (got %d); leave it 0 for the default of 14", c.ExpireAfterDormantDays)
+	}
+	if c.DormantAfterDays == 0 {
+		c.DormantAfterDays = 30
+	}
+	if c.ExpireAfterDormantDays == 0 {
+		c.ExpireAfterDormantDays = 14
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -4,10 +4,14 @@
 // members and service accounts, and one API key per service account), adding
 // credentials later, and deleting a sandbox with everything it holds.
 //
+// It also resets a sandbox's data to its baseline (saved when it is
+// provisioned) or to a named checkpoint (Reset, CreateCheckpoint), extends
+// or pins it, keeps the lifecycle log, and applies dormancy and expiry as
+// of a given time (Sweep), which internal/server runs every minute.
+//
 // In this version only the blank shape can be provisioned; seeded and
-// snapshot requests are refused with a VALIDATION_ERROR on shape until the
-// rest of the lifecycle (seed data, scrubbed snapshots, reset, checkpoints,
-// dormancy and expiry) arrives here.
+// snapshot requests are refused with a VALIDATION_ERROR on shape until seed
+// data and scrubbed snapshots arrive here.
 //
 // Provisioning never leaves a half-made sandbox: each step is undone if a
 // later one fails, and the request then stays pending so that it can be

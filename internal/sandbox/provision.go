@@ -95,6 +95,10 @@ func (p *provisioning) run(ctx context.Context, src ion.Organization, note strin
 		creds = append(creds, Credential{ServiceAccount: u.Name, ClientID: key.ClientID, ClientSecret: secret})
 	}
 
+	// The baseline that Reset returns to: the data as provisioned.
+	if err := p.cfg.Stores.SaveTenantState(ctx, p.tenantID, baselineState); err != nil {
+		return Result{}, fmt.Errorf("saving its baseline: %w", err)
+	}
 	if err := control.SetSandboxState(ctx, name, ion.SandboxActive); err != nil {
 		return Result{}, fmt.Errorf("activating it: %w", err)
 	}
@@ -103,6 +107,7 @@ func (p *provisioning) run(ctx context.Context, src ion.Organization, note strin
 	if err != nil {
 		return Result{}, fmt.Errorf("marking request %d provisioned: %w", p.req.ID, err)
 	}
+	p.record(ctx, name, ion.EventApproved, actorOperator, note)
 	return Result{Request: decided, Sandbox: &sb, Credentials: creds}, nil
 }
 

@@ -73,6 +73,7 @@ func (s *Service) Request(ctx context.Context, r ion.SandboxRequest) (Result, er
 	if err != nil {
 		return Result{}, fmt.Errorf("sandbox: request %q: %w", r.Name, err)
 	}
+	s.record(ctx, req.Name, ion.EventRequested, req.RequestedBy, fmt.Sprintf("request %d, shape %s", req.ID, req.Shape))
 	if !slices.Contains(s.cfg.AutoApprove, req.Shape) {
 		return Result{Request: req}, nil
 	}
@@ -124,6 +125,7 @@ func (s *Service) Reject(ctx context.Context, requestID ion.ID, reason string) (
 	if err != nil {
 		return ion.SandboxRequest{}, fmt.Errorf("sandbox: reject request %d: %w", requestID, err)
 	}
+	s.record(ctx, req.Name, ion.EventRejected, actorOperator, req.Note)
 	return req, nil
 }
 
@@ -153,6 +155,7 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		return fmt.Errorf("sandbox: delete %q: %w", name, err)
 	}
 	s.forgetIssuer(name)
+	s.record(ctx, name, ion.EventDeleted, actorOperator, "")
 	// The records are gone, so the sandbox is; files that cannot be
 	// removed now are unreachable, and a later organization with the same
 	// id replaces them.

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // bundle is a running server and an HTTP client for it.
@@ -253,6 +255,10 @@ func tryGQL(baseURL, token, query string, vars map[string]any) (map[string]any, 
 		return nil, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusTooManyRequests {
+		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return nil, rateLimitedError{retryAfter: time.Duration(max(secs, 1)) * time.Second}
+	}
 	var r struct {
 		Data   map[string]any
 		Errors []any
@@ -264,6 +270,14 @@ func tryGQL(baseURL, token, query string, vars map[string]any) (map[string]any, 
 		return nil, fmt.Errorf("graphql errors: %v", r.Errors)
 	}
 	return r.Data, nil
+}
+
+// rateLimitedError is tryGQL's error for a 429: the caller may retry
+// after retryAfter, as a well-behaved client does.
+type rateLimitedError struct{ retryAfter time.Duration }
+
+func (e rateLimitedError) Error() string {
+	return fmt.Sprintf("rate limited; retry after %v", e.retryAfter)
 }
 
 // loadClient keeps an idle connection for each concurrent client of a load

@@ -116,4 +116,23 @@ func TestTwoReplicasShareOnePostgres(t *testing.T) {
 	if r := b2.gql(sb.token, `{ currentUser { id } }`, nil); r.code() != "ENVIRONMENT_MISMATCH" {
 		t.Fatalf("sandbox token at production through replica 2: %s", r.Raw)
 	}
+
+	// A checkpoint through replica 1 and a reset through replica 2 are
+	// seen through both.
+	b1.admin("POST", "/admin/v1/sandboxes/acme-replicated/checkpoints", map[string]any{"name": "one-part"}, &struct{}{})
+	sbx.mustGQL(tok, `mutation($input: CreatePartInput!) { createPart(input: $input) { part { id } } }`,
+		map[string]any{"input": map[string]any{"partNumber": "SBX-2"}})
+	for _, step := range []struct {
+		body any
+		want float64
+	}{{map[string]any{"checkpoint": "one-part"}, 1}, {nil, 0}} {
+		var reset struct{ State string }
+		if status := b2.admin("POST", "/admin/v1/sandboxes/acme-replicated/reset", step.body, &reset); status != 200 || reset.State != "active" {
+			t.Fatalf("reset %v through replica 2: HTTP %d %+v", step.body, status, reset)
+		}
+		d = b1.at(sb.baseURL).mustGQL(sb.token, `{ parts { pageInfo { totalCount } } }`, nil)
+		if got := dig(d, "parts", "pageInfo", "totalCount"); got != step.want {
+			t.Fatalf("replica 1 after reset %v through replica 2: %v parts, want %v", step.body, got, step.want)
+		}
+	}
 }

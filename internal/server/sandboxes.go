@@ -3,13 +3,16 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"sync"
 	"time"
 
 	"github.com/ionbox/ionbox/internal/auth"
 	"github.com/ionbox/ionbox/internal/httpapi"
+	"github.com/ionbox/ionbox/internal/sandbox"
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -109,4 +112,106 @@ func (r *sandboxRouter) ForgetSandbox(name string) {
 	delete(r.cache, name)
 	r.mu.Unlock()
 	r.auth.Forget(name)
+}
+
+// defaultSweepEvery is how often a server applies dormancy and expiry.
+const defaultSweepEvery = time.Minute
+
+// touchEvery bounds how often one sandbox's activity is written: a busy
+// sandbox costs one control-store write a minute, not one per request.
+const touchEvery = time.Minute
+
+// sandboxLifecycle is what the sandbox lifecycle runs beside requests:
+// recording activity, which renews a sandbox, and the background sweeper
+// that makes idle sandboxes dormant and then expires them.
+type sandboxLifecycle struct {
+	now   func() time.Time // the clock of dormancy and expiry
+	every time.Duration    // how often to sweep
+	log   *slog.Logger
+
+	// Set by assemble.
+	svc     *sandbox.Service
+	control ion.ControlStore
+
+	mu      sync.Mutex
+	touched map[string]time.Time // sandbox → when its activity was last written
+	done    chan struct{}        // closed when the sweeper has stopped
+}
+
+func newSandboxLifecycle(now func() time.Time, every time.Duration, log *slog.Logger) *sandboxLifecycle {
+	if now == nil {
+		now = time.Now
+	}
+	if every <= 0 {
+		every = defaultSweepEvery
+	}
+	return &sandboxLifecycle{now: now, every: every, log: log, touched: map[string]time.Time{}}
+}
+
+// renewing records, for a request that authenticated as a sandbox's user,
+// activity in that sandbox before next serves it.
+func (l *sandboxLifecycle) renewing(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a, ok := ion.ActorFrom(r.Context()); ok && a.Environment != ion.ProductionEnvironment {
+			l.touch(r.Context(), a.Environment)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// touch writes sandbox name's activity unless it was written less than
+// touchEvery ago by this process.
+func (l *sandboxLifecycle) touch(ctx context.Context, name string) {
+	now := l.now()
+	l.mu.Lock()
+	if last, ok := l.touched[name]; ok && now.Sub(last) < touchEvery && !now.Before(last) {
+		l.mu.Unlock()
+		return
+	}
+	if len(l.touched) > 4096 {
+		for k, v := range l.touched {
+			if now.Sub(v) >= touchEvery {
+				delete(l.touched, k)
+			}
+		}
+	}
+	l.touched[name] = now
+	l.mu.Unlock()
+	if err := l.control.TouchSandbox(context.WithoutCancel(ctx), name, now); err != nil && ion.ErrorCode(err) != ion.ENOTFOUND {
+		l.log.Warn("recording sandbox activity", "sandbox", name, "err", err)
+	}
+}
+
+// start runs the sweeper until ctx ends; wait waits for it to stop.
+func (l *sandboxLifecycle) start(ctx context.Context) {
+	l.done = make(chan struct{})
+	go func() {
+		defer close(l.done)
+		tick := time.NewTicker(l.every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				l.sweep(ctx)
+			}
+		}
+	}()
+}
+
+func (l *sandboxLifecycle) wait() {
+	if l.done != nil {
+		<-l.done
+	}
+}
+
+func (l *sandboxLifecycle) sweep(ctx context.Context) {
+	rep, err := l.svc.Sweep(ctx, l.now())
+	if rep.Dormant > 0 || rep.Expired > 0 {
+		l.log.Info("sandbox sweep", "dormant", rep.Dormant, "expired", rep.Expired)
+	}
+	if err != nil && ctx.Err() == nil {
+		l.log.Warn("sandbox sweep", "err", err)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ionbox/ionbox/internal/auth"
 	"github.com/ionbox/ionbox/internal/graphql"
 	"github.com/ionbox/ionbox/internal/httpapi"
+	"github.com/ionbox/ionbox/internal/limit"
 	"github.com/ionbox/ionbox/internal/postgres"
 	"github.com/ionbox/ionbox/internal/sandbox"
 	"github.com/ionbox/ionbox/internal/sqlite"
@@ -59,8 +60,26 @@ type Config struct {
 	// AdminToken guards the admin API; default: generated once and saved to
 	// <DataDir>/admin-token with mode 0600.
 	AdminToken string
+	// Redis, a redis://host:port/db URL, keeps rate-limit buckets in Redis
+	// so that replicas share each credential's budget; default none
+	// (in-process buckets). If Redis cannot be reached, requests are let
+	// through (fail open) with a warning in the log.
+	Redis string
+	// Limits are the rate-limit policies and the load-shedding capacity;
+	// every zero field takes the default documented in internal/limit
+	// (production 50/s burst 100 per credential, sandboxes 100/s burst 200
+	// per credential and 300/s shared, token endpoint 10/s burst 20,
+	// capacity 32×GOMAXPROCS in-flight requests).
+	Limits limit.Config
 	// Logger defaults to a text logger on stderr.
 	Logger *slog.Logger
+	// Now is the clock of sandbox dormancy and expiry (tests move it);
+	// default time.Now.
+	Now func() time.Time
+	// SweepEvery is how often the server makes idle sandboxes dormant and
+	// expires them; default 1 minute. Replicas may all sweep: each
+	// transition is made once.
+	SweepEvery time.Duration
 }
 
 func (c *Config) setDefaults() error {
@@ -85,6 +104,12 @@ func (c *Config) setDefaults() error {
 	if c.TLSCert != "" && c.TLSSelfSigned {
 		return fmt.Errorf("--tls-self-signed and --tls-cert/--tls-key are alternatives: give one")
 	}
+	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") && !strings.HasPrefix(c.Redis, "rediss://") {
+		return fmt.Errorf("--redis %q: use a redis://host:port/db URL", redactURL(c.Redis))
+	}
+	if _, err := c.Limits.WithDefaults(); err != nil {
+		return err
+	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		return fmt.Errorf("--public-url %q: must start with http:// or https://", c.PublicURL)
 	}
@@ -95,6 +120,9 @@ func (c *Config) setDefaults() error {
 type Running struct {
 	// URL is the production base URL.
 	URL string
+	// Addr is the address the server listens on (with the port chosen for
+	// port 0).
+	Addr string
 	// AdminTokenFile is where the admin token is kept ("" when it was given).
 	AdminTokenFile string
 	// AdminToken is the admin API's bearer token.
@@ -102,8 +130,9 @@ type Running struct {
 	// CAFile is the local CA clients must trust, with TLSSelfSigned.
 	CAFile string
 
-	done   chan error
-	cancel context.CancelFunc
+	done      chan error
+	cancel    context.CancelFunc
+	lifecycle *sandboxLifecycle
 }
 
 // Wait blocks until the server has stopped and returns why.
@@ -185,10 +214,18 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		ln.Close()
 		return nil, err
 	}
-	h, err := assemble(ctx, stores, []byte(hashKey), publicURL, sandboxDomain, adminToken, log)
+	limiter, gate, closeLimits, err := newLimits(cfg)
 	if err != nil {
 		ln.Close()
 		stores.Close()
+		return nil, err
+	}
+	lifecycle := newSandboxLifecycle(cfg.Now, cfg.SweepEvery, log)
+	h, err := assemble(ctx, stores, []byte(hashKey), publicURL, sandboxDomain, adminToken, log, limiter, gate, lifecycle)
+	if err != nil {
+		ln.Close()
+		stores.Close()
+		closeLimits()
 		return nil, err
 	}
 
@@ -199,7 +236,9 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	r := &Running{URL: publicURL, AdminTokenFile: tokenFile, AdminToken: adminToken, CAFile: caFile, done: make(chan error, 1), cancel: cancel}
+	r := &Running{URL: publicURL, Addr: ln.Addr().String(), AdminTokenFile: tokenFile, AdminToken: adminToken, CAFile: caFile, done: make(chan error, 1), cancel: cancel,
+		lifecycle: lifecycle}
+	lifecycle.start(ctx)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	go func() {
@@ -215,9 +254,11 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
+		lifecycle.wait()
 		if cerr := stores.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close store: %w", cerr)
 		}
+		closeLimits()
 		r.done <- err
 	}()
 
@@ -239,7 +280,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 }
 
 // assemble builds the root handler over opened stores.
-func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL, sandboxDomain, adminToken string, log *slog.Logger) (http.Handler, error) {
+func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL, sandboxDomain, adminToken string, log *slog.Logger, limiter *limit.Limiter, gate *limit.Gate, lifecycle *sandboxLifecycle) (http.Handler, error) {
 	prod, err := stores.Control().EnsureEnvironment(ctx, ion.Environment{
 		Name: ion.ProductionEnvironment, Kind: ion.EnvProduction, State: "active",
 	})
@@ -254,10 +295,12 @@ func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL,
 	if err != nil {
 		return nil, fmt.Errorf("production issuer: %w", err)
 	}
-	sandboxes, err := sandbox.New(sandbox.Config{Control: stores.Control(), Stores: stores, APIKeys: authSvc})
+	sandboxes, err := sandbox.New(sandbox.Config{Control: stores.Control(), Stores: stores, APIKeys: authSvc, Now: lifecycle.now,
+		OnLogError: func(err error) { log.Warn("sandbox lifecycle log", "err", err) }})
 	if err != nil {
 		return nil, fmt.Errorf("sandboxes: %w", err)
 	}
+	lifecycle.svc, lifecycle.control = sandboxes, stores.Control()
 	router, err := newSandboxRouter(stores.Control(), authSvc, publicURL, sandboxDomain)
 	if err != nil {
 		return nil, err
@@ -274,11 +317,40 @@ func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL,
 		SandboxDomain: sandboxDomain,
 		Control:       stores.Control(),
 		APIKeys:       authSvc,
-		GraphQL:       gql,
+		GraphQL:       lifecycle.renewing(gql),
 		SchemaSDL:     graphql.SchemaSDL(),
 		AdminToken:    adminToken,
 		Logger:        log,
+		Limiter:       limiter,
+		Gate:          gate,
 	})
+}
+
+// newLimits builds the rate limiter (over Redis with --redis, else in
+// process) and the load-shedding gate; the returned func closes them.
+func newLimits(cfg Config) (*limit.Limiter, *limit.Gate, func(), error) {
+	opts := limit.Options{Logger: cfg.Logger}
+	closeLimits := func() {}
+	if cfg.Redis != "" {
+		rb, err := limit.NewRedis(cfg.Redis, limit.RedisOptions{})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		opts.Backend = rb
+		closeLimits = func() { _ = rb.Close() }
+		cfg.Logger.Info("rate limits shared through Redis", "redis", redactURL(cfg.Redis))
+	}
+	limiter, err := limit.New(cfg.Limits, opts)
+	if err != nil {
+		closeLimits()
+		return nil, nil, nil, err
+	}
+	gate, err := limit.NewGate(limiter.Config())
+	if err != nil {
+		closeLimits()
+		return nil, nil, nil, err
+	}
+	return limiter, gate, closeLimits, nil
 }
 
 // openStores opens the configured store.

@@ -98,6 +98,13 @@ type Stores struct {
 	// same file.
 	fileMu sync.Mutex
 
+	// stateLocks serializes, per tenant, the work on its saved states and
+	// the swaps and removals of its file (see lockStates).
+	stateLocks map[string]chan struct{}
+	// background counts the goroutines preparing copies of saved states;
+	// Close waits for them.
+	background sync.WaitGroup
+
 	stopJanitor chan struct{}
 	janitorDone chan struct{}
 }
@@ -121,6 +128,10 @@ type tenantHandle struct {
 	deleting bool
 	deleted  chan struct{}
 	drained  chan struct{}
+	// restoring marks a tenant whose file RestoreTenantState is swapping:
+	// new calls wait for restored to close and then use the new file.
+	restoring bool
+	restored  chan struct{}
 }
 
 // unpin ends one call's use of h. Stores.mu must be held.
@@ -149,7 +160,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Stores, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: data directory: %w", err)
 	}
-	for _, d := range []string{abs, filepath.Join(abs, "tenants"), filepath.Join(abs, "templates")} {
+	for _, d := range []string{abs, filepath.Join(abs, "tenants"), filepath.Join(abs, "templates"), filepath.Join(abs, "states")} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return nil, fmt.Errorf("sqlite: %w", err)
 		}
@@ -159,8 +170,15 @@ func Open(ctx context.Context, dir string, opts Options) (*Stores, error) {
 		dir:         abs,
 		opts:        opts,
 		tenants:     map[string]*tenantHandle{},
+		stateLocks:  map[string]chan struct{}{},
 		stopJanitor: make(chan struct{}),
 		janitorDone: make(chan struct{}),
+	}
+	// Copies of saved states a previous process left half-written.
+	if dirs, err := filepath.Glob(filepath.Join(abs, "states", "*")); err == nil {
+		for _, d := range dirs {
+			removeTempFiles(d)
+		}
 	}
 	if s.latest, err = latestVersion(tenantMigrations); err != nil {
 		return nil, fmt.Errorf("sqlite: tenant migrations: %w", err)
@@ -222,6 +240,23 @@ func (s *Stores) DeleteTenant(ctx context.Context, id string) error {
 	if err := validateTenantID(id); err != nil {
 		return err
 	}
+	// Not while a state of the tenant is saved or restored.
+	unlock, err := s.lockStates(ctx, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete tenant %s: %w", id, err)
+	}
+	defer unlock()
+	if err := s.deleteTenant(ctx, id); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(s.statesDir(id)); err != nil {
+		return fmt.Errorf("sqlite: delete tenant %s: its saved states: %w", id, err)
+	}
+	return nil
+}
+
+// deleteTenant is DeleteTenant; the caller holds the tenant's state lock.
+func (s *Stores) deleteTenant(ctx context.Context, id string) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -241,7 +276,7 @@ func (s *Stores) DeleteTenant(ctx context.Context, id string) error {
 		s.mu.Unlock()
 		select {
 		case <-done:
-			return s.DeleteTenant(ctx, id)
+			return s.deleteTenant(ctx, id)
 		case <-ctx.Done():
 			return fmt.Errorf("sqlite: delete tenant %s: %w", id, ctx.Err())
 		}
@@ -316,6 +351,7 @@ func (s *Stores) Close() error {
 	s.mu.Unlock()
 	close(s.stopJanitor)
 	<-s.janitorDone
+	s.background.Wait()
 	errs := []error{s.spares.close()}
 	for _, h := range handles {
 		h.openMu.Lock() // wait for an open in progress
@@ -350,7 +386,7 @@ func (s *Stores) CloseIdleTenants(idleFor time.Duration) int {
 	s.mu.Lock()
 	var idle []*database
 	for id, h := range s.tenants {
-		if h.db != nil && h.inflight == 0 && !h.deleting && now.Sub(h.lastUsed) >= idleFor {
+		if h.db != nil && h.inflight == 0 && !h.deleting && !h.restoring && now.Sub(h.lastUsed) >= idleFor {
 			idle = append(idle, h.db)
 			delete(s.tenants, id)
 		}
@@ -381,18 +417,33 @@ func (s *Stores) janitor() {
 // called, so that the janitor never closes a file under a running call.
 func (s *Stores) acquire(ctx context.Context, id string) (*database, func(), error) {
 	s.mu.Lock()
-	if s.closed {
+	var h *tenantHandle
+	for {
+		if s.closed {
+			s.mu.Unlock()
+			return nil, nil, errClosed
+		}
+		h = s.tenants[id]
+		if h == nil {
+			h = &tenantHandle{}
+			s.tenants[id] = h
+		}
+		if h.deleting {
+			s.mu.Unlock()
+			return nil, nil, errTenantDeleted(id)
+		}
+		if !h.restoring {
+			break
+		}
+		// A restore is swapping the file: wait, then use the new one.
+		restored := h.restored
 		s.mu.Unlock()
-		return nil, nil, errClosed
-	}
-	h := s.tenants[id]
-	if h == nil {
-		h = &tenantHandle{}
-		s.tenants[id] = h
-	}
-	if h.deleting {
-		s.mu.Unlock()
-		return nil, nil, errTenantDeleted(id)
+		select {
+		case <-restored:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+		s.mu.Lock()
 	}
 	h.inflight++
 	db := h.db
@@ -449,7 +500,7 @@ func (s *Stores) closeOverCap() {
 	for id, h := range s.tenants {
 		if h.db != nil {
 			open = append(open, entry{id, h})
-			if h.inflight == 0 && !h.deleting {
+			if h.inflight == 0 && !h.deleting && !h.restoring {
 				idle = append(idle, entry{id, h})
 			}
 		}

@@ -41,7 +41,9 @@ func Run(t *testing.T, open Opener) {
 		{"Etags", testEtags},
 		{"Lists", testLists},
 		{"Tenancy", testTenancy},
+		{"States", testStates},
 		{"Sandboxes", testSandboxes},
+		{"SandboxLifecycle", testSandboxLifecycle},
 		{"Durability", testDurability},
 	}
 	for _, a := range areas {

@@ -1,0 +1,370 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ionbox/ionbox/ion"
+)
+
+// Saved tenant states are schemas: <prefix>s_<tenant hash>_<name hash>
+// holds the state, a copy of the tenant's tables made from a spare schema
+// (so it has every constraint, index and identity of a migrated tenant)
+// with INSERT … SELECT and its sequences set; <prefix>r_… is a ready copy
+// of it, which the next restore renames over the tenant's schema under the
+// tenant's exclusive lifetime lock, so that a restore costs a catalog
+// update while the caller waits. The next copy is made in the background
+// afterwards. Every step holds the tenant's "states" lock, so that replicas
+// saving and restoring the same tenant take turns.
+
+// backgroundTimeout bounds preparing a copy in the background.
+const backgroundTimeout = 10 * time.Minute
+
+func (s *Stores) stateSchemaPrefix(id string, ready bool) string {
+	sum := sha256.Sum256([]byte(id))
+	kind := "s_"
+	if ready {
+		kind = "r_"
+	}
+	return s.opts.Schema + kind + hex.EncodeToString(sum[:8]) + "_"
+}
+
+func (s *Stores) stateSchema(id, name string, ready bool) string {
+	sum := sha256.Sum256([]byte(name))
+	return s.stateSchemaPrefix(id, ready) + hex.EncodeToString(sum[:8])
+}
+
+func checkStateArgs(id, name string) error {
+	if err := validateTenantID(id); err != nil {
+		return err
+	}
+	return ion.ValidateStateName(name)
+}
+
+// lockStates takes tenant id's states lock for the transaction.
+func (s *Stores) lockStates(tx *tx, id string) error {
+	_, err := tx.exec(`SELECT pg_advisory_xact_lock(?)`, lockKey(s.tenantSchema(id), "states"))
+	return err
+}
+
+func schemaExists(tx *tx, schema string) (bool, error) {
+	var exists bool
+	err := tx.queryRow(`SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)`, schema).Scan(&exists)
+	return exists, err
+}
+
+// SaveTenantState copies tenant id's schema to state name in one
+// transaction that holds the tenant's write lock, so that the copy is one
+// consistent point between writes, and starts preparing the copy the first
+// restore will use.
+func (s *Stores) SaveTenantState(ctx context.Context, id, name string) error {
+	if err := checkStateArgs(id, name); err != nil {
+		return err
+	}
+	// Brings the tenant's schema up to date, so that it matches the spare
+	// the copy is made in; NOT_FOUND for an unknown tenant.
+	if _, err := s.Tenant(ctx, id); err != nil {
+		return err
+	}
+	tenant, state := s.tenantSchema(id), s.stateSchema(id, name, false)
+	err := s.withSpare(ctx, func() error {
+		return s.tenantDB.run(ctx, "save tenant state", true, func(tx *tx) error {
+			if err := s.lockStates(tx, id); err != nil {
+				return err
+			}
+			if _, err := tx.exec(`SELECT pg_advisory_xact_lock_shared(?), pg_advisory_xact_lock(?)`,
+				lockKey(tenant, "lifetime"), lockKey(tenant, "write")); err != nil {
+				return err
+			}
+			if ok, err := schemaExists(tx, tenant); err != nil || !ok {
+				return errors.Join(err, errTenantNotFound(id))
+			}
+			for _, old := range []string{state, s.stateSchema(id, name, true)} {
+				if _, err := tx.exec(`DROP SCHEMA IF EXISTS ` + quote(old) + ` CASCADE`); err != nil {
+					return err
+				}
+			}
+			return s.copySchema(tx, tenant, state)
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: save state %s of tenant %s: %w", name, id, err)
+	}
+	s.prepareInBackground(id, name)
+	return nil
+}
+
+// RestoreTenantState renames the ready copy of state name over tenant id's
+// schema under the tenant's exclusive lifetime lock: running calls (which
+// hold it shared) finish first, and calls waiting for it then find the
+// restored tables by name. The ready copy is committed before the swap
+// begins, so that a call waiting for the lock sees its rows.
+func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error {
+	if err := checkStateArgs(id, name); err != nil {
+		return err
+	}
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	tenant, ready := s.tenantSchema(id), s.stateSchema(id, name, true)
+	for attempt := 0; ; attempt++ {
+		if err := s.prepareReady(ctx, id, name); err != nil {
+			return fmt.Errorf("postgres: restore state %s of tenant %s: %w", name, id, err)
+		}
+		errTaken := errors.New("the ready copy was taken by another restore")
+		err := s.tenantDB.run(ctx, "restore tenant state", true, func(tx *tx) error {
+			if err := s.lockStates(tx, id); err != nil {
+				return err
+			}
+			if ok, err := schemaExists(tx, ready); err != nil || !ok {
+				return errors.Join(err, errTaken)
+			}
+			if _, err := tx.exec(`SELECT pg_advisory_xact_lock(?)`, lockKey(tenant, "lifetime")); err != nil {
+				return err
+			}
+			if ok, err := schemaExists(tx, tenant); err != nil || !ok {
+				return errors.Join(err, errTenantNotFound(id))
+			}
+			if _, err := tx.exec(`DROP SCHEMA ` + quote(tenant) + ` CASCADE`); err != nil {
+				return err
+			}
+			_, err := tx.exec(`ALTER SCHEMA ` + quote(ready) + ` RENAME TO ` + quote(tenant))
+			return err
+		})
+		if errors.Is(err, errTaken) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: restore state %s of tenant %s: %w", name, id, err)
+		}
+		s.prepareInBackground(id, name)
+		return nil
+	}
+}
+
+// prepareReady makes the ready copy of state name if there is none.
+// NOT_FOUND if the state does not exist.
+func (s *Stores) prepareReady(ctx context.Context, id, name string) error {
+	state, ready := s.stateSchema(id, name, false), s.stateSchema(id, name, true)
+	return s.withSpare(ctx, func() error {
+		return s.tenantDB.run(ctx, "prepare tenant state", true, func(tx *tx) error {
+			if err := s.lockStates(tx, id); err != nil {
+				return err
+			}
+			if ok, err := schemaExists(tx, state); err != nil || !ok {
+				return errors.Join(err, ion.Errorf(ion.ENOTFOUND, "tenant %q has no saved state %q.", id, name))
+			}
+			if ok, err := schemaExists(tx, ready); err != nil || ok {
+				return err
+			}
+			return s.copySchema(tx, state, ready)
+		})
+	})
+}
+
+// prepareInBackground makes the ready copy of state name, unless Close
+// has begun; if it fails, the next restore makes it.
+func (s *Stores) prepareInBackground(id, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		ctx, cancel := context.WithTimeout(s.backgroundCtx, backgroundTimeout)
+		defer cancel()
+		_ = s.prepareReady(ctx, id, name)
+	}()
+}
+
+// DeleteTenantState drops state name and its ready copy.
+func (s *Stores) DeleteTenantState(ctx context.Context, id, name string) error {
+	if err := checkStateArgs(id, name); err != nil {
+		return err
+	}
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	state, ready := s.stateSchema(id, name, false), s.stateSchema(id, name, true)
+	err := s.tenantDB.run(ctx, "delete tenant state", true, func(tx *tx) error {
+		if err := s.lockStates(tx, id); err != nil {
+			return err
+		}
+		if ok, err := schemaExists(tx, state); err != nil || !ok {
+			return errors.Join(err, ion.Errorf(ion.ENOTFOUND, "tenant %q has no saved state %q.", id, name))
+		}
+		if _, err := tx.exec(`DROP SCHEMA ` + quote(state) + ` CASCADE`); err != nil {
+			return err
+		}
+		_, err := tx.exec(`DROP SCHEMA IF EXISTS ` + quote(ready) + ` CASCADE`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: delete state %s of tenant %s: %w", name, id, err)
+	}
+	return nil
+}
+
+// dropStates drops every saved state of tenant id and their ready copies.
+func (s *Stores) dropStates(tx *tx, id string) error {
+	if err := s.lockStates(tx, id); err != nil {
+		return err
+	}
+	var schemas []string
+	for _, ready := range []bool{false, true} {
+		prefix := s.stateSchemaPrefix(id, ready)
+		rows, err := tx.query(`SELECT nspname::text FROM pg_namespace WHERE left(nspname::text, ?) = ?`, len(prefix), prefix)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return err
+			}
+			schemas = append(schemas, n)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	for _, n := range schemas {
+		if _, err := tx.exec(`DROP SCHEMA IF EXISTS ` + quote(n) + ` CASCADE`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copySchema makes dst, which must not exist, a copy of src, a migrated
+// tenant schema: it claims a spare schema as dst and copies src's rows
+// into its tables, parents before children, then sets its sequences.
+func (s *Stores) copySchema(tx *tx, src, dst string) error {
+	var spare string
+	err := tx.queryRow(`DELETE FROM ` + quote(s.controlSchema()) + `.spare_schemas WHERE name = (
+		SELECT name FROM ` + quote(s.controlSchema()) + `.spare_schemas WHERE ready ORDER BY created_at, name LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING name`).Scan(&spare)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errNoSpare
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := tx.exec(`ALTER SCHEMA ` + quote(spare) + ` RENAME TO ` + quote(dst)); err != nil {
+		return err
+	}
+	tables, err := tablesInOrder(tx, src)
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		if t == "goose_db_version" {
+			continue // the spare's own says the same
+		}
+		var cols string
+		// Generated columns compute themselves.
+		if err := tx.queryRow(`SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
+			FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''`, src, t).Scan(&cols); err != nil {
+			return fmt.Errorf("columns of table %s: %w", t, err)
+		}
+		if _, err := tx.exec(`INSERT INTO ` + quote(dst) + `.` + quote(t) + ` (` + cols + `) SELECT ` + cols + ` FROM ` + quote(src) + `.` + quote(t)); err != nil {
+			return fmt.Errorf("copy table %s: %w", t, err)
+		}
+	}
+	rows, err := tx.query(`SELECT sequencename::text, last_value FROM pg_sequences WHERE schemaname = ? AND last_value IS NOT NULL`, src)
+	if err != nil {
+		return err
+	}
+	type seq struct {
+		name string
+		last int64
+	}
+	var seqs []seq
+	for rows.Next() {
+		var q seq
+		if err := rows.Scan(&q.name, &q.last); err != nil {
+			rows.Close()
+			return err
+		}
+		seqs = append(seqs, q)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, q := range seqs {
+		if _, err := tx.exec(`SELECT setval(?::text::regclass, ?, true)`, quote(dst)+"."+quote(q.name), q.last); err != nil {
+			return err
+		}
+	}
+	s.spares.kick()
+	return nil
+}
+
+// tablesInOrder lists the tables of schema so that every table comes after
+// the tables its foreign keys refer to (a table referring to itself is
+// copied in one statement, which checks its keys at the end).
+func tablesInOrder(tx *tx, schema string) ([]string, error) {
+	rows, err := tx.query(`SELECT c.relname::text, coalesce(array_agg(DISTINCT r.relname::text) FILTER (WHERE r.relname IS NOT NULL AND r.oid <> c.oid), '{}')
+		FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		LEFT JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'f'
+		LEFT JOIN pg_class r ON r.oid = k.confrelid
+		WHERE n.nspname = ? AND c.relkind IN ('r', 'p')
+		GROUP BY c.relname ORDER BY c.relname`, schema)
+	if err != nil {
+		return nil, err
+	}
+	deps := map[string][]string{}
+	var names []string
+	for rows.Next() {
+		var name string
+		var refs []string
+		if err := rows.Scan(&name, &refs); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		deps[name] = refs
+		names = append(names, name)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var order []string
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(n string) error
+	visit = func(n string) error {
+		switch state[n] {
+		case 1:
+			return fmt.Errorf("foreign keys of schema %s form a cycle through table %s", schema, n)
+		case 2:
+			return nil
+		}
+		state[n] = 1
+		for _, d := range deps[n] {
+			if err := visit(d); err != nil {
+				return err
+			}
+		}
+		state[n] = 2
+		order = append(order, n)
+		return nil
+	}
+	for _, n := range names {
+		if err := visit(n); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}

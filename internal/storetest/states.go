@@ -1,0 +1,205 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ionbox/ionbox/ion"
+)
+
+// testStates covers saved tenant states: a sandbox's baseline and its
+// checkpoints, and restoring them.
+func testStates(t *testing.T, h *harness) {
+	t.Run("WritesAfterTheCheckpointAreGoneAfterRestore", func(t *testing.T) {
+		t.Parallel()
+		b := h.setup(t)
+		id := b.org.TenantID()
+		kept := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "kept"}))(t)
+		loc := must(b.ts.CreateLocation(b.ctx, ion.Location{Name: "bin", Available: true}))(t)
+		ok(t, b.stores.SaveTenantState(b.ctx, id, "baseline"))
+
+		gone := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "gone"}))(t)
+		changed := must(b.ts.UpdatePart(b.ctx, ion.PartPatch{ID: kept.ID, Etag: kept.Etag, Description: ptr("changed")}))(t)
+		ok(t, b.ts.DeleteLocation(b.ctx, loc.ID, loc.Etag))
+		ok(t, b.stores.SaveTenantState(b.ctx, id, "later"))
+
+		ok(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"))
+		same(t, "parts after restoring the baseline", must(b.ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t),
+			ion.Page[ion.Part]{Items: []ion.Part{kept}, TotalCount: 1})
+		same(t, "location after restoring the baseline", must(b.ts.Location(b.ctx, loc.ID))(t), loc)
+		_, err := b.ts.Part(b.ctx, gone.ID)
+		wantErr(t, err, ion.ENOTFOUND, "")
+
+		// New objects get fresh ids, not ones the restored data uses.
+		next := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "next"}))(t)
+		if next.ID == kept.ID {
+			t.Fatalf("a part made after the restore got id %d, which %q has", next.ID, kept.PartNumber)
+		}
+
+		// States stay: restore another one, then the first again.
+		ok(t, b.stores.RestoreTenantState(b.ctx, id, "later"))
+		same(t, "parts after restoring the later state", must(b.ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t),
+			ion.Page[ion.Part]{Items: []ion.Part{changed, gone}, TotalCount: 2})
+		ok(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"))
+		fresh := must(b.stores.Tenant(b.ctx, id))(t)
+		same(t, "parts through a new handle", must(fresh.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t).Items, []ion.Part{kept})
+
+		// Saving again under a name replaces the state.
+		must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "second"}))(t)
+		ok(t, b.stores.SaveTenantState(b.ctx, id, "baseline"))
+		ok(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"))
+		if n := must(b.ts.Parts(b.ctx, ion.ListOptions{}))(t).TotalCount; n != 2 {
+			t.Fatalf("after re-saving and restoring, %d parts, want 2", n)
+		}
+	})
+
+	t.Run("UnknownStatesAndTenants", func(t *testing.T) {
+		t.Parallel()
+		b := h.setup(t)
+		id := b.org.TenantID()
+		wantErr(t, b.stores.RestoreTenantState(b.ctx, id, "nope"), ion.ENOTFOUND, "")
+		wantErr(t, b.stores.DeleteTenantState(b.ctx, id, "nope"), ion.ENOTFOUND, "")
+		wantErr(t, b.stores.SaveTenantState(b.ctx, "no-such-tenant", "baseline"), ion.ENOTFOUND, "")
+		wantErr(t, b.stores.RestoreTenantState(b.ctx, "no-such-tenant", "baseline"), ion.ENOTFOUND, "")
+		for _, bad := range []string{"", "Upper", "-dash", "a/b", "dot.ted"} {
+			wantErr(t, b.stores.SaveTenantState(b.ctx, id, bad), ion.EVALIDATION, "name")
+		}
+
+		ok(t, b.stores.SaveTenantState(b.ctx, id, "cp-1"))
+		ok(t, b.stores.DeleteTenantState(b.ctx, id, "cp-1"))
+		wantErr(t, b.stores.RestoreTenantState(b.ctx, id, "cp-1"), ion.ENOTFOUND, "")
+		wantErr(t, b.stores.DeleteTenantState(b.ctx, id, "cp-1"), ion.ENOTFOUND, "")
+	})
+
+	t.Run("DeleteTenantDeletesItsStates", func(t *testing.T) {
+		t.Parallel()
+		b := h.setup(t)
+		id := "states-" + h.name("t")
+		ok(t, b.stores.CreateTenant(b.ctx, id))
+		ts := must(b.stores.Tenant(b.ctx, id))(t)
+		must(ts.CreatePart(b.ctx, ion.Part{PartNumber: "p"}))(t)
+		ok(t, b.stores.SaveTenantState(b.ctx, id, "baseline"))
+		ok(t, b.stores.DeleteTenant(b.ctx, id))
+		wantErr(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"), ion.ENOTFOUND, "")
+		// A new tenant of the same id starts without them.
+		ok(t, b.stores.CreateTenant(b.ctx, id))
+		wantErr(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"), ion.ENOTFOUND, "")
+		ok(t, b.stores.DeleteTenant(b.ctx, id))
+	})
+
+	t.Run("StatesSurviveReopen", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		stores := h.open(t)
+		closed := false
+		t.Cleanup(func() {
+			if !closed {
+				stores.Close()
+			}
+		})
+		control := stores.Control()
+		must(control.EnsureEnvironment(ctx, ion.Environment{Name: ion.ProductionEnvironment, Kind: ion.EnvProduction}))(t)
+		org := must(control.CreateOrganization(ctx, ion.Organization{Environment: ion.ProductionEnvironment, Name: "Acme", Domain: "acme.example"}))(t)
+		ts := must(stores.Tenant(ctx, org.TenantID()))(t)
+		kept := must(ts.CreatePart(ctx, ion.Part{PartNumber: "kept"}))(t)
+		ok(t, stores.SaveTenantState(ctx, org.TenantID(), "baseline"))
+		// Restore once, so that the next restore's copy is being prepared
+		// while the stores close.
+		ok(t, stores.RestoreTenantState(ctx, org.TenantID(), "baseline"))
+		must(ts.CreatePart(ctx, ion.Part{PartNumber: "gone"}))(t)
+		closed = true
+		ok(t, stores.Close())
+
+		reopened := h.open(t)
+		t.Cleanup(func() { reopened.Close() })
+		ok(t, reopened.RestoreTenantState(ctx, org.TenantID(), "baseline"))
+		rts := must(reopened.Tenant(ctx, org.TenantID()))(t)
+		same(t, "parts after a restore in the reopened stores", must(rts.Parts(ctx, ion.ListOptions{Limit: 10}))(t),
+			ion.Page[ion.Part]{Items: []ion.Part{kept}, TotalCount: 1})
+	})
+
+	t.Run("CallsDuringARestoreSeeOldOrNew", func(t *testing.T) {
+		t.Parallel()
+		b := h.setup(t)
+		id := b.org.TenantID()
+		var base []ion.Part
+		for i := range 5 {
+			base = append(base, must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: fmt.Sprint("base-", i)}))(t))
+		}
+		ok(t, b.stores.SaveTenantState(b.ctx, id, "baseline"))
+
+		ctx, stop := context.WithCancel(b.ctx)
+		var wg sync.WaitGroup
+		var failures sync.Map
+		fail := func(what string, err error) {
+			if !errors.Is(err, context.Canceled) {
+				failures.Store(what, err)
+				stop()
+			}
+		}
+		var writes atomic.Int64
+		for w := range 3 {
+			wg.Go(func() {
+				for i := 0; ctx.Err() == nil; i++ {
+					_, err := b.ts.CreatePart(ctx, ion.Part{PartNumber: fmt.Sprintf("w%d-%d", w, i)})
+					if err != nil {
+						fail(fmt.Sprintf("writer %d", w), err)
+						return
+					}
+					writes.Add(1)
+				}
+			})
+		}
+		for r := range 4 {
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					page, err := b.ts.Parts(ctx, ion.ListOptions{Limit: 1000})
+					if err != nil {
+						fail(fmt.Sprintf("reader %d", r), err)
+						return
+					}
+					// One snapshot: the count matches the items, and the
+					// baseline's parts are all there, unchanged.
+					if page.TotalCount != len(page.Items) || len(page.Items) < len(base) {
+						fail(fmt.Sprintf("reader %d", r), fmt.Errorf("page of %d items counts %d", len(page.Items), page.TotalCount))
+						return
+					}
+					for i, p := range base {
+						if page.Items[i].ID != p.ID || page.Items[i].PartNumber != p.PartNumber {
+							fail(fmt.Sprintf("reader %d", r), fmt.Errorf("item %d is %+v, want %+v", i, page.Items[i], p))
+							return
+						}
+					}
+				}
+			})
+		}
+		for range 5 {
+			for start := writes.Load(); writes.Load() < start+3; {
+				if ctx.Err() != nil {
+					break
+				}
+				runtime.Gosched()
+			}
+			if err := b.stores.RestoreTenantState(b.ctx, id, "baseline"); err != nil {
+				stop()
+				wg.Wait()
+				t.Fatalf("restore: %v", err)
+			}
+		}
+		stop()
+		wg.Wait()
+		failures.Range(func(k, v any) bool {
+			t.Errorf("%s: %v", k, v)
+			return true
+		})
+		// Once quiet, a restore leaves exactly the baseline.
+		ok(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"))
+		same(t, "parts after the last restore", must(b.ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t),
+			ion.Page[ion.Part]{Items: base, TotalCount: len(base)})
+	})
+}
