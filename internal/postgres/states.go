@@ -22,6 +22,16 @@ import (
 // update while the caller waits. The next copy is made in the background
 // afterwards. Every step holds the tenant's "states" lock, so that replicas
 // saving and restoring the same tenant take turns.
+//
+// A state saved from a tenant that has had no writes since it was made (a
+// blank sandbox's baseline) is not copied: its schema is made empty, with
+// emptyStateComment as its comment, and restoring it renames a spare schema
+// (a migrated, empty tenant, like CreateTenant's) over the tenant's, so
+// that saving and restoring it cost catalog updates and the restored
+// tenant's ids start at 1 again.
+
+// emptyStateComment marks the schema of a state saved from an empty tenant.
+const emptyStateComment = "ionbox: empty tenant state"
 
 // backgroundTimeout bounds preparing a copy in the background.
 const backgroundTimeout = 10 * time.Minute
@@ -53,6 +63,59 @@ func (s *Stores) lockStates(tx *tx, id string) error {
 	return err
 }
 
+// stateKind reports whether state schema exists and whether it is the
+// mark of an empty tenant's state.
+func stateKind(tx *tx, schema string) (exists, empty bool, err error) {
+	var comment string
+	err = tx.queryRow(`SELECT coalesce(obj_description(oid, 'pg_namespace'), '') FROM pg_namespace WHERE nspname = ?`, schema).Scan(&comment)
+	if isNoRows(err) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	return true, comment == emptyStateComment, nil
+}
+
+// tenantIsEmpty reports whether tenant schema has had no writes since it
+// was made: its tables have no rows and their sequences were never
+// advanced (a write rolled back or deleted afterwards advanced them).
+// Goose's table and sequence, which the migration wrote, do not count. The
+// caller holds the tenant's write lock. The schema's tables and sequences
+// are found through their dependencies on it (pg_depend's index), not by
+// scanning pg_class.
+func tenantIsEmpty(tx *tx, schema string) (bool, error) {
+	var check string
+	if err := tx.queryRow(`SELECT coalesce(string_agg(CASE c.relkind
+			WHEN 'S' THEN 'NOT (SELECT is_called FROM ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ')'
+			ELSE 'NOT EXISTS (SELECT 1 FROM ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ')' END, ' AND '), 'true')
+		FROM pg_namespace n
+		JOIN pg_depend d ON d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid AND d.classid = 'pg_class'::regclass
+		JOIN pg_class c ON c.oid = d.objid
+		WHERE n.nspname = ? AND c.relkind IN ('r', 'p', 'S') AND c.relname <> 'goose_db_version' AND NOT EXISTS (
+			SELECT 1 FROM pg_depend o JOIN pg_class t ON t.oid = o.refobjid
+			WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid AND o.refclassid = 'pg_class'::regclass
+				AND t.relname = 'goose_db_version')`, schema).Scan(&check); err != nil {
+		return false, err
+	}
+	var empty bool
+	err := tx.queryRow(`SELECT ` + check).Scan(&empty)
+	return empty, err
+}
+
+// claimSpare takes a ready spare schema out of the pool inside tx, which
+// must commit before withSpare asks for a refill; errNoSpare if none is
+// ready.
+func (s *Stores) claimSpare(tx *tx) (string, error) {
+	var spare string
+	err := tx.queryRow(`DELETE FROM ` + quote(s.controlSchema()) + `.spare_schemas WHERE name = (
+		SELECT name FROM ` + quote(s.controlSchema()) + `.spare_schemas WHERE ready ORDER BY created_at, name LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING name`).Scan(&spare)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", errNoSpare
+	}
+	return spare, err
+}
+
 func schemaExists(tx *tx, schema string) (bool, error) {
 	var exists bool
 	err := tx.queryRow(`SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)`, schema).Scan(&exists)
@@ -62,7 +125,8 @@ func schemaExists(tx *tx, schema string) (bool, error) {
 // SaveTenantState copies tenant id's schema to state name in one
 // transaction that holds the tenant's write lock, so that the copy is one
 // consistent point between writes, and starts preparing the copy the first
-// restore will use.
+// restore will use. A tenant without writes since it was made is not
+// copied: the state is marked empty.
 func (s *Stores) SaveTenantState(ctx context.Context, id, name string) error {
 	if err := checkStateArgs(id, name); err != nil {
 		return err
@@ -90,6 +154,17 @@ func (s *Stores) SaveTenantState(ctx context.Context, id, name string) error {
 					return err
 				}
 			}
+			empty, err := tenantIsEmpty(tx, tenant)
+			if err != nil {
+				return err
+			}
+			if empty {
+				if _, err := tx.exec(`CREATE SCHEMA ` + quote(state)); err != nil {
+					return err
+				}
+				_, err := tx.exec(`COMMENT ON SCHEMA ` + quote(state) + ` IS '` + emptyStateComment + `'`)
+				return err
+			}
 			return s.copySchema(tx, tenant, state)
 		})
 	})
@@ -100,11 +175,12 @@ func (s *Stores) SaveTenantState(ctx context.Context, id, name string) error {
 	return nil
 }
 
-// RestoreTenantState renames the ready copy of state name over tenant id's
-// schema under the tenant's exclusive lifetime lock: running calls (which
-// hold it shared) finish first, and calls waiting for it then find the
-// restored tables by name. The ready copy is committed before the swap
-// begins, so that a call waiting for the lock sees its rows.
+// RestoreTenantState renames the ready copy of state name (or, for a state
+// marked empty, a spare schema) over tenant id's schema under the tenant's
+// exclusive lifetime lock: running calls (which hold it shared) finish
+// first, and calls waiting for it then find the restored tables by name.
+// The ready copy or spare is committed before the swap begins, so that a
+// call waiting for the lock sees its rows.
 func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error {
 	if err := checkStateArgs(id, name); err != nil {
 		return err
@@ -112,30 +188,44 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	tenant, ready := s.tenantSchema(id), s.stateSchema(id, name, true)
+	tenant, state, ready := s.tenantSchema(id), s.stateSchema(id, name, false), s.stateSchema(id, name, true)
 	for attempt := 0; ; attempt++ {
 		if err := s.prepareReady(ctx, id, name); err != nil {
 			return fmt.Errorf("postgres: restore state %s of tenant %s: %w", name, id, err)
 		}
 		errTaken := errors.New("the ready copy was taken by another restore")
-		err := s.tenantDB.run(ctx, "restore tenant state", true, func(tx *tx) error {
-			if err := s.lockStates(tx, id); err != nil {
+		err := s.withSpare(ctx, func() error {
+			return s.tenantDB.run(ctx, "restore tenant state", true, func(tx *tx) error {
+				if err := s.lockStates(tx, id); err != nil {
+					return err
+				}
+				exists, empty, err := stateKind(tx, state)
+				if err != nil {
+					return err
+				}
+				if !exists {
+					return ion.Errorf(ion.ENOTFOUND, "tenant %q has no saved state %q.", id, name)
+				}
+				src := ready
+				if empty {
+					if src, err = s.claimSpare(tx); err != nil {
+						return err
+					}
+				} else if ok, err := schemaExists(tx, ready); err != nil || !ok {
+					return errors.Join(err, errTaken)
+				}
+				if _, err := tx.exec(`SELECT pg_advisory_xact_lock(?)`, lockKey(tenant, "lifetime")); err != nil {
+					return err
+				}
+				if ok, err := schemaExists(tx, tenant); err != nil || !ok {
+					return errors.Join(err, errTenantNotFound(id))
+				}
+				if _, err := tx.exec(`DROP SCHEMA ` + quote(tenant) + ` CASCADE`); err != nil {
+					return err
+				}
+				_, err = tx.exec(`ALTER SCHEMA ` + quote(src) + ` RENAME TO ` + quote(tenant))
 				return err
-			}
-			if ok, err := schemaExists(tx, ready); err != nil || !ok {
-				return errors.Join(err, errTaken)
-			}
-			if _, err := tx.exec(`SELECT pg_advisory_xact_lock(?)`, lockKey(tenant, "lifetime")); err != nil {
-				return err
-			}
-			if ok, err := schemaExists(tx, tenant); err != nil || !ok {
-				return errors.Join(err, errTenantNotFound(id))
-			}
-			if _, err := tx.exec(`DROP SCHEMA ` + quote(tenant) + ` CASCADE`); err != nil {
-				return err
-			}
-			_, err := tx.exec(`ALTER SCHEMA ` + quote(ready) + ` RENAME TO ` + quote(tenant))
-			return err
+			})
 		})
 		if errors.Is(err, errTaken) && attempt < 3 {
 			continue
@@ -148,7 +238,8 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 	}
 }
 
-// prepareReady makes the ready copy of state name if there is none.
+// prepareReady makes the ready copy of state name if there is none and
+// the state is not marked empty (restoring that claims a spare instead).
 // NOT_FOUND if the state does not exist.
 func (s *Stores) prepareReady(ctx context.Context, id, name string) error {
 	state, ready := s.stateSchema(id, name, false), s.stateSchema(id, name, true)
@@ -157,8 +248,12 @@ func (s *Stores) prepareReady(ctx context.Context, id, name string) error {
 			if err := s.lockStates(tx, id); err != nil {
 				return err
 			}
-			if ok, err := schemaExists(tx, state); err != nil || !ok {
+			exists, empty, err := stateKind(tx, state)
+			if err != nil || !exists {
 				return errors.Join(err, ion.Errorf(ion.ENOTFOUND, "tenant %q has no saved state %q.", id, name))
+			}
+			if empty {
+				return nil
 			}
 			if ok, err := schemaExists(tx, ready); err != nil || ok {
 				return err
@@ -250,12 +345,7 @@ func (s *Stores) dropStates(tx *tx, id string) error {
 // tenant schema: it claims a spare schema as dst and copies src's rows
 // into its tables, parents before children, then sets its sequences.
 func (s *Stores) copySchema(tx *tx, src, dst string) error {
-	var spare string
-	err := tx.queryRow(`DELETE FROM ` + quote(s.controlSchema()) + `.spare_schemas WHERE name = (
-		SELECT name FROM ` + quote(s.controlSchema()) + `.spare_schemas WHERE ready ORDER BY created_at, name LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING name`).Scan(&spare)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return errNoSpare
-	}
+	spare, err := s.claimSpare(tx)
 	if err != nil {
 		return err
 	}

@@ -123,83 +123,171 @@ func testStates(t *testing.T, h *harness) {
 			ion.Page[ion.Part]{Items: []ion.Part{kept}, TotalCount: 1})
 	})
 
-	t.Run("CallsDuringARestoreSeeOldOrNew", func(t *testing.T) {
+	t.Run("ResetToABaselineSavedEmptyRestartsIds", func(t *testing.T) {
 		t.Parallel()
 		b := h.setup(t)
 		id := b.org.TenantID()
-		var base []ion.Part
-		for i := range 5 {
-			base = append(base, must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: fmt.Sprint("base-", i)}))(t))
-		}
+		// A blank sandbox's baseline: saved before any write.
 		ok(t, b.stores.SaveTenantState(b.ctx, id, "baseline"))
+		first := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "first"}))(t)
+		if first.ID != 1 {
+			t.Fatalf("the first part of a new tenant got id %d, want 1", first.ID)
+		}
+		second := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "second"}))(t)
+		must(b.ts.CreateLocation(b.ctx, ion.Location{Name: "bin", Available: true}))(t)
+		ok(t, b.stores.SaveTenantState(b.ctx, id, "later"))
 
-		ctx, stop := context.WithCancel(b.ctx)
-		var wg sync.WaitGroup
-		var failures sync.Map
-		fail := func(what string, err error) {
-			if !errors.Is(err, context.Canceled) {
-				failures.Store(what, err)
-				stop()
+		for round := range 2 {
+			ok(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"))
+			if n := must(b.ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t).TotalCount; n != 0 {
+				t.Fatalf("round %d: %d parts after restoring the empty baseline, want 0", round, n)
 			}
-		}
-		var writes atomic.Int64
-		for w := range 3 {
-			wg.Go(func() {
-				for i := 0; ctx.Err() == nil; i++ {
-					_, err := b.ts.CreatePart(ctx, ion.Part{PartNumber: fmt.Sprintf("w%d-%d", w, i)})
-					if err != nil {
-						fail(fmt.Sprintf("writer %d", w), err)
-						return
-					}
-					writes.Add(1)
-				}
-			})
-		}
-		for r := range 4 {
-			wg.Go(func() {
-				for ctx.Err() == nil {
-					page, err := b.ts.Parts(ctx, ion.ListOptions{Limit: 1000})
-					if err != nil {
-						fail(fmt.Sprintf("reader %d", r), err)
-						return
-					}
-					// One snapshot: the count matches the items, and the
-					// baseline's parts are all there, unchanged.
-					if page.TotalCount != len(page.Items) || len(page.Items) < len(base) {
-						fail(fmt.Sprintf("reader %d", r), fmt.Errorf("page of %d items counts %d", len(page.Items), page.TotalCount))
-						return
-					}
-					for i, p := range base {
-						if page.Items[i].ID != p.ID || page.Items[i].PartNumber != p.PartNumber {
-							fail(fmt.Sprintf("reader %d", r), fmt.Errorf("item %d is %+v, want %+v", i, page.Items[i], p))
-							return
-						}
-					}
-				}
-			})
-		}
-		for range 5 {
-			for start := writes.Load(); writes.Load() < start+3; {
-				if ctx.Err() != nil {
-					break
-				}
-				runtime.Gosched()
+			if n := must(b.ts.Locations(b.ctx, ion.ListOptions{Limit: 10}))(t).TotalCount; n != 0 {
+				t.Fatalf("round %d: %d locations after restoring the empty baseline, want 0", round, n)
 			}
-			if err := b.stores.RestoreTenantState(b.ctx, id, "baseline"); err != nil {
-				stop()
-				wg.Wait()
-				t.Fatalf("restore: %v", err)
+			_, err := b.ts.Part(b.ctx, first.ID)
+			wantErr(t, err, ion.ENOTFOUND, "")
+			next := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "next"}))(t)
+			if next.ID != 1 {
+				t.Fatalf("round %d: after reset to a baseline saved empty, the next part got id %d, want 1", round, next.ID)
 			}
+			// The other states stay as they were.
+			ok(t, b.stores.RestoreTenantState(b.ctx, id, "later"))
+			same(t, "parts after restoring the later state", must(b.ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t).Items,
+				[]ion.Part{first, second})
 		}
-		stop()
-		wg.Wait()
-		failures.Range(func(k, v any) bool {
-			t.Errorf("%s: %v", k, v)
-			return true
-		})
-		// Once quiet, a restore leaves exactly the baseline.
+
+		// A tenant emptied by deletes had writes: its state restores with
+		// no rows, and ids are not reused.
+		locs := must(b.ts.Locations(b.ctx, ion.ListOptions{Limit: 10}))(t).Items
+		ok(t, b.ts.DeletePart(b.ctx, first.ID, first.Etag))
+		ok(t, b.ts.DeletePart(b.ctx, second.ID, second.Etag))
+		ok(t, b.ts.DeleteLocation(b.ctx, locs[0].ID, locs[0].Etag))
+		ok(t, b.stores.SaveTenantState(b.ctx, id, "emptied"))
+		must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "gone"}))(t)
+		ok(t, b.stores.RestoreTenantState(b.ctx, id, "emptied"))
+		if n := must(b.ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t).TotalCount; n != 0 {
+			t.Fatalf("%d parts after restoring the emptied state, want 0", n)
+		}
+		if next := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "next"}))(t); next.ID <= second.ID {
+			t.Fatalf("after restoring a state emptied by deletes, the next part got id %d, want more than %d", next.ID, second.ID)
+		}
+
+		// Re-saving the empty baseline's name with data replaces it.
+		ok(t, b.stores.SaveTenantState(b.ctx, id, "baseline"))
+		must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "after"}))(t)
 		ok(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"))
-		same(t, "parts after the last restore", must(b.ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t),
-			ion.Page[ion.Part]{Items: base, TotalCount: len(base)})
+		if n := must(b.ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t).TotalCount; n != 1 {
+			t.Fatalf("%d parts after restoring the re-saved baseline, want 1", n)
+		}
+
+		// Deleting a tenant deletes its empty states too.
+		fresh := "states-" + h.name("empty")
+		ok(t, b.stores.CreateTenant(b.ctx, fresh))
+		ok(t, b.stores.SaveTenantState(b.ctx, fresh, "baseline"))
+		ok(t, b.stores.RestoreTenantState(b.ctx, fresh, "baseline"))
+		ok(t, b.stores.DeleteTenant(b.ctx, fresh))
+		wantErr(t, b.stores.RestoreTenantState(b.ctx, fresh, "baseline"), ion.ENOTFOUND, "")
+		ok(t, b.stores.CreateTenant(b.ctx, fresh))
+		wantErr(t, b.stores.RestoreTenantState(b.ctx, fresh, "baseline"), ion.ENOTFOUND, "")
+		ok(t, b.stores.DeleteTenant(b.ctx, fresh))
 	})
+
+	t.Run("CallsDuringARestoreSeeOldOrNew", func(t *testing.T) {
+		t.Parallel()
+		callsDuringARestore(t, h, 5)
+	})
+
+	t.Run("CallsDuringARestoreOfAnEmptyBaselineSeeOldOrNew", func(t *testing.T) {
+		t.Parallel()
+		callsDuringARestore(t, h, 0)
+	})
+}
+
+// callsDuringARestore restores a baseline of baseParts parts repeatedly
+// while writers and readers run on the tenant: every call succeeds and
+// sees the data before or after a restore, never a mix.
+func callsDuringARestore(t *testing.T, h *harness, baseParts int) {
+	b := h.setup(t)
+	id := b.org.TenantID()
+	var base []ion.Part
+	for i := range baseParts {
+		base = append(base, must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: fmt.Sprint("base-", i)}))(t))
+	}
+	ok(t, b.stores.SaveTenantState(b.ctx, id, "baseline"))
+
+	ctx, stop := context.WithCancel(b.ctx)
+	var wg sync.WaitGroup
+	var failures sync.Map
+	fail := func(what string, err error) {
+		if !errors.Is(err, context.Canceled) {
+			failures.Store(what, err)
+			stop()
+		}
+	}
+	var writes atomic.Int64
+	for w := range 3 {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				_, err := b.ts.CreatePart(ctx, ion.Part{PartNumber: fmt.Sprintf("w%d-%d", w, i)})
+				if err != nil {
+					fail(fmt.Sprintf("writer %d", w), err)
+					return
+				}
+				writes.Add(1)
+			}
+		})
+	}
+	for r := range 4 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				page, err := b.ts.Parts(ctx, ion.ListOptions{Limit: 1000})
+				if err != nil {
+					fail(fmt.Sprintf("reader %d", r), err)
+					return
+				}
+				// One snapshot: the count matches the items, and the
+				// baseline's parts are all there, unchanged.
+				if page.TotalCount != len(page.Items) || len(page.Items) < len(base) {
+					fail(fmt.Sprintf("reader %d", r), fmt.Errorf("page of %d items counts %d", len(page.Items), page.TotalCount))
+					return
+				}
+				for i, p := range base {
+					if page.Items[i].ID != p.ID || page.Items[i].PartNumber != p.PartNumber {
+						fail(fmt.Sprintf("reader %d", r), fmt.Errorf("item %d is %+v, want %+v", i, page.Items[i], p))
+						return
+					}
+				}
+			}
+		})
+	}
+	for range 5 {
+		for start := writes.Load(); writes.Load() < start+3; {
+			if ctx.Err() != nil {
+				break
+			}
+			runtime.Gosched()
+		}
+		if err := b.stores.RestoreTenantState(b.ctx, id, "baseline"); err != nil {
+			stop()
+			wg.Wait()
+			t.Fatalf("restore: %v", err)
+		}
+	}
+	stop()
+	wg.Wait()
+	failures.Range(func(k, v any) bool {
+		t.Errorf("%s: %v", k, v)
+		return true
+	})
+	// Once quiet, a restore leaves exactly the baseline.
+	ok(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"))
+	page := must(b.ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t)
+	if len(base) == 0 {
+		if page.TotalCount != 0 || len(page.Items) != 0 {
+			t.Fatalf("after the last restore, %d parts, want 0", page.TotalCount)
+		}
+		return
+	}
+	same(t, "parts after the last restore", page, ion.Page[ion.Part]{Items: base, TotalCount: len(base)})
 }
