@@ -18,10 +18,11 @@ import (
 
 // CLI is the whole command line of ionbox.
 type CLI struct {
-	Serve  ServeCmd  `cmd:"" help:"Run the ionbox server (production environment, admin API)."`
-	Org    OrgCmd    `cmd:"" help:"Manage production organizations through the admin API."`
-	User   UserCmd   `cmd:"" help:"Manage users of an organization through the admin API."`
-	Apikey ApikeyCmd `cmd:"" name:"apikey" help:"Create API keys (client credentials) through the admin API."`
+	Serve   ServeCmd   `cmd:"" help:"Run the ionbox server (production environment, admin API)."`
+	Org     OrgCmd     `cmd:"" help:"Manage production organizations through the admin API."`
+	User    UserCmd    `cmd:"" help:"Manage users of an organization through the admin API."`
+	Apikey  ApikeyCmd  `cmd:"" name:"apikey" help:"Create API keys (client credentials) through the admin API."`
+	Sandbox SandboxCmd `cmd:"" help:"Request, approve, reset, checkpoint, extend and delete sandboxes through the admin API."`
 
 	Token   TokenCmd   `cmd:"" help:"Print an access token for ION_BASE_URL and the configured credentials."`
 	Seed    SeedCmd    `cmd:"" help:"Seed test data in the configured environment."`
@@ -124,6 +125,9 @@ func (f *AdminFlags) call(ctx context.Context, method, path string, body, out an
 			return fmt.Errorf("%s %s: %s (%s)", method, path, p.Detail, p.Code)
 		}
 		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(raw))
+	}
+	if out == nil {
+		return nil
 	}
 	if raw2, ok := out.(*json.RawMessage); ok {
 		*raw2 = raw

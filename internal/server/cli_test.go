@@ -57,6 +57,36 @@ func TestCLIQuickstart(t *testing.T) {
 		t.Fatalf("org list --json printed:\n%s", out)
 	}
 
+	// The sandbox verbs: request (blank, provisioned at once), list, show,
+	// checkpoint, reset, extend, credentials, delete.
+	out = run("sandbox", "request", "--org", "1", "--name", "acme-cli", "--reason", "CLI test",
+		"--member", "Ada Lovelace:ada@acme.example", "--service-account", "ci")
+	if !strings.Contains(out, ": provisioned") || !regexp.MustCompile(`(?m)^acme-cli\s+active\s+blank\s+`+regexp.QuoteMeta(b.url)+`/sandboxes/acme-cli`).MatchString(out) ||
+		!regexp.MustCompile(`service account ci: ION_CLIENT_ID=\S+ ION_CLIENT_SECRET=ion_sbx_\S+`).MatchString(out) {
+		t.Fatalf("sandbox request printed:\n%s", out)
+	}
+	if out := run("sandbox", "list"); !strings.Contains(out, "acme-cli") {
+		t.Fatalf("sandbox list printed:\n%s", out)
+	}
+	if out := run("sandbox", "show", "acme-cli", "--json"); !strings.Contains(out, `"state": "active"`) {
+		t.Fatalf("sandbox show --json printed:\n%s", out)
+	}
+	if out := run("sandbox", "checkpoint", "acme-cli", "before-import"); !strings.Contains(out, "before-import") {
+		t.Fatalf("sandbox checkpoint printed:\n%s", out)
+	}
+	if out := run("sandbox", "reset", "acme-cli", "--checkpoint", "before-import"); !regexp.MustCompile(`(?m)^acme-cli\s+active\s+before-import`).MatchString(out) {
+		t.Fatalf("sandbox reset printed:\n%s", out)
+	}
+	if out := run("sandbox", "extend", "acme-cli", "--pinned", "--json"); !strings.Contains(out, `"pinned": true`) {
+		t.Fatalf("sandbox extend printed:\n%s", out)
+	}
+	if out := run("sandbox", "credentials", "acme-cli", "--service-account", "ci-2"); !strings.Contains(out, "ION_CLIENT_SECRET=ion_sbx_") {
+		t.Fatalf("sandbox credentials printed:\n%s", out)
+	}
+	if out := run("sandbox", "delete", "acme-cli"); !strings.Contains(out, "deleted acme-cli") {
+		t.Fatalf("sandbox delete printed:\n%s", out)
+	}
+
 	// A wrong admin token is a clear error, not a stack trace.
 	cmd := exec.Command(bin, "org", "list", "--url", b.url, "--admin-token", "wrong-token-wrong-token")
 	msg, err := cmd.CombinedOutput()
