@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"strconv"
 	"strings"
 	"sync"
@@ -96,7 +97,7 @@ type tx struct {
 }
 
 // nowMicros is now as stored.
-func (tx *tx) nowMicros() int64 { return toMicros(tx.now) }
+func (tx *tx) nowMicros() int64 { return sqlcol.ToMicros(tx.now) }
 
 func (tx *tx) exec(query string, args ...any) (pgconn.CommandTag, error) {
 	return tx.ExecContext(tx.ctx, query, args...)
@@ -230,26 +231,4 @@ func wrapErr(op string, err error) error {
 		return ion.Errorf(ion.ECONFLICT, "%s: the change would leave a reference to an object that does not exist.", op)
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-// Times are stored as Unix microseconds, UTC, which is PostgreSQL's
-// precision and the SQLite store's representation, so both stores return
-// equal times and filter and sort on them alike.
-func toMicros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
-func nullMicros(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return toMicros(*t)
-}
-
-func fromNullMicros(v *int64) *time.Time {
-	if v == nil {
-		return nil
-	}
-	t := fromMicros(*v)
-	return &t
 }

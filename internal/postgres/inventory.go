@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -14,7 +15,7 @@ var partInventories = newEntity(entity[ion.PartInventory]{
 	kind:   "part inventory",
 	plural: "part inventories",
 	table:  "part_inventories",
-	columns: metaCols + ", t.part_id, t.serial_number, t.lot_number, t.quantity, t.quantity_available, t.quantity_installed," +
+	columns: sqlcol.MetaCols + ", t.part_id, t.serial_number, t.lot_number, t.quantity, t.quantity_available, t.quantity_installed," +
 		" t.quantity_scrapped, t.location_id, t.unit_of_measure_id, t.cost, t.status, t.purchase_order_line_id, t.attributes",
 	fields: map[string]column{
 		"partId":              {"t.part_id", kindInt},
@@ -31,9 +32,9 @@ var partInventories = newEntity(entity[ion.PartInventory]{
 		"purchaseOrderLineId": {"t.purchase_order_line_id", kindInt},
 	},
 	scan: func(sc scanner) (i ion.PartInventory, err error) {
-		err = sc.Scan(append(metaDest(&i.Meta), &i.PartID, &i.SerialNumber, &i.LotNumber, &i.Quantity, &i.QuantityAvailable,
+		err = sc.Scan(append(sqlcol.MetaDest(&i.Meta), &i.PartID, &i.SerialNumber, &i.LotNumber, &i.Quantity, &i.QuantityAvailable,
 			&i.QuantityInstalled, &i.QuantityScrapped, &i.LocationID, &i.UnitOfMeasureID, &i.Cost, &i.Status,
-			&i.PurchaseOrderLineID, jsonList[ion.Attribute]{&i.Attributes})...)
+			&i.PurchaseOrderLineID, sqlcol.JSONList[ion.Attribute]{Dst: &i.Attributes})...)
 		return i, err
 	},
 	meta: func(i ion.PartInventory) ion.Meta { return i.Meta },
@@ -83,17 +84,17 @@ func insertInventory(tx *tx, inv ion.PartInventory, part ion.Part, onOrder bool)
 	if err := optRef(tx, "units_of_measurement", "unit of measurement", "unitOfMeasureId", inv.UnitOfMeasureID); err != nil {
 		return 0, err
 	}
-	if err := checkFinite("cost", inv.Cost); err != nil {
+	if err := ion.CheckFinite("cost", inv.Cost); err != nil {
 		return 0, err
 	}
-	if err := checkAttributes(inv.Attributes); err != nil {
+	if err := ion.CheckAttributes(inv.Attributes); err != nil {
 		return 0, err
 	}
 	status := ion.DeriveInventoryStatus(ion.InventoryFacts{Quantity: inv.Quantity, OnOrder: onOrder, LocationAvailable: locAvailable})
 	return tx.insert(`INSERT INTO part_inventories (part_id, serial_number, lot_number, quantity, location_id, unit_of_measure_id, cost,
 		status, purchase_order_line_id, attributes, etag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		part.ID, nullable(inv.SerialNumber), nullable(inv.LotNumber), inv.Quantity, nullable(inv.LocationID), nullable(inv.UnitOfMeasureID),
-		nullable(inv.Cost), status, nullable(inv.PurchaseOrderLineID), encodeList(inv.Attributes), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+		part.ID, sqlcol.Nullable(inv.SerialNumber), sqlcol.Nullable(inv.LotNumber), inv.Quantity, sqlcol.Nullable(inv.LocationID), sqlcol.Nullable(inv.UnitOfMeasureID),
+		sqlcol.Nullable(inv.Cost), status, sqlcol.Nullable(inv.PurchaseOrderLineID), sqlcol.EncodeList(inv.Attributes), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 }
 
 // locationAvailable checks the optional location reference and returns its
@@ -181,16 +182,16 @@ func (s *TenantStore) UpdatePartInventory(ctx context.Context, p ion.PartInvento
 		if err := optRef(tx, "units_of_measurement", "unit of measurement", "unitOfMeasureId", inv.UnitOfMeasureID); err != nil {
 			return err
 		}
-		if err := checkFinite("cost", inv.Cost); err != nil {
+		if err := ion.CheckFinite("cost", inv.Cost); err != nil {
 			return err
 		}
-		if err := checkAttributes(inv.Attributes); err != nil {
+		if err := ion.CheckAttributes(inv.Attributes); err != nil {
 			return err
 		}
 		if _, err := tx.exec(`UPDATE part_inventories SET serial_number = ?, lot_number = ?, quantity = ?, location_id = ?,
 			unit_of_measure_id = ?, cost = ?, attributes = ?, etag = ?, updated_at = ? WHERE id = ?`,
-			nullable(inv.SerialNumber), nullable(inv.LotNumber), inv.Quantity, nullable(inv.LocationID),
-			nullable(inv.UnitOfMeasureID), nullable(inv.Cost), encodeList(inv.Attributes), ion.NewEtag(), tx.nowMicros(), inv.ID); err != nil {
+			sqlcol.Nullable(inv.SerialNumber), sqlcol.Nullable(inv.LotNumber), inv.Quantity, sqlcol.Nullable(inv.LocationID),
+			sqlcol.Nullable(inv.UnitOfMeasureID), sqlcol.Nullable(inv.Cost), sqlcol.EncodeList(inv.Attributes), ion.NewEtag(), tx.nowMicros(), inv.ID); err != nil {
 			return err
 		}
 		return rederiveInventory(tx, inv.ID)

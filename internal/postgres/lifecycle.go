@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"slices"
 	"time"
 
@@ -31,7 +32,7 @@ func (c *ControlStore) TransitionSandbox(ctx context.Context, name, from, to str
 			return err
 		}
 		res, err := tx.exec(`UPDATE sandboxes SET state = ? WHERE name = ? AND state = ? AND (?::bigint IS NULL OR last_activity_at = ?)`,
-			to, name, from, nullMicros(ifLastActivity), nullMicros(ifLastActivity))
+			to, name, from, sqlcol.NullMicros(ifLastActivity), sqlcol.NullMicros(ifLastActivity))
 		if err != nil {
 			return err
 		}
@@ -57,7 +58,7 @@ func touchSandbox(ctx context.Context, tx *tx, name string, at time.Time) error 
 	}
 	if _, err := tx.exec(`UPDATE sandboxes SET last_activity_at = greatest(last_activity_at, ?::bigint),
 		state = CASE state WHEN ? THEN ? ELSE state END WHERE name = ?`,
-		toMicros(at), ion.SandboxDormant, ion.SandboxActive, name); err != nil {
+		sqlcol.ToMicros(at), ion.SandboxDormant, ion.SandboxActive, name); err != nil {
 		return err
 	}
 	return setEnvironmentState(tx, name)
@@ -78,7 +79,7 @@ func (c *ControlStore) ExtendSandbox(ctx context.Context, name string, at time.T
 			return err
 		}
 		if expiresAt != nil {
-			if _, err := tx.exec(`UPDATE sandboxes SET expires_at = ? WHERE name = ?`, toMicros(*expiresAt), name); err != nil {
+			if _, err := tx.exec(`UPDATE sandboxes SET expires_at = ? WHERE name = ?`, sqlcol.ToMicros(*expiresAt), name); err != nil {
 				return err
 			}
 		}
@@ -110,7 +111,7 @@ func (c *ControlStore) CreateCheckpoint(ctx context.Context, sandbox, name strin
 		if _, err := tx.exec(`INSERT INTO sandbox_checkpoints (sandbox, name, created_at) VALUES (?, ?, ?)`, sandbox, name, tx.nowMicros()); err != nil {
 			return err
 		}
-		out = ion.Checkpoint{Name: name, CreatedAt: fromMicros(tx.nowMicros())}
+		out = ion.Checkpoint{Name: name, CreatedAt: sqlcol.FromMicros(tx.nowMicros())}
 		return nil
 	})
 	return out, err
@@ -126,7 +127,7 @@ func (c *ControlStore) Checkpoints(ctx context.Context, sandbox string) ([]ion.C
 	out := []ion.Checkpoint{}
 	for rows.Next() {
 		var cp ion.Checkpoint
-		if err := rows.Scan(&cp.Name, micros{&cp.CreatedAt}); err != nil {
+		if err := rows.Scan(&cp.Name, sqlcol.Micros{Dst: &cp.CreatedAt}); err != nil {
 			return nil, wrapErr("checkpoints", err)
 		}
 		out = append(out, cp)
@@ -157,10 +158,10 @@ func (c *ControlStore) AddSandboxEvent(ctx context.Context, e ion.SandboxEvent) 
 		if e.At.IsZero() {
 			e.At = tx.now
 		}
-		e.At = fromMicros(toMicros(e.At))
+		e.At = sqlcol.FromMicros(sqlcol.ToMicros(e.At))
 		var err error
 		e.ID, err = tx.insert(`INSERT INTO sandbox_events (sandbox, kind, actor, detail, at) VALUES (?, ?, ?, ?, ?)`,
-			e.Sandbox, e.Kind, e.Actor, e.Detail, toMicros(e.At))
+			e.Sandbox, e.Kind, e.Actor, e.Detail, sqlcol.ToMicros(e.At))
 		return err
 	})
 	return e, err
@@ -176,7 +177,7 @@ func (c *ControlStore) SandboxEvents(ctx context.Context, sandbox string) ([]ion
 	out := []ion.SandboxEvent{}
 	for rows.Next() {
 		var e ion.SandboxEvent
-		if err := rows.Scan(&e.ID, &e.Sandbox, &e.Kind, &e.Actor, &e.Detail, micros{&e.At}); err != nil {
+		if err := rows.Scan(&e.ID, &e.Sandbox, &e.Kind, &e.Actor, &e.Detail, sqlcol.Micros{Dst: &e.At}); err != nil {
 			return nil, wrapErr("sandbox events", err)
 		}
 		out = append(out, e)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"math"
 	"reflect"
 	"slices"
@@ -378,10 +379,10 @@ func (c column) arg(field string, v any) (any, error) {
 	case kindTime:
 		switch x := v.(type) {
 		case time.Time:
-			return toMicros(x), nil
+			return sqlcol.ToMicros(x), nil
 		case string:
 			if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
-				return toMicros(t), nil
+				return sqlcol.ToMicros(t), nil
 			}
 		}
 		return nil, ion.Invalid(field, "needs an RFC 3339 date-time such as \"2026-04-20T10:00:00Z\" (got %v).", v)

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"math"
 	"strings"
 
@@ -13,12 +14,12 @@ var suppliers = newEntity(entity[ion.Supplier]{
 	kind:    "supplier",
 	plural:  "suppliers",
 	table:   "suppliers",
-	columns: metaCols + ", t.name, t.attributes",
+	columns: sqlcol.MetaCols + ", t.name, t.attributes",
 	fields: map[string]column{
 		"name": {"t.name", kindText},
 	},
 	scan: func(sc scanner) (s ion.Supplier, err error) {
-		err = sc.Scan(append(metaDest(&s.Meta), &s.Name, jsonList[ion.Attribute]{&s.Attributes})...)
+		err = sc.Scan(append(sqlcol.MetaDest(&s.Meta), &s.Name, sqlcol.JSONList[ion.Attribute]{Dst: &s.Attributes})...)
 		return s, err
 	},
 	meta: func(s ion.Supplier) ion.Meta { return s.Meta },
@@ -28,13 +29,13 @@ var purchaseOrders = newEntity(entity[ion.PurchaseOrder]{
 	kind:    "purchase order",
 	plural:  "purchase orders",
 	table:   "purchase_orders",
-	columns: metaCols + ", t.status, t.supplier_id, t.attributes",
+	columns: sqlcol.MetaCols + ", t.status, t.supplier_id, t.attributes",
 	fields: map[string]column{
 		"status":     {"t.status", kindEnum},
 		"supplierId": {"t.supplier_id", kindInt},
 	},
 	scan: func(sc scanner) (p ion.PurchaseOrder, err error) {
-		err = sc.Scan(append(metaDest(&p.Meta), &p.Status, &p.SupplierID, jsonList[ion.Attribute]{&p.Attributes})...)
+		err = sc.Scan(append(sqlcol.MetaDest(&p.Meta), &p.Status, &p.SupplierID, sqlcol.JSONList[ion.Attribute]{Dst: &p.Attributes})...)
 		return p, err
 	},
 	meta: func(p ion.PurchaseOrder) ion.Meta { return p.Meta },
@@ -44,7 +45,7 @@ var purchaseOrderLines = newEntity(entity[ion.PurchaseOrderLine]{
 	kind:    "purchase order line",
 	plural:  "purchase order lines",
 	table:   "purchase_order_lines",
-	columns: metaCols + ", t.purchase_order_id, t.part_id, t.quantity, t.need_date, t.status, t.description",
+	columns: sqlcol.MetaCols + ", t.purchase_order_id, t.part_id, t.quantity, t.need_date, t.status, t.description",
 	fields: map[string]column{
 		"purchaseOrderId": {"t.purchase_order_id", kindInt},
 		"partId":          {"t.part_id", kindInt},
@@ -54,7 +55,7 @@ var purchaseOrderLines = newEntity(entity[ion.PurchaseOrderLine]{
 		"description":     {"t.description", kindText},
 	},
 	scan: func(sc scanner) (l ion.PurchaseOrderLine, err error) {
-		err = sc.Scan(append(metaDest(&l.Meta), &l.PurchaseOrderID, &l.PartID, &l.Quantity, micros{&l.NeedDate}, &l.Status, &l.Description)...)
+		err = sc.Scan(append(sqlcol.MetaDest(&l.Meta), &l.PurchaseOrderID, &l.PartID, &l.Quantity, sqlcol.Micros{Dst: &l.NeedDate}, &l.Status, &l.Description)...)
 		return l, err
 	},
 	meta: func(l ion.PurchaseOrderLine) ion.Meta { return l.Meta },
@@ -78,11 +79,11 @@ func (s *TenantStore) CreateSupplier(ctx context.Context, sup ion.Supplier) (ion
 		if sup.Name == "" {
 			return 0, ion.Invalid("name", "is required.")
 		}
-		if err := checkAttributes(sup.Attributes); err != nil {
+		if err := ion.CheckAttributes(sup.Attributes); err != nil {
 			return 0, err
 		}
 		return tx.insert(`INSERT INTO suppliers (name, attributes, etag, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
-			sup.Name, encodeList(sup.Attributes), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+			sup.Name, sqlcol.EncodeList(sup.Attributes), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 	})
 }
 
@@ -97,11 +98,11 @@ func (s *TenantStore) UpdateSupplier(ctx context.Context, p ion.SupplierPatch) (
 		if p.Attributes != nil {
 			sup.Attributes = *p.Attributes
 		}
-		if err := checkAttributes(sup.Attributes); err != nil {
+		if err := ion.CheckAttributes(sup.Attributes); err != nil {
 			return err
 		}
 		_, err := tx.exec(`UPDATE suppliers SET name = ?, attributes = ?, etag = ?, updated_at = ? WHERE id = ?`,
-			sup.Name, encodeList(sup.Attributes), ion.NewEtag(), tx.nowMicros(), sup.ID)
+			sup.Name, sqlcol.EncodeList(sup.Attributes), ion.NewEtag(), tx.nowMicros(), sup.ID)
 		return err
 	})
 }
@@ -130,17 +131,17 @@ func (s *TenantStore) CreatePurchaseOrder(ctx context.Context, po ion.PurchaseOr
 			po.Status = ion.PODraft
 		}
 		var err error
-		if po.Status, err = checkEnum("status", po.Status, poStatuses...); err != nil {
+		if po.Status, err = ion.CheckEnum("status", po.Status, poStatuses...); err != nil {
 			return 0, err
 		}
 		if err := optRef(tx, "suppliers", "supplier", "supplierId", po.SupplierID); err != nil {
 			return 0, err
 		}
-		if err := checkAttributes(po.Attributes); err != nil {
+		if err := ion.CheckAttributes(po.Attributes); err != nil {
 			return 0, err
 		}
 		return tx.insert(`INSERT INTO purchase_orders (status, supplier_id, attributes, etag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			po.Status, nullable(po.SupplierID), encodeList(po.Attributes), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+			po.Status, sqlcol.Nullable(po.SupplierID), sqlcol.EncodeList(po.Attributes), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 	})
 }
 
@@ -151,7 +152,7 @@ func (s *TenantStore) UpdatePurchaseOrder(ctx context.Context, p ion.PurchaseOrd
 		oldStatus := po.Status
 		if p.Status != nil {
 			var err error
-			if po.Status, err = checkEnum("status", *p.Status, poStatuses...); err != nil {
+			if po.Status, err = ion.CheckEnum("status", *p.Status, poStatuses...); err != nil {
 				return err
 			}
 		}
@@ -164,11 +165,11 @@ func (s *TenantStore) UpdatePurchaseOrder(ctx context.Context, p ion.PurchaseOrd
 		if p.Attributes != nil {
 			po.Attributes = *p.Attributes
 		}
-		if err := checkAttributes(po.Attributes); err != nil {
+		if err := ion.CheckAttributes(po.Attributes); err != nil {
 			return err
 		}
 		if _, err := tx.exec(`UPDATE purchase_orders SET status = ?, supplier_id = ?, attributes = ?, etag = ?, updated_at = ? WHERE id = ?`,
-			po.Status, nullable(po.SupplierID), encodeList(po.Attributes), ion.NewEtag(), tx.nowMicros(), po.ID); err != nil {
+			po.Status, sqlcol.Nullable(po.SupplierID), sqlcol.EncodeList(po.Attributes), ion.NewEtag(), tx.nowMicros(), po.ID); err != nil {
 			return err
 		}
 		if po.Status != oldStatus {
@@ -227,12 +228,12 @@ func (s *TenantStore) CreatePurchaseOrderLine(ctx context.Context, l ion.Purchas
 		if l.Status == "" {
 			l.Status = ion.POOrdered
 		}
-		if l.Status, err = checkEnum("status", l.Status, poStatuses...); err != nil {
+		if l.Status, err = ion.CheckEnum("status", l.Status, poStatuses...); err != nil {
 			return 0, err
 		}
 		id, err := tx.insert(`INSERT INTO purchase_order_lines (purchase_order_id, part_id, quantity, need_date, status, description,
 			etag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			l.PurchaseOrderID, l.PartID, l.Quantity, nullMicros(l.NeedDate), l.Status, l.Description, ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+			l.PurchaseOrderID, l.PartID, l.Quantity, sqlcol.NullMicros(l.NeedDate), l.Status, l.Description, ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 		if err != nil {
 			return 0, err
 		}
@@ -243,7 +244,7 @@ func (s *TenantStore) CreatePurchaseOrderLine(ctx context.Context, l ion.Purchas
 
 // checkLineQuantity: > 0, and whole pieces for serial-tracked parts.
 func checkLineQuantity(part ion.Part, q float64) error {
-	if err := checkPositive("quantity", q); err != nil {
+	if err := ion.CheckPositive("quantity", q); err != nil {
 		return err
 	}
 	if part.TrackingType != nil && *part.TrackingType == ion.TrackingSerial {
@@ -351,7 +352,7 @@ func (s *TenantStore) UpdatePurchaseOrderLine(ctx context.Context, p ion.Purchas
 			l.Quantity = *p.Quantity
 		}
 		if p.Status != nil {
-			if l.Status, err = checkEnum("status", *p.Status, poStatuses...); err != nil {
+			if l.Status, err = ion.CheckEnum("status", *p.Status, poStatuses...); err != nil {
 				return err
 			}
 		}
@@ -362,7 +363,7 @@ func (s *TenantStore) UpdatePurchaseOrderLine(ctx context.Context, p ion.Purchas
 			l.Description = *p.Description
 		}
 		if _, err := tx.exec(`UPDATE purchase_order_lines SET quantity = ?, need_date = ?, status = ?, description = ?, etag = ?, updated_at = ? WHERE id = ?`,
-			l.Quantity, nullMicros(l.NeedDate), l.Status, l.Description, ion.NewEtag(), tx.nowMicros(), l.ID); err != nil {
+			l.Quantity, sqlcol.NullMicros(l.NeedDate), l.Status, l.Description, ion.NewEtag(), tx.nowMicros(), l.ID); err != nil {
 			return err
 		}
 		if l.Quantity != oldQuantity {

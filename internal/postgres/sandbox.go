@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"strings"
 
 	"github.com/ionbox/ionbox/ion"
@@ -17,8 +18,8 @@ const sandboxRequestCols = `id, organization_id, name, reason, integration, shap
 
 func scanSandboxRequest(sc scanner) (r ion.SandboxRequest, err error) {
 	err = sc.Scan(&r.ID, &r.OrganizationID, &r.Name, &r.Reason, &r.Integration, &r.Shape,
-		jsonList[ion.Member]{&r.Members}, jsonList[ion.ServiceAccount]{&r.ServiceAccounts}, jsonList[string]{&r.Features},
-		&r.TTLDays, &r.Status, &r.RequestedBy, &r.Note, micros{&r.CreatedAt}, micros{&r.DecidedAt})
+		sqlcol.JSONList[ion.Member]{Dst: &r.Members}, sqlcol.JSONList[ion.ServiceAccount]{Dst: &r.ServiceAccounts}, sqlcol.JSONList[string]{Dst: &r.Features},
+		&r.TTLDays, &r.Status, &r.RequestedBy, &r.Note, sqlcol.Micros{Dst: &r.CreatedAt}, sqlcol.Micros{Dst: &r.DecidedAt})
 	return r, err
 }
 
@@ -36,7 +37,7 @@ const sandboxCols = `name, coalesce(request_id, 0), source_organization_id, coal
 
 func scanSandbox(sc scanner) (s ion.Sandbox, err error) {
 	err = sc.Scan(&s.Name, &s.RequestID, &s.SourceOrganizationID, &s.OrganizationID, &s.Shape, &s.State,
-		jsonList[string]{&s.Features}, &s.Pinned, micros{&s.CreatedAt}, micros{&s.LastActivityAt}, micros{&s.ExpiresAt})
+		sqlcol.JSONList[string]{Dst: &s.Features}, &s.Pinned, sqlcol.Micros{Dst: &s.CreatedAt}, sqlcol.Micros{Dst: &s.LastActivityAt}, sqlcol.Micros{Dst: &s.ExpiresAt})
 	return s, err
 }
 
@@ -114,8 +115,8 @@ func (c *ControlStore) CreateSandboxRequest(ctx context.Context, r ion.SandboxRe
 		}
 		id, err := tx.insert(`INSERT INTO sandbox_requests (organization_id, name, reason, integration, shape, members, service_accounts,
 			features, ttl_days, status, requested_by, note, created_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
-			r.OrganizationID, r.Name, r.Reason, r.Integration, r.Shape, encodeList(r.Members), encodeList(r.ServiceAccounts),
-			encodeList(r.Features), nullable(r.TTLDays), ion.RequestPending, r.RequestedBy, r.Note, tx.nowMicros())
+			r.OrganizationID, r.Name, r.Reason, r.Integration, r.Shape, sqlcol.EncodeList(r.Members), sqlcol.EncodeList(r.ServiceAccounts),
+			sqlcol.EncodeList(r.Features), sqlcol.Nullable(r.TTLDays), ion.RequestPending, r.RequestedBy, r.Note, tx.nowMicros())
 		if err != nil {
 			return err
 		}
@@ -219,8 +220,8 @@ func (c *ControlStore) CreateSandbox(ctx context.Context, s ion.Sandbox) (ion.Sa
 		}
 		if _, err := tx.exec(`INSERT INTO sandboxes (name, request_id, source_organization_id, organization_id, shape, state, features,
 			pinned, created_at, last_activity_at, expires_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)`,
-			s.Name, requestID, s.SourceOrganizationID, s.Shape, s.State, encodeList(s.Features),
-			s.Pinned, tx.nowMicros(), tx.nowMicros(), nullMicros(s.ExpiresAt)); err != nil {
+			s.Name, requestID, s.SourceOrganizationID, s.Shape, s.State, sqlcol.EncodeList(s.Features),
+			s.Pinned, tx.nowMicros(), tx.nowMicros(), sqlcol.NullMicros(s.ExpiresAt)); err != nil {
 			return err
 		}
 		var err error

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"time"
 )
 
@@ -72,7 +73,7 @@ func (p *spareSchemas) kick() {
 func (p *spareSchemas) make(ctx context.Context) error {
 	name := p.s.spareSchemaName()
 	if _, err := p.s.controlPool.Exec(ctx, `INSERT INTO spare_schemas (name, ready, created_at) VALUES ($1, false, $2)`,
-		name, toMicros(time.Now())); err != nil {
+		name, sqlcol.ToMicros(time.Now())); err != nil {
 		return err
 	}
 	err := migrate(ctx, p.s.config, name, tenantMigrations, false, true)
@@ -95,7 +96,7 @@ func (p *spareSchemas) drop(ctx context.Context, name string) {
 // dropAbandoned drops the spares some process began and never finished.
 func (p *spareSchemas) dropAbandoned() {
 	rows, err := p.s.controlPool.Query(p.ctx, `SELECT name FROM spare_schemas WHERE NOT ready AND created_at < $1`,
-		toMicros(time.Now().Add(-staleSpareAge)))
+		sqlcol.ToMicros(time.Now().Add(-staleSpareAge)))
 	if err != nil {
 		return
 	}

@@ -113,7 +113,7 @@ func change[T any](ctx context.Context, s *TenantStore, e *entity[T], op string,
 		if err != nil {
 			return err
 		}
-		if err := checkEtag(e.kind, e.meta(cur), etag); err != nil {
+		if err := ion.CheckEtag(e.kind, e.meta(cur), etag); err != nil {
 			return err
 		}
 		if err := fn(tx, cur); err != nil {
@@ -133,7 +133,7 @@ func remove[T any](ctx context.Context, s *TenantStore, e *entity[T], id ion.ID,
 		if err != nil {
 			return err
 		}
-		if err := checkEtag(e.kind, e.meta(cur), etag); err != nil {
+		if err := ion.CheckEtag(e.kind, e.meta(cur), etag); err != nil {
 			return err
 		}
 		if fn != nil {

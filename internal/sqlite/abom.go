@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 
 	"github.com/ionbox/ionbox/ion"
 )
@@ -10,7 +11,7 @@ var buildRequirements = newEntity(entity[ion.BuildRequirement]{
 	kind:    "build requirement",
 	plural:  "build requirements",
 	table:   "build_requirements",
-	columns: metaCols + ", t.part_id, t.part_inventory_id, t.quantity_per_parent, t.origin_mbom_item_id",
+	columns: sqlcol.MetaCols + ", t.part_id, t.part_inventory_id, t.quantity_per_parent, t.origin_mbom_item_id",
 	fields: map[string]column{
 		"partId":                         {"t.part_id", kindInt},
 		"partInventoryId":                {"t.part_inventory_id", kindInt},
@@ -18,7 +19,7 @@ var buildRequirements = newEntity(entity[ion.BuildRequirement]{
 		"originMbomItemId":               {"t.origin_mbom_item_id", kindInt},
 	},
 	scan: func(sc scanner) (b ion.BuildRequirement, err error) {
-		err = sc.Scan(append(metaDest(&b.Meta), &b.PartID, &b.PartInventoryID, &b.QuantityPerParentPartInventory, &b.OriginMBomItemID)...)
+		err = sc.Scan(append(sqlcol.MetaDest(&b.Meta), &b.PartID, &b.PartInventoryID, &b.QuantityPerParentPartInventory, &b.OriginMBomItemID)...)
 		return b, err
 	},
 	meta: func(b ion.BuildRequirement) ion.Meta { return b.Meta },
@@ -28,14 +29,14 @@ var abomInstallations = newEntity(entity[ion.AbomInstallation]{
 	kind:    "aBOM installation",
 	plural:  "aBOM installations",
 	table:   "abom_installations",
-	columns: metaCols + ", t.build_requirement_id, t.part_inventory_id, t.quantity",
+	columns: sqlcol.MetaCols + ", t.build_requirement_id, t.part_inventory_id, t.quantity",
 	fields: map[string]column{
 		"buildRequirementId": {"t.build_requirement_id", kindInt},
 		"partInventoryId":    {"t.part_inventory_id", kindInt},
 		"quantity":           {"t.quantity", kindFloat},
 	},
 	scan: func(sc scanner) (a ion.AbomInstallation, err error) {
-		err = sc.Scan(append(metaDest(&a.Meta), &a.BuildRequirementID, &a.PartInventoryID, &a.Quantity)...)
+		err = sc.Scan(append(sqlcol.MetaDest(&a.Meta), &a.BuildRequirementID, &a.PartInventoryID, &a.Quantity)...)
 		return a, err
 	},
 	meta: func(a ion.AbomInstallation) ion.Meta { return a.Meta },
@@ -46,7 +47,7 @@ var abomInstallations = newEntity(entity[ion.AbomInstallation]{
 // OriginMBomItemID, PartID defaults to that item's part and must equal it.
 func (s *TenantStore) CreateBuildRequirement(ctx context.Context, b ion.BuildRequirement) (ion.BuildRequirement, error) {
 	return create(ctx, s, buildRequirements, func(tx *tx) (ion.ID, error) {
-		if err := checkPositive("quantityPerParentPartInventory", b.QuantityPerParentPartInventory); err != nil {
+		if err := ion.CheckPositive("quantityPerParentPartInventory", b.QuantityPerParentPartInventory); err != nil {
 			return 0, err
 		}
 		if err := ref(tx, "part_inventories", "part inventory", "partInventoryId", b.PartInventoryID); err != nil {
@@ -68,7 +69,7 @@ func (s *TenantStore) CreateBuildRequirement(ctx context.Context, b ion.BuildReq
 		}
 		return tx.insert(`INSERT INTO build_requirements (part_id, part_inventory_id, quantity_per_parent, origin_mbom_item_id, etag, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			b.PartID, b.PartInventoryID, b.QuantityPerParentPartInventory, nullable(b.OriginMBomItemID), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+			b.PartID, b.PartInventoryID, b.QuantityPerParentPartInventory, sqlcol.Nullable(b.OriginMBomItemID), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 	})
 }
 
@@ -97,7 +98,7 @@ func (s *TenantStore) BuildRequirements(ctx context.Context, opts ion.ListOption
 // available and must not take the requirement over its quantity.
 func (s *TenantStore) CreateAbomInstallation(ctx context.Context, a ion.AbomInstallation) (ion.AbomInstallation, error) {
 	return create(ctx, s, abomInstallations, func(tx *tx) (ion.ID, error) {
-		if err := checkPositive("quantity", a.Quantity); err != nil {
+		if err := ion.CheckPositive("quantity", a.Quantity); err != nil {
 			return 0, err
 		}
 		req, err := buildRequirements.get(tx.ctx, tx, a.BuildRequirementID)
@@ -180,7 +181,7 @@ func (s *TenantStore) DeleteAbomInstallation(ctx context.Context, id ion.ID, eta
 		if err != nil {
 			return err
 		}
-		if err := checkEtag("aBOM installation", a.Meta, etag); err != nil {
+		if err := ion.CheckEtag("aBOM installation", a.Meta, etag); err != nil {
 			return err
 		}
 		if _, err := tx.exec(`DELETE FROM abom_installations WHERE id = ?`, id); err != nil {

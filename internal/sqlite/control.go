@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -52,7 +53,7 @@ func (c *ControlStore) EnsureEnvironment(ctx context.Context, env ion.Environmen
 			env.WebhookMode = ion.DefaultWebhookMode(kind)
 		}
 		if _, err := tx.exec(`INSERT INTO environments (name, kind, state, created_at, webhook_mode, rate_limit_policy, feature_policy) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
-			env.Name, kind, env.State, toMicros(created), env.WebhookMode, env.RateLimitPolicy, env.FeaturePolicy); err != nil {
+			env.Name, kind, env.State, sqlcol.ToMicros(created), env.WebhookMode, env.RateLimitPolicy, env.FeaturePolicy); err != nil {
 			return err
 		}
 		var err error
@@ -71,7 +72,7 @@ func (c *ControlStore) Environment(ctx context.Context, name string) (ion.Enviro
 func getEnvironment(ctx context.Context, q queryer, name string) (ion.Environment, error) {
 	var env ion.Environment
 	err := q.QueryRowContext(ctx, `SELECT name, kind, state, created_at, webhook_mode, rate_limit_policy, feature_policy FROM environments WHERE name = ?`, name).
-		Scan(&env.Name, &env.Kind, &env.State, micros{&env.CreatedAt}, &env.WebhookMode, &env.RateLimitPolicy, &env.FeaturePolicy)
+		Scan(&env.Name, &env.Kind, &env.State, sqlcol.Micros{Dst: &env.CreatedAt}, &env.WebhookMode, &env.RateLimitPolicy, &env.FeaturePolicy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return env, ion.Errorf(ion.ENOTFOUND, "environment %q not found.", name)
 	}
@@ -85,7 +86,7 @@ var organizations = newEntity(entity[ion.Organization]{
 	columns: "t.id, t.environment, t.name, t.domain, t.tier, t.created_at",
 	fields:  map[string]column{},
 	scan: func(sc scanner) (o ion.Organization, err error) {
-		err = sc.Scan(&o.ID, &o.Environment, &o.Name, &o.Domain, &o.Tier, micros{&o.CreatedAt})
+		err = sc.Scan(&o.ID, &o.Environment, &o.Name, &o.Domain, &o.Tier, sqlcol.Micros{Dst: &o.CreatedAt})
 		return o, err
 	},
 })
@@ -176,7 +177,7 @@ var users = newEntity(entity[ion.User]{
 	kind:    "user",
 	plural:  "users",
 	table:   "users",
-	columns: metaCols + ", t.organization_id, t.name, t.email, t.active, t.roles, t.service_account",
+	columns: sqlcol.MetaCols + ", t.organization_id, t.name, t.email, t.active, t.roles, t.service_account",
 	fields: map[string]column{
 		"name":           {"t.name", kindText},
 		"email":          {"t.email", kindText},
@@ -185,7 +186,7 @@ var users = newEntity(entity[ion.User]{
 		"organizationId": {"t.organization_id", kindInt},
 	},
 	scan: func(sc scanner) (u ion.User, err error) {
-		err = sc.Scan(append(metaDest(&u.Meta), &u.OrganizationID, &u.Name, &u.Email, &u.Active, jsonList[string]{&u.Roles}, &u.ServiceAccount)...)
+		err = sc.Scan(append(sqlcol.MetaDest(&u.Meta), &u.OrganizationID, &u.Name, &u.Email, &u.Active, sqlcol.JSONList[string]{Dst: &u.Roles}, &u.ServiceAccount)...)
 		return u, err
 	},
 })
@@ -212,7 +213,7 @@ func (c *ControlStore) CreateUser(ctx context.Context, u ion.User) (ion.User, er
 		}
 		id, err := tx.insert(`INSERT INTO users (organization_id, name, email, active, roles, service_account, etag, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.OrganizationID, u.Name, u.Email, u.Active, encodeList(u.Roles), u.ServiceAccount, ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+			u.OrganizationID, u.Name, u.Email, u.Active, sqlcol.EncodeList(u.Roles), u.ServiceAccount, ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 		if err != nil {
 			return err
 		}
@@ -269,7 +270,7 @@ var apiKeys = newEntity(entity[ion.APIKey]{
 	kind:    "API key",
 	plural:  "API keys",
 	table:   "api_keys",
-	columns: metaCols + ", t.client_id, t.organization_id, t.user_id, t.environment, t.enabled, t.secret_hash, t.secret_hint",
+	columns: sqlcol.MetaCols + ", t.client_id, t.organization_id, t.user_id, t.environment, t.enabled, t.secret_hash, t.secret_hint",
 	fields: map[string]column{
 		"clientId":    {"t.client_id", kindText},
 		"userId":      {"t.user_id", kindInt},
@@ -277,7 +278,7 @@ var apiKeys = newEntity(entity[ion.APIKey]{
 		"environment": {"t.environment", kindText},
 	},
 	scan: func(sc scanner) (k ion.APIKey, err error) {
-		err = sc.Scan(append(metaDest(&k.Meta), &k.ClientID, &k.OrganizationID, &k.UserID, &k.Environment, &k.Enabled, &k.SecretHash, &k.SecretHint)...)
+		err = sc.Scan(append(sqlcol.MetaDest(&k.Meta), &k.ClientID, &k.OrganizationID, &k.UserID, &k.Environment, &k.Enabled, &k.SecretHash, &k.SecretHint)...)
 		return k, err
 	},
 })
@@ -358,7 +359,7 @@ func (c *ControlStore) UpdateAPIKey(ctx context.Context, clientID, etag string, 
 		if err != nil {
 			return err
 		}
-		if err := checkEtag("API key", k.Meta, etag); err != nil {
+		if err := ion.CheckEtag("API key", k.Meta, etag); err != nil {
 			return err
 		}
 		if enabled != nil {
@@ -387,7 +388,7 @@ func (c *ControlStore) DeleteAPIKey(ctx context.Context, clientID, etag string) 
 		if err != nil {
 			return err
 		}
-		if err := checkEtag("API key", k.Meta, etag); err != nil {
+		if err := ion.CheckEtag("API key", k.Meta, etag); err != nil {
 			return err
 		}
 		_, err = tx.exec(`DELETE FROM api_keys WHERE id = ?`, k.ID)
@@ -422,7 +423,7 @@ func (c *ControlStore) AddSigningKey(ctx context.Context, k ion.SigningKey) erro
 			created = k.CreatedAt
 		}
 		_, err := tx.exec(`INSERT INTO signing_keys (environment, kid, algorithm, private_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			k.Environment, k.KID, k.Algorithm, k.PrivateJWK, toMicros(created), nullMicros(k.RetiredAt))
+			k.Environment, k.KID, k.Algorithm, k.PrivateJWK, sqlcol.ToMicros(created), sqlcol.NullMicros(k.RetiredAt))
 		return err
 	})
 }
@@ -438,7 +439,7 @@ func (c *ControlStore) SigningKeys(ctx context.Context, env string) ([]ion.Signi
 	out := []ion.SigningKey{}
 	for rows.Next() {
 		var k ion.SigningKey
-		if err := rows.Scan(&k.KID, &k.Environment, &k.Algorithm, &k.PrivateJWK, micros{&k.CreatedAt}, micros{&k.RetiredAt}); err != nil {
+		if err := rows.Scan(&k.KID, &k.Environment, &k.Algorithm, &k.PrivateJWK, sqlcol.Micros{Dst: &k.CreatedAt}, sqlcol.Micros{Dst: &k.RetiredAt}); err != nil {
 			return nil, wrapErr("signing keys", err)
 		}
 		out = append(out, k)
@@ -450,7 +451,7 @@ func (c *ControlStore) SigningKeys(ctx context.Context, env string) ([]ion.Signi
 // unknown key.
 func (c *ControlStore) RetireSigningKey(ctx context.Context, env, kid string, at time.Time) error {
 	return c.db.update(ctx, "retire signing key", func(tx *tx) error {
-		res, err := tx.exec(`UPDATE signing_keys SET retired_at = ? WHERE environment = ? AND kid = ?`, toMicros(at), env, kid)
+		res, err := tx.exec(`UPDATE signing_keys SET retired_at = ? WHERE environment = ? AND kid = ?`, sqlcol.ToMicros(at), env, kid)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"io"
 	"io/fs"
 	"net/url"
@@ -214,7 +215,7 @@ type tx struct {
 }
 
 // nowMicros is now as stored.
-func (tx *tx) nowMicros() int64 { return toMicros(tx.now) }
+func (tx *tx) nowMicros() int64 { return sqlcol.ToMicros(tx.now) }
 
 func (tx *tx) exec(query string, args ...any) (sql.Result, error) {
 	return tx.ExecContext(tx.ctx, query, args...)
@@ -291,25 +292,4 @@ func wrapErr(op string, err error) error {
 		}
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-// Times are stored as Unix microseconds, UTC, which is also PostgreSQL's
-// precision, so both stores return equal times.
-func toMicros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
-func nullMicros(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return toMicros(*t)
-}
-
-func fromNullMicros(v *int64) *time.Time {
-	if v == nil {
-		return nil
-	}
-	t := fromMicros(*v)
-	return &t
 }

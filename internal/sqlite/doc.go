@@ -33,4 +33,6 @@
 // This package imports ion and database libraries only. It must not import
 // transports (internal/graphql, internal/httpapi) or other stores; its
 // behaviour is specified by the conformance suite in internal/storetest.
+// Column encodings shared with the other SQL store live in internal/sqlcol,
+// and the field checks in ion (CheckEtag, CheckEnum, …).
 package sqlite

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"slices"
 	"strings"
 
@@ -12,7 +13,7 @@ var issues = newEntity(entity[ion.Issue]{
 	kind:   "issue",
 	plural: "issues",
 	table:  "issues",
-	columns: metaCols + ", t.title, t.status, t.run_id, t.run_step_id, t.part_inventory_id, t.cause_condition, t.expected_condition," +
+	columns: sqlcol.MetaCols + ", t.title, t.status, t.run_id, t.run_step_id, t.part_inventory_id, t.cause_condition, t.expected_condition," +
 		" t.disposition, t.attributes",
 	fields: map[string]column{
 		"title":           {"t.title", kindText},
@@ -23,8 +24,8 @@ var issues = newEntity(entity[ion.Issue]{
 		"disposition":     {"t.disposition", kindText},
 	},
 	scan: func(sc scanner) (i ion.Issue, err error) {
-		err = sc.Scan(append(metaDest(&i.Meta), &i.Title, &i.Status, &i.RunID, &i.RunStepID, &i.PartInventoryID, &i.CauseCondition,
-			&i.ExpectedCondition, &i.Disposition, jsonList[ion.Attribute]{&i.Attributes})...)
+		err = sc.Scan(append(sqlcol.MetaDest(&i.Meta), &i.Title, &i.Status, &i.RunID, &i.RunStepID, &i.PartInventoryID, &i.CauseCondition,
+			&i.ExpectedCondition, &i.Disposition, sqlcol.JSONList[ion.Attribute]{Dst: &i.Attributes})...)
 		return i, err
 	},
 	meta: func(i ion.Issue) ion.Meta { return i.Meta },
@@ -34,12 +35,12 @@ var teams = newEntity(entity[ion.Team]{
 	kind:    "team",
 	plural:  "teams",
 	table:   "teams",
-	columns: metaCols + ", t.name, t.user_ids",
+	columns: sqlcol.MetaCols + ", t.name, t.user_ids",
 	fields: map[string]column{
 		"name": {"t.name", kindText},
 	},
 	scan: func(sc scanner) (tm ion.Team, err error) {
-		err = sc.Scan(append(metaDest(&tm.Meta), &tm.Name, jsonList[ion.ID]{&tm.UserIDs})...)
+		err = sc.Scan(append(sqlcol.MetaDest(&tm.Meta), &tm.Name, sqlcol.JSONList[ion.ID]{Dst: &tm.UserIDs})...)
 		return tm, err
 	},
 	meta: func(tm ion.Team) ion.Meta { return tm.Meta },
@@ -59,13 +60,13 @@ func (s *TenantStore) CreateIssue(ctx context.Context, i ion.Issue) (ion.Issue, 
 		}
 		return tx.insert(`INSERT INTO issues (title, status, run_id, run_step_id, part_inventory_id, cause_condition, expected_condition,
 			disposition, attributes, etag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			i.Title, i.Status, nullable(i.RunID), nullable(i.RunStepID), nullable(i.PartInventoryID), nullable(i.CauseCondition),
-			nullable(i.ExpectedCondition), nullable(i.Disposition), encodeList(i.Attributes), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+			i.Title, i.Status, sqlcol.Nullable(i.RunID), sqlcol.Nullable(i.RunStepID), sqlcol.Nullable(i.PartInventoryID), sqlcol.Nullable(i.CauseCondition),
+			sqlcol.Nullable(i.ExpectedCondition), sqlcol.Nullable(i.Disposition), sqlcol.EncodeList(i.Attributes), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 	})
 }
 
 func checkIssue(tx *tx, i *ion.Issue) (err error) {
-	if i.Status, err = checkEnum("status", i.Status, issueStatuses...); err != nil {
+	if i.Status, err = ion.CheckEnum("status", i.Status, issueStatuses...); err != nil {
 		return err
 	}
 	if err := optRef(tx, "runs", "run", "runId", i.RunID); err != nil {
@@ -85,7 +86,7 @@ func checkIssue(tx *tx, i *ion.Issue) (err error) {
 	if err := optRef(tx, "part_inventories", "part inventory", "partInventoryId", i.PartInventoryID); err != nil {
 		return err
 	}
-	return checkAttributes(i.Attributes)
+	return ion.CheckAttributes(i.Attributes)
 }
 
 // UpdateIssue changes the fields the patch sets.
@@ -122,8 +123,8 @@ func (s *TenantStore) UpdateIssue(ctx context.Context, p ion.IssuePatch) (ion.Is
 		}
 		_, err := tx.exec(`UPDATE issues SET title = ?, status = ?, run_id = ?, run_step_id = ?, part_inventory_id = ?, cause_condition = ?,
 			expected_condition = ?, disposition = ?, attributes = ?, etag = ?, updated_at = ? WHERE id = ?`,
-			i.Title, i.Status, nullable(i.RunID), nullable(i.RunStepID), nullable(i.PartInventoryID), nullable(i.CauseCondition),
-			nullable(i.ExpectedCondition), nullable(i.Disposition), encodeList(i.Attributes), ion.NewEtag(), tx.nowMicros(), i.ID)
+			i.Title, i.Status, sqlcol.Nullable(i.RunID), sqlcol.Nullable(i.RunStepID), sqlcol.Nullable(i.PartInventoryID), sqlcol.Nullable(i.CauseCondition),
+			sqlcol.Nullable(i.ExpectedCondition), sqlcol.Nullable(i.Disposition), sqlcol.EncodeList(i.Attributes), ion.NewEtag(), tx.nowMicros(), i.ID)
 		return err
 	})
 }
@@ -152,7 +153,7 @@ func (s *TenantStore) CreateTeam(ctx context.Context, tm ion.Team) (ion.Team, er
 			return 0, ion.Invalid("name", "is required.")
 		}
 		return tx.insert(`INSERT INTO teams (name, user_ids, etag, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
-			tm.Name, encodeList(distinct(tm.UserIDs)), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+			tm.Name, sqlcol.EncodeList(distinct(tm.UserIDs)), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 	})
 }
 
@@ -178,7 +179,7 @@ func (s *TenantStore) UpdateTeam(ctx context.Context, p ion.TeamPatch) (ion.Team
 			tm.UserIDs = *p.UserIDs
 		}
 		_, err := tx.exec(`UPDATE teams SET name = ?, user_ids = ?, etag = ?, updated_at = ? WHERE id = ?`,
-			tm.Name, encodeList(distinct(tm.UserIDs)), ion.NewEtag(), tx.nowMicros(), tm.ID)
+			tm.Name, sqlcol.EncodeList(distinct(tm.UserIDs)), ion.NewEtag(), tx.nowMicros(), tm.ID)
 		return err
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"math"
 	"reflect"
 	"slices"
@@ -252,7 +253,7 @@ func (c column) condition(f ion.Filter) (string, []any, error) {
 		// reused (dataloaders send lists of every length).
 		in, inArgs := "0", []any(nil)
 		if len(args) > 0 {
-			in, inArgs = c.expr+" IN (SELECT value FROM json_each(?))", []any{encodeList(args)}
+			in, inArgs = c.expr+" IN (SELECT value FROM json_each(?))", []any{sqlcol.EncodeList(args)}
 		}
 		if f.Op == ion.OpIn {
 			if hasNull {
@@ -348,10 +349,10 @@ func (c column) arg(field string, v any) (any, error) {
 	case kindTime:
 		switch x := v.(type) {
 		case time.Time:
-			return toMicros(x), nil
+			return sqlcol.ToMicros(x), nil
 		case string:
 			if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
-				return toMicros(t), nil
+				return sqlcol.ToMicros(t), nil
 			}
 		}
 		return nil, ion.Invalid(field, "needs an RFC 3339 date-time such as \"2026-04-20T10:00:00Z\" (got %v).", v)

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"strings"
 
 	"github.com/ionbox/ionbox/ion"
@@ -11,13 +12,13 @@ var locations = newEntity(entity[ion.Location]{
 	kind:    "location",
 	plural:  "locations",
 	table:   "locations",
-	columns: metaCols + ", t.name, t.available",
+	columns: sqlcol.MetaCols + ", t.name, t.available",
 	fields: map[string]column{
 		"name":      {"t.name", kindText},
 		"available": {"t.available", kindBool},
 	},
 	scan: func(sc scanner) (l ion.Location, err error) {
-		err = sc.Scan(append(metaDest(&l.Meta), &l.Name, &l.Available)...)
+		err = sc.Scan(append(sqlcol.MetaDest(&l.Meta), &l.Name, &l.Available)...)
 		return l, err
 	},
 	meta: func(l ion.Location) ion.Meta { return l.Meta },
@@ -27,12 +28,12 @@ var unitsOfMeasurement = newEntity(entity[ion.UnitOfMeasurement]{
 	kind:    "unit of measurement",
 	plural:  "units of measurement",
 	table:   "units_of_measurement",
-	columns: metaCols + ", t.type",
+	columns: sqlcol.MetaCols + ", t.type",
 	fields: map[string]column{
 		"type": {"t.type", kindText},
 	},
 	scan: func(sc scanner) (u ion.UnitOfMeasurement, err error) {
-		err = sc.Scan(append(metaDest(&u.Meta), &u.Type)...)
+		err = sc.Scan(append(sqlcol.MetaDest(&u.Meta), &u.Type)...)
 		return u, err
 	},
 	meta: func(u ion.UnitOfMeasurement) ion.Meta { return u.Meta },

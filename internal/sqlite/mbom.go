@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 
 	"github.com/ionbox/ionbox/ion"
 )
@@ -10,14 +11,14 @@ var mbomItems = newEntity(entity[ion.MBomItem]{
 	kind:    "mBOM item",
 	plural:  "mBOM items",
 	table:   "mbom_items",
-	columns: metaCols + ", t.part_id, t.parent_id, t.quantity",
+	columns: sqlcol.MetaCols + ", t.part_id, t.parent_id, t.quantity",
 	fields: map[string]column{
 		"partId":   {"t.part_id", kindInt},
 		"parentId": {"t.parent_id", kindInt},
 		"quantity": {"t.quantity", kindFloat},
 	},
 	scan: func(sc scanner) (m ion.MBomItem, err error) {
-		err = sc.Scan(append(metaDest(&m.Meta), &m.PartID, &m.ParentID, &m.Quantity)...)
+		err = sc.Scan(append(sqlcol.MetaDest(&m.Meta), &m.PartID, &m.ParentID, &m.Quantity)...)
 		return m, err
 	},
 	meta: func(m ion.MBomItem) ion.Meta { return m.Meta },
@@ -27,13 +28,13 @@ var mbomSubstitutes = newEntity(entity[ion.MBomSubstitute]{
 	kind:    "mBOM substitute",
 	plural:  "mBOM substitutes",
 	table:   "mbom_substitutes",
-	columns: metaCols + ", t.mbom_item_id, t.part_id",
+	columns: sqlcol.MetaCols + ", t.mbom_item_id, t.part_id",
 	fields: map[string]column{
 		"mbomItemId": {"t.mbom_item_id", kindInt},
 		"partId":     {"t.part_id", kindInt},
 	},
 	scan: func(sc scanner) (m ion.MBomSubstitute, err error) {
-		err = sc.Scan(append(metaDest(&m.Meta), &m.MBomItemID, &m.PartID)...)
+		err = sc.Scan(append(sqlcol.MetaDest(&m.Meta), &m.MBomItemID, &m.PartID)...)
 		return m, err
 	},
 	meta: func(m ion.MBomSubstitute) ion.Meta { return m.Meta },
@@ -44,7 +45,7 @@ var mbomSubstitutes = newEntity(entity[ion.MBomSubstitute]{
 // which would make the mBOM a cycle.
 func (s *TenantStore) CreateMBomItem(ctx context.Context, m ion.MBomItem) (ion.MBomItem, error) {
 	return create(ctx, s, mbomItems, func(tx *tx) (ion.ID, error) {
-		if err := checkPositive("quantity", m.Quantity); err != nil {
+		if err := ion.CheckPositive("quantity", m.Quantity); err != nil {
 			return 0, err
 		}
 		if err := ref(tx, "parts", "part", "partId", m.PartID); err != nil {
@@ -77,7 +78,7 @@ func (s *TenantStore) CreateMBomItem(ctx context.Context, m ion.MBomItem) (ion.M
 func (s *TenantStore) UpdateMBomItem(ctx context.Context, p ion.MBomItemPatch) (ion.MBomItem, error) {
 	return change(ctx, s, mbomItems, "update", p.ID, p.Etag, func(tx *tx, m ion.MBomItem) error {
 		if p.Quantity != nil {
-			if err := checkPositive("quantity", *p.Quantity); err != nil {
+			if err := ion.CheckPositive("quantity", *p.Quantity); err != nil {
 				return err
 			}
 			m.Quantity = *p.Quantity

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"strings"
 
 	"github.com/ionbox/ionbox/ion"
@@ -13,7 +14,7 @@ var parts = newEntity(entity[ion.Part]{
 	kind:   "part",
 	plural: "parts",
 	table:  "parts",
-	columns: metaCols + ", t.part_number, t.revision, t.description, t.part_type, t.tracking_type, t.status," +
+	columns: sqlcol.MetaCols + ", t.part_number, t.revision, t.description, t.part_type, t.tracking_type, t.status," +
 		" t.sourcing_strategy, t.cost, t.lead_time, t.revised_from_id, t.attributes",
 	fields: map[string]column{
 		"partNumber":       {"t.part_number", kindText},
@@ -32,8 +33,8 @@ var parts = newEntity(entity[ion.Part]{
 			(length(p2.revision) > length(t.revision) OR (length(p2.revision) = length(t.revision) AND p2.revision > t.revision))))`, kindBool},
 	},
 	scan: func(sc scanner) (p ion.Part, err error) {
-		err = sc.Scan(append(metaDest(&p.Meta), &p.PartNumber, &p.Revision, &p.Description, &p.PartType, &p.TrackingType, &p.Status,
-			&p.SourcingStrategy, &p.Cost, &p.LeadTime, &p.RevisedFromID, jsonList[ion.Attribute]{&p.Attributes})...)
+		err = sc.Scan(append(sqlcol.MetaDest(&p.Meta), &p.PartNumber, &p.Revision, &p.Description, &p.PartType, &p.TrackingType, &p.Status,
+			&p.SourcingStrategy, &p.Cost, &p.LeadTime, &p.RevisedFromID, sqlcol.JSONList[ion.Attribute]{Dst: &p.Attributes})...)
 		return p, err
 	},
 	meta: func(p ion.Part) ion.Meta { return p.Meta },
@@ -78,24 +79,24 @@ func insertPart(tx *tx, p ion.Part) (ion.ID, error) {
 	}
 	return tx.insert(`INSERT INTO parts (part_number, revision, description, part_type, tracking_type, status, sourcing_strategy,
 		cost, lead_time, revised_from_id, attributes, etag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.PartNumber, p.Revision, p.Description, p.PartType, nullable(p.TrackingType), p.Status, nullable(p.SourcingStrategy),
-		nullable(p.Cost), nullable(p.LeadTime), nullable(p.RevisedFromID), encodeList(p.Attributes), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+		p.PartNumber, p.Revision, p.Description, p.PartType, sqlcol.Nullable(p.TrackingType), p.Status, sqlcol.Nullable(p.SourcingStrategy),
+		sqlcol.Nullable(p.Cost), sqlcol.Nullable(p.LeadTime), sqlcol.Nullable(p.RevisedFromID), sqlcol.EncodeList(p.Attributes), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 }
 
 // normalizePart checks the fields that create and update share and
 // uppercases enum values.
 func normalizePart(p *ion.Part) (err error) {
-	if p.PartType, err = checkEnum("partType", p.PartType, ion.PartTypePart, ion.PartTypeTool); err != nil {
+	if p.PartType, err = ion.CheckEnum("partType", p.PartType, ion.PartTypePart, ion.PartTypeTool); err != nil {
 		return err
 	}
-	if p.Status, err = checkEnum("status", p.Status, ion.PartReleased, ion.PartArchived); err != nil {
+	if p.Status, err = ion.CheckEnum("status", p.Status, ion.PartReleased, ion.PartArchived); err != nil {
 		return err
 	}
 	if p.TrackingType != nil && strings.TrimSpace(*p.TrackingType) == "" {
 		p.TrackingType = nil // "" means untracked
 	}
 	if p.TrackingType != nil {
-		tt, err := checkEnum("trackingType", *p.TrackingType, ion.TrackingSerial, ion.TrackingLot)
+		tt, err := ion.CheckEnum("trackingType", *p.TrackingType, ion.TrackingSerial, ion.TrackingLot)
 		if err != nil {
 			return err
 		}
@@ -105,19 +106,19 @@ func normalizePart(p *ion.Part) (err error) {
 		p.SourcingStrategy = nil
 	}
 	if p.SourcingStrategy != nil {
-		ss, err := checkEnum("sourcingStrategy", *p.SourcingStrategy, "MAKE", "BUY", "DUAL_SOURCE")
+		ss, err := ion.CheckEnum("sourcingStrategy", *p.SourcingStrategy, "MAKE", "BUY", "DUAL_SOURCE")
 		if err != nil {
 			return err
 		}
 		p.SourcingStrategy = &ss
 	}
-	if err := checkFinite("cost", p.Cost); err != nil {
+	if err := ion.CheckFinite("cost", p.Cost); err != nil {
 		return err
 	}
 	if p.LeadTime != nil && *p.LeadTime < 0 {
 		return ion.Invalid("leadTime", "must not be negative (got %d).", *p.LeadTime)
 	}
-	return checkAttributes(p.Attributes)
+	return ion.CheckAttributes(p.Attributes)
 }
 
 func checkPartNumberFree(tx *tx, partNumber, revision string) error {
@@ -170,8 +171,8 @@ func (s *TenantStore) UpdatePart(ctx context.Context, patch ion.PartPatch) (ion.
 		}
 		_, err := tx.exec(`UPDATE parts SET description = ?, part_type = ?, tracking_type = ?, status = ?, sourcing_strategy = ?,
 			cost = ?, lead_time = ?, attributes = ?, etag = ?, updated_at = ? WHERE id = ?`,
-			p.Description, p.PartType, nullable(p.TrackingType), p.Status, nullable(p.SourcingStrategy),
-			nullable(p.Cost), nullable(p.LeadTime), encodeList(p.Attributes), ion.NewEtag(), tx.nowMicros(), p.ID)
+			p.Description, p.PartType, sqlcol.Nullable(p.TrackingType), p.Status, sqlcol.Nullable(p.SourcingStrategy),
+			sqlcol.Nullable(p.Cost), sqlcol.Nullable(p.LeadTime), sqlcol.EncodeList(p.Attributes), ion.NewEtag(), tx.nowMicros(), p.ID)
 		return err
 	})
 }
@@ -246,7 +247,7 @@ func (s *TenantStore) PartQuantities(ctx context.Context, partIDs []ion.ID) (map
 	}
 	err := s.view(ctx, "part quantities", func(q queryer) error {
 		rows, err := q.QueryContext(ctx, `SELECT part_id, sum(quantity) FROM part_inventories
-			WHERE part_id IN (SELECT value FROM json_each(?)) GROUP BY part_id`, encodeList(partIDs))
+			WHERE part_id IN (SELECT value FROM json_each(?)) GROUP BY part_id`, sqlcol.EncodeList(partIDs))
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"slices"
 	"strings"
 
@@ -12,7 +13,7 @@ var procedures = newEntity(entity[ion.Procedure]{
 	kind:    "procedure",
 	plural:  "procedures",
 	table:   "procedures",
-	columns: metaCols + ", t.title, t.description, t.type, t.status, t.export_controlled, t.version, t.attributes",
+	columns: sqlcol.MetaCols + ", t.title, t.description, t.type, t.status, t.export_controlled, t.version, t.attributes",
 	fields: map[string]column{
 		"title":            {"t.title", kindText},
 		"description":      {"t.description", kindText},
@@ -22,8 +23,8 @@ var procedures = newEntity(entity[ion.Procedure]{
 		"version":          {"t.version", kindInt},
 	},
 	scan: func(sc scanner) (p ion.Procedure, err error) {
-		err = sc.Scan(append(metaDest(&p.Meta), &p.Title, &p.Description, &p.Type, &p.Status, &p.ExportControlled, &p.Version,
-			jsonList[ion.Attribute]{&p.Attributes})...)
+		err = sc.Scan(append(sqlcol.MetaDest(&p.Meta), &p.Title, &p.Description, &p.Type, &p.Status, &p.ExportControlled, &p.Version,
+			sqlcol.JSONList[ion.Attribute]{Dst: &p.Attributes})...)
 		return p, err
 	},
 	meta: func(p ion.Procedure) ion.Meta { return p.Meta },
@@ -33,7 +34,7 @@ var steps = newEntity(entity[ion.Step]{
 	kind:   "step",
 	plural: "steps",
 	table:  "steps",
-	columns: metaCols + ", t.procedure_id, t.parent_id, t.position, t.title, t.content, t.type," +
+	columns: sqlcol.MetaCols + ", t.procedure_id, t.parent_id, t.position, t.title, t.content, t.type," +
 		" (SELECT json_group_array(e.upstream_step_id ORDER BY e.upstream_step_id) FROM step_edges e WHERE e.step_id = t.id)",
 	fields: map[string]column{
 		"procedureId": {"t.procedure_id", kindInt},
@@ -44,8 +45,8 @@ var steps = newEntity(entity[ion.Step]{
 		"type":        {"t.type", kindEnum},
 	},
 	scan: func(sc scanner) (s ion.Step, err error) {
-		err = sc.Scan(append(metaDest(&s.Meta), &s.ProcedureID, &s.ParentID, &s.Position, &s.Title, &s.Content, &s.Type,
-			jsonList[ion.ID]{&s.UpstreamStepIDs})...)
+		err = sc.Scan(append(sqlcol.MetaDest(&s.Meta), &s.ProcedureID, &s.ParentID, &s.Position, &s.Title, &s.Content, &s.Type,
+			sqlcol.JSONList[ion.ID]{Dst: &s.UpstreamStepIDs})...)
 		return s, err
 	},
 	meta: func(s ion.Step) ion.Meta { return s.Meta },
@@ -55,7 +56,7 @@ var stepFields = newEntity(entity[ion.StepField]{
 	kind:    "step field",
 	plural:  "step fields",
 	table:   "step_fields",
-	columns: metaCols + ", t.step_id, t.name, t.type, t.required, t.unit, t.options",
+	columns: sqlcol.MetaCols + ", t.step_id, t.name, t.type, t.required, t.unit, t.options",
 	fields: map[string]column{
 		"stepId":   {"t.step_id", kindInt},
 		"name":     {"t.name", kindText},
@@ -64,7 +65,7 @@ var stepFields = newEntity(entity[ion.StepField]{
 		"unit":     {"t.unit", kindText},
 	},
 	scan: func(sc scanner) (f ion.StepField, err error) {
-		err = sc.Scan(append(metaDest(&f.Meta), &f.StepID, &f.Name, &f.Type, &f.Required, &f.Unit, jsonList[string]{&f.Options})...)
+		err = sc.Scan(append(sqlcol.MetaDest(&f.Meta), &f.StepID, &f.Name, &f.Type, &f.Required, &f.Unit, sqlcol.JSONList[string]{Dst: &f.Options})...)
 		return f, err
 	},
 	meta: func(f ion.StepField) ion.Meta { return f.Meta },
@@ -104,7 +105,7 @@ func (s *TenantStore) CreateProcedure(ctx context.Context, p ion.Procedure) (ion
 		}
 		return tx.insert(`INSERT INTO procedures (title, description, type, status, export_controlled, version, attributes, etag, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.Title, p.Description, p.Type, p.Status, p.ExportControlled, p.Version, encodeList(p.Attributes), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+			p.Title, p.Description, p.Type, p.Status, p.ExportControlled, p.Version, sqlcol.EncodeList(p.Attributes), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 	})
 }
 
@@ -112,16 +113,16 @@ func normalizeProcedure(p *ion.Procedure) (err error) {
 	if p.Title = strings.TrimSpace(p.Title); p.Title == "" {
 		return ion.Invalid("title", "is required.")
 	}
-	if p.Type, err = checkEnum("type", p.Type, procedureTypes...); err != nil {
+	if p.Type, err = ion.CheckEnum("type", p.Type, procedureTypes...); err != nil {
 		return err
 	}
-	if p.Status, err = checkEnum("status", p.Status, procedureStatuses...); err != nil {
+	if p.Status, err = ion.CheckEnum("status", p.Status, procedureStatuses...); err != nil {
 		return err
 	}
 	if p.Version < 1 {
 		return ion.Invalid("version", "must be at least 1 (got %d).", p.Version)
 	}
-	return checkAttributes(p.Attributes)
+	return ion.CheckAttributes(p.Attributes)
 }
 
 // UpdateProcedure changes a DRAFT procedure. A procedure in another status
@@ -139,7 +140,7 @@ func (s *TenantStore) UpdateProcedure(ctx context.Context, patch ion.ProcedurePa
 			}
 		}
 		if patch.Status != nil {
-			to, err := checkEnum("status", *patch.Status, procedureStatuses...)
+			to, err := ion.CheckEnum("status", *patch.Status, procedureStatuses...)
 			if err != nil {
 				return err
 			}
@@ -168,7 +169,7 @@ func (s *TenantStore) UpdateProcedure(ctx context.Context, patch ion.ProcedurePa
 		}
 		_, err := tx.exec(`UPDATE procedures SET title = ?, description = ?, type = ?, status = ?, export_controlled = ?, attributes = ?,
 			etag = ?, updated_at = ? WHERE id = ?`,
-			p.Title, p.Description, p.Type, p.Status, p.ExportControlled, encodeList(p.Attributes), ion.NewEtag(), tx.nowMicros(), p.ID)
+			p.Title, p.Description, p.Type, p.Status, p.ExportControlled, sqlcol.EncodeList(p.Attributes), ion.NewEtag(), tx.nowMicros(), p.ID)
 		return err
 	})
 }
@@ -220,13 +221,13 @@ func (s *TenantStore) CreateStep(ctx context.Context, st ion.Step) (ion.Step, er
 		}
 		if st.Position == 0 {
 			if err := tx.queryRow(`SELECT coalesce(max(position), 0) + 1 FROM steps WHERE procedure_id = ? AND parent_id IS ?`,
-				st.ProcedureID, nullable(st.ParentID)).Scan(&st.Position); err != nil {
+				st.ProcedureID, sqlcol.Nullable(st.ParentID)).Scan(&st.Position); err != nil {
 				return 0, err
 			}
 		}
 		id, err := tx.insert(`INSERT INTO steps (procedure_id, parent_id, position, title, content, type, etag, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			st.ProcedureID, nullable(st.ParentID), st.Position, st.Title, st.Content, st.Type, ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+			st.ProcedureID, sqlcol.Nullable(st.ParentID), st.Position, st.Title, st.Content, st.Type, ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 		if err != nil {
 			return 0, err
 		}
@@ -239,7 +240,7 @@ func normalizeStep(tx *tx, st *ion.Step) (err error) {
 	if st.Type == "" {
 		st.Type = "DEFAULT"
 	}
-	if st.Type, err = checkEnum("type", st.Type, stepTypes...); err != nil {
+	if st.Type, err = ion.CheckEnum("type", st.Type, stepTypes...); err != nil {
 		return err
 	}
 	if st.Position < 0 {
@@ -343,7 +344,7 @@ func (s *TenantStore) UpdateStep(ctx context.Context, p ion.StepPatch) (ion.Step
 			}
 		}
 		_, err := tx.exec(`UPDATE steps SET parent_id = ?, position = ?, title = ?, content = ?, type = ?, etag = ?, updated_at = ? WHERE id = ?`,
-			nullable(st.ParentID), st.Position, st.Title, st.Content, st.Type, ion.NewEtag(), tx.nowMicros(), st.ID)
+			sqlcol.Nullable(st.ParentID), st.Position, st.Title, st.Content, st.Type, ion.NewEtag(), tx.nowMicros(), st.ID)
 		return err
 	})
 }
@@ -358,7 +359,7 @@ func checkNoEdgeCycle(tx *tx, table, stepCol, upCol string, id ion.ID, upstream 
 	err := tx.queryRow(`WITH RECURSIVE up(id) AS (
 			SELECT value FROM json_each(?)
 			UNION SELECT e.`+upCol+` FROM `+table+` e JOIN up ON e.`+stepCol+` = up.id
-		) SELECT EXISTS (SELECT 1 FROM up WHERE id = ?)`, encodeList(upstream), id).Scan(&cycle)
+		) SELECT EXISTS (SELECT 1 FROM up WHERE id = ?)`, sqlcol.EncodeList(upstream), id).Scan(&cycle)
 	if err != nil {
 		return err
 	}
@@ -417,7 +418,7 @@ func (s *TenantStore) CreateStepField(ctx context.Context, f ion.StepField) (ion
 		f.Unit = trimmed(f.Unit)
 		return tx.insert(`INSERT INTO step_fields (step_id, name, type, required, unit, options, etag, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			f.StepID, f.Name, f.Type, f.Required, nullable(f.Unit), encodeList(f.Options), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+			f.StepID, f.Name, f.Type, f.Required, sqlcol.Nullable(f.Unit), sqlcol.EncodeList(f.Options), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 	})
 }
 
@@ -426,7 +427,7 @@ func checkFieldDef(name, typ *string, options []string) (err error) {
 	if *name = strings.TrimSpace(*name); *name == "" {
 		return ion.Invalid("name", "is required.")
 	}
-	if *typ, err = checkEnum("type", *typ, fieldTypes...); err != nil {
+	if *typ, err = ion.CheckEnum("type", *typ, fieldTypes...); err != nil {
 		return err
 	}
 	if (*typ == ion.FieldSelect || *typ == ion.FieldMultiselect) && len(options) == 0 {
@@ -468,7 +469,7 @@ func (s *TenantStore) UpdateStepField(ctx context.Context, p ion.StepFieldPatch)
 			return err
 		}
 		_, err := tx.exec(`UPDATE step_fields SET name = ?, type = ?, required = ?, unit = ?, options = ?, etag = ?, updated_at = ? WHERE id = ?`,
-			f.Name, f.Type, f.Required, nullable(f.Unit), encodeList(f.Options), ion.NewEtag(), tx.nowMicros(), f.ID)
+			f.Name, f.Type, f.Required, sqlcol.Nullable(f.Unit), sqlcol.EncodeList(f.Options), ion.NewEtag(), tx.nowMicros(), f.ID)
 		return err
 	})
 }

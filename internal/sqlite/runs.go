@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"slices"
 	"strings"
 	"time"
@@ -14,7 +15,7 @@ var runs = newEntity(entity[ion.Run]{
 	kind:   "run",
 	plural: "runs",
 	table:  "runs",
-	columns: metaCols + ", t.title, t.status, t.procedure_id, t.part_id, t.part_inventory_id, t.started_at, t.completed_at," +
+	columns: sqlcol.MetaCols + ", t.title, t.status, t.procedure_id, t.part_id, t.part_inventory_id, t.started_at, t.completed_at," +
 		" t.archived, t.attributes",
 	fields: map[string]column{
 		"title":           {"t.title", kindText},
@@ -27,8 +28,8 @@ var runs = newEntity(entity[ion.Run]{
 		"archived":        {"t.archived", kindBool},
 	},
 	scan: func(sc scanner) (r ion.Run, err error) {
-		err = sc.Scan(append(metaDest(&r.Meta), &r.Title, &r.Status, &r.ProcedureID, &r.PartID, &r.PartInventoryID,
-			micros{&r.StartedAt}, micros{&r.CompletedAt}, &r.Archived, jsonList[ion.Attribute]{&r.Attributes})...)
+		err = sc.Scan(append(sqlcol.MetaDest(&r.Meta), &r.Title, &r.Status, &r.ProcedureID, &r.PartID, &r.PartInventoryID,
+			sqlcol.Micros{Dst: &r.StartedAt}, sqlcol.Micros{Dst: &r.CompletedAt}, &r.Archived, sqlcol.JSONList[ion.Attribute]{Dst: &r.Attributes})...)
 		return r, err
 	},
 	meta: func(r ion.Run) ion.Meta { return r.Meta },
@@ -38,7 +39,7 @@ var runSteps = newEntity(entity[ion.RunStep]{
 	kind:   "run step",
 	plural: "run steps",
 	table:  "run_steps",
-	columns: metaCols + ", t.run_id, t.origin_step_id, t.parent_id, t.position, t.title, t.content, t.status," +
+	columns: sqlcol.MetaCols + ", t.run_id, t.origin_step_id, t.parent_id, t.position, t.title, t.content, t.status," +
 		" (SELECT json_group_array(e.upstream_run_step_id ORDER BY e.upstream_run_step_id) FROM run_step_edges e WHERE e.run_step_id = t.id)",
 	fields: map[string]column{
 		"runId":        {"t.run_id", kindInt},
@@ -50,8 +51,8 @@ var runSteps = newEntity(entity[ion.RunStep]{
 		"status":       {"t.status", kindEnum},
 	},
 	scan: func(sc scanner) (s ion.RunStep, err error) {
-		err = sc.Scan(append(metaDest(&s.Meta), &s.RunID, &s.OriginStepID, &s.ParentID, &s.Position, &s.Title, &s.Content, &s.Status,
-			jsonList[ion.ID]{&s.UpstreamStepIDs})...)
+		err = sc.Scan(append(sqlcol.MetaDest(&s.Meta), &s.RunID, &s.OriginStepID, &s.ParentID, &s.Position, &s.Title, &s.Content, &s.Status,
+			sqlcol.JSONList[ion.ID]{Dst: &s.UpstreamStepIDs})...)
 		return s, err
 	},
 	meta: func(s ion.RunStep) ion.Meta { return s.Meta },
@@ -61,7 +62,7 @@ var runStepFields = newEntity(entity[ion.RunStepField]{
 	kind:    "run step field",
 	plural:  "run step fields",
 	table:   "run_step_fields",
-	columns: metaCols + ", t.run_step_id, t.name, t.type, t.required, t.unit, t.options, t.value",
+	columns: sqlcol.MetaCols + ", t.run_step_id, t.name, t.type, t.required, t.unit, t.options, t.value",
 	fields: map[string]column{
 		"runStepId": {"t.run_step_id", kindInt},
 		"name":      {"t.name", kindText},
@@ -71,7 +72,7 @@ var runStepFields = newEntity(entity[ion.RunStepField]{
 		"value":     {"t.value", kindText},
 	},
 	scan: func(sc scanner) (f ion.RunStepField, err error) {
-		err = sc.Scan(append(metaDest(&f.Meta), &f.RunStepID, &f.Name, &f.Type, &f.Required, &f.Unit, jsonList[string]{&f.Options}, &f.Value)...)
+		err = sc.Scan(append(sqlcol.MetaDest(&f.Meta), &f.RunStepID, &f.Name, &f.Type, &f.Required, &f.Unit, sqlcol.JSONList[string]{Dst: &f.Options}, &f.Value)...)
 		return f, err
 	},
 	meta: func(f ion.RunStepField) ion.Meta { return f.Meta },
@@ -98,13 +99,13 @@ func (s *TenantStore) CreateRun(ctx context.Context, r ion.Run) (ion.Run, error)
 		if r.Title = strings.TrimSpace(r.Title); r.Title == "" {
 			r.Title = proc.Title
 		}
-		if err := checkAttributes(r.Attributes); err != nil {
+		if err := ion.CheckAttributes(r.Attributes); err != nil {
 			return 0, err
 		}
 		now := tx.nowMicros()
 		id, err := tx.insert(`INSERT INTO runs (title, status, procedure_id, part_id, part_inventory_id, archived, attributes, etag, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
-			r.Title, ion.StatusTodo, r.ProcedureID, nullable(r.PartID), nullable(r.PartInventoryID), encodeList(r.Attributes), ion.NewEtag(), now, now)
+			r.Title, ion.StatusTodo, r.ProcedureID, sqlcol.Nullable(r.PartID), sqlcol.Nullable(r.PartInventoryID), sqlcol.EncodeList(r.Attributes), ion.NewEtag(), now, now)
 		if err != nil {
 			return 0, err
 		}
@@ -174,11 +175,11 @@ func (s *TenantStore) UpdateRun(ctx context.Context, p ion.RunPatch) (ion.Run, e
 		if p.Attributes != nil {
 			r.Attributes = *p.Attributes
 		}
-		if err := checkAttributes(r.Attributes); err != nil {
+		if err := ion.CheckAttributes(r.Attributes); err != nil {
 			return err
 		}
 		if _, err := tx.exec(`UPDATE runs SET title = ?, part_id = ?, part_inventory_id = ?, attributes = ?, etag = ?, updated_at = ? WHERE id = ?`,
-			r.Title, nullable(r.PartID), nullable(r.PartInventoryID), encodeList(r.Attributes), ion.NewEtag(), tx.nowMicros(), r.ID); err != nil {
+			r.Title, sqlcol.Nullable(r.PartID), sqlcol.Nullable(r.PartInventoryID), sqlcol.EncodeList(r.Attributes), ion.NewEtag(), tx.nowMicros(), r.ID); err != nil {
 			return err
 		}
 		var affected []ion.ID
@@ -235,7 +236,7 @@ func (s *TenantStore) DeleteRun(ctx context.Context, id ion.ID, etag string) err
 		if err != nil {
 			return err
 		}
-		if err := checkEtag("run", r.Meta, etag); err != nil {
+		if err := ion.CheckEtag("run", r.Meta, etag); err != nil {
 			return err
 		}
 		var issues int
@@ -314,7 +315,7 @@ func rederiveRun(tx *tx, runID ion.ID) error {
 		return nil
 	}
 	if _, err := tx.exec(`UPDATE runs SET status = ?, started_at = ?, completed_at = ?, etag = ?, updated_at = ? WHERE id = ?`,
-		status, nullMicros(started), nullMicros(completed), ion.NewEtag(), tx.nowMicros(), r.ID); err != nil {
+		status, sqlcol.NullMicros(started), sqlcol.NullMicros(completed), ion.NewEtag(), tx.nowMicros(), r.ID); err != nil {
 		return err
 	}
 	if status != r.Status {
@@ -355,7 +356,7 @@ func (s *TenantStore) CreateRunStep(ctx context.Context, st ion.RunStep) (ion.Ru
 			st.Status = ion.StatusTodo
 		}
 		var err error
-		if st.Status, err = checkEnum("status", st.Status, stepStatuses...); err != nil {
+		if st.Status, err = ion.CheckEnum("status", st.Status, stepStatuses...); err != nil {
 			return 0, err
 		}
 		if st.Position < 0 {
@@ -377,13 +378,13 @@ func (s *TenantStore) CreateRunStep(ctx context.Context, st ion.RunStep) (ion.Ru
 		}
 		if st.Position == 0 {
 			if err := tx.queryRow(`SELECT coalesce(max(position), 0) + 1 FROM run_steps WHERE run_id = ? AND parent_id IS ?`,
-				st.RunID, nullable(st.ParentID)).Scan(&st.Position); err != nil {
+				st.RunID, sqlcol.Nullable(st.ParentID)).Scan(&st.Position); err != nil {
 				return 0, err
 			}
 		}
 		id, err := tx.insert(`INSERT INTO run_steps (run_id, origin_step_id, parent_id, position, title, content, status, etag, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			st.RunID, nullable(st.OriginStepID), nullable(st.ParentID), st.Position, st.Title, st.Content, st.Status, ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+			st.RunID, sqlcol.Nullable(st.OriginStepID), sqlcol.Nullable(st.ParentID), st.Position, st.Title, st.Content, st.Status, ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 		if err != nil {
 			return 0, err
 		}
@@ -416,7 +417,7 @@ func checkUpstreamComplete(tx *tx, stepID ion.ID, from, to string, upstream []io
 	if !idle(from) || idle(to) || len(upstream) == 0 {
 		return nil
 	}
-	rows, err := tx.query(`SELECT id FROM run_steps WHERE id IN (SELECT value FROM json_each(?)) AND status <> 'COMPLETE' ORDER BY id`, encodeList(upstream))
+	rows, err := tx.query(`SELECT id FROM run_steps WHERE id IN (SELECT value FROM json_each(?)) AND status <> 'COMPLETE' ORDER BY id`, sqlcol.EncodeList(upstream))
 	if err != nil {
 		return err
 	}
@@ -453,7 +454,7 @@ func (s *TenantStore) UpdateRunStep(ctx context.Context, p ion.RunStepPatch) (io
 		from := st.Status
 		if p.Status != nil {
 			var err error
-			if st.Status, err = checkEnum("status", *p.Status, stepStatuses...); err != nil {
+			if st.Status, err = ion.CheckEnum("status", *p.Status, stepStatuses...); err != nil {
 				return err
 			}
 		}
@@ -508,7 +509,7 @@ func (s *TenantStore) CreateRunStepField(ctx context.Context, f ion.RunStepField
 		}
 		return tx.insert(`INSERT INTO run_step_fields (run_step_id, name, type, required, unit, options, value, etag, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			f.RunStepID, f.Name, f.Type, f.Required, nullable(f.Unit), encodeList(f.Options), nullable(value), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
+			f.RunStepID, f.Name, f.Type, f.Required, sqlcol.Nullable(f.Unit), sqlcol.EncodeList(f.Options), sqlcol.Nullable(value), ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 	})
 }
 
@@ -540,7 +541,7 @@ func (s *TenantStore) UpdateRunStepFieldValue(ctx context.Context, id ion.ID, et
 		if err != nil {
 			return err
 		}
-		_, err = tx.exec(`UPDATE run_step_fields SET value = ?, etag = ?, updated_at = ? WHERE id = ?`, nullable(norm), ion.NewEtag(), tx.nowMicros(), f.ID)
+		_, err = tx.exec(`UPDATE run_step_fields SET value = ?, etag = ?, updated_at = ? WHERE id = ?`, sqlcol.Nullable(norm), ion.NewEtag(), tx.nowMicros(), f.ID)
 		return err
 	})
 }
