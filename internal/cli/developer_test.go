@@ -155,6 +155,17 @@ func runBinary(t *testing.T, env map[string]string, args ...string) (string, str
 	return stdout.String(), stderr.String(), code
 }
 
+// runReal runs the real binary (no ION_* variables) and returns its
+// stdout, or an error with its stderr when it exits non-zero.
+func runReal(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	stdout, stderr, code := runBinary(t, nil, args...)
+	if code != 0 {
+		return stdout, fmt.Errorf("exit %d: %s", code, stderr)
+	}
+	return stdout, nil
+}
+
 type seedReport struct {
 	Objects []seedRow `json:"objects"`
 }
@@ -163,7 +174,7 @@ func TestSeedChainIsIdempotent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	args := append([]string{"seed", "chain", "--count", "2", "--json"}, b.sbxFlags()...)
-	out, err := runInProcess(t, args...)
+	out, err := runReal(t, args...)
 	if err != nil {
 		t.Fatalf("first seed chain: %v\n%s", err, out)
 	}
@@ -182,7 +193,7 @@ func TestSeedChainIsIdempotent(t *testing.T) {
 			t.Fatalf("first run on an empty sandbox: %+v, want everything created", r)
 		}
 	}
-	out, err = runInProcess(t, args...)
+	out, err = runReal(t, args...)
 	if err != nil {
 		t.Fatalf("second seed chain: %v\n%s", err, out)
 	}
@@ -199,7 +210,7 @@ func TestSeedChainIsIdempotent(t *testing.T) {
 		}
 	}
 	// The table form lines up and names what it found.
-	out, err = runInProcess(t, append([]string{"seed", "chain"}, b.sbxFlags()...)...)
+	out, err = runReal(t, append([]string{"seed", "chain"}, b.sbxFlags()...)...)
 	if err != nil || !regexp.MustCompile(`(?m)^SEED-1\s+installation\s+\d+\s+found$`).MatchString(out) {
 		t.Fatalf("seed chain table: %v\n%s", err, out)
 	}
@@ -244,7 +255,7 @@ func TestPromoteCheck(t *testing.T) {
 	b := setup(t)
 	// Production credentials against production: every check passes and
 	// the report names organization, kind, features and rate limits.
-	out, err := runInProcess(t, append([]string{"promote", "check", "--expect", "production"}, b.prodFlags()...)...)
+	out, err := runReal(t, append([]string{"promote", "check", "--expect", "production"}, b.prodFlags()...)...)
 	if err != nil {
 		t.Fatalf("promote check: %v\n%s", err, out)
 	}
