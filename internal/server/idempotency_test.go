@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -340,5 +341,72 @@ func TestIdempotencyKeyCrashBetweenCommitAndAnswer(t *testing.T) {
 	// The answer is now stored: the next retry gets the same bytes.
 	if again := b.keyed(token, "crash-key", two, vars); again.body != retry.body || again.replayed != "true" {
 		t.Fatalf("second retry: %+v\nwant %s", again, retry.body)
+	}
+}
+
+// TestIdempotencyKeyAcrossReplicas runs two replicas on one PostgreSQL
+// database: a key used through one is the same key through the other,
+// including while the first replica has committed but not yet answered.
+func TestIdempotencyKeyAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	pg := postgresURL(t)
+	prefix := schemaPrefix(t, pg)
+	const publicURL = "http://ionbox.test"
+	shared := Config{Store: pg, StoreSchema: prefix, PublicURL: publicURL, AdminToken: randomHex(32), HashKey: randomHex(32)}
+	committed, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	cfg1 := shared
+	cfg1.afterIdempotentRun = func() {
+		once.Do(func() {
+			close(committed)
+			<-release
+		})
+	}
+	r1, r2 := setupWith(t, cfg1), setupWith(t, shared)
+	via := func(r *bundle) *bundle {
+		dialer := &net.Dialer{}
+		addr := r.running.Addr
+		c := *r
+		c.url = publicURL
+		c.client = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, addr)
+		}}}
+		return &c
+	}
+	b1, b2 := via(r1), via(r2)
+	c := b1.newCredential("Acme")
+	sb := b1.newSandbox(c.orgID, "acme-replicas")
+	s1, s2 := b1.at(sb.baseURL), b2.at(sb.baseURL)
+
+	// Replica 1 commits and holds its answer; the duplicate reaches
+	// replica 2 meanwhile: it must not write again.
+	firstDone := make(chan keyedAnswer, 1)
+	go func() {
+		a, err := s1.tryKeyed(sb.token, "rep-key", createPartMutation, partInput("REP-1"))
+		if err != nil {
+			t.Error(err)
+		}
+		firstDone <- a
+	}()
+	<-committed
+	dup := s2.keyed(sb.token, "rep-key", createPartMutation, partInput("REP-1"))
+	if dup.status != 200 || dup.replayed != "true" || !strings.Contains(dup.body, `"partNumber":"REP-1"`) {
+		t.Fatalf("duplicate through replica 2 while replica 1 holds its answer: %+v, want the committed part replayed", dup)
+	}
+	close(release)
+	first := <-firstDone
+	if first.status != 200 || !strings.Contains(first.body, `"partNumber":"REP-1"`) {
+		t.Fatalf("first through replica 1: %+v", first)
+	}
+	// From now on both replicas answer the one stored answer.
+	stored := s2.keyed(sb.token, "rep-key", createPartMutation, partInput("REP-1"))
+	if again := s1.keyed(sb.token, "rep-key", createPartMutation, partInput("REP-1")); again.body != stored.body || again.replayed != "true" || stored.replayed != "true" {
+		t.Fatalf("replicas answer differently: %+v vs %+v", again, stored)
+	}
+	if a := s2.keyed(sb.token, "rep-key", createPartMutation, partInput("REP-2")); a.status != 422 || a.code() != "IDEMPOTENCY_KEY_REUSED" {
+		t.Fatalf("reuse through replica 2: %+v", a)
+	}
+	if n := s1.countParts(sb.token); n != 1 {
+		t.Fatalf("%d parts in the sandbox, want 1", n)
 	}
 }
