@@ -94,6 +94,9 @@ func testIdempotency(t *testing.T, h *harness) {
 		b := h.setup(t)
 		p := must(b.ts.CreatePart(keyed(b.ctx, "k4", "0.createPart", t0, nil, nil), ion.Part{PartNumber: "IDEM-4"}))(t)
 		up := must(b.ts.UpdatePart(keyed(b.ctx, "k5", "0.updatePart", t0, nil, nil), ion.PartPatch{ID: p.ID, Etag: p.Etag, Description: ptr("v2")}))(t)
+		loc := must(b.ts.CreateLocation(b.ctx, ion.Location{Name: "bin", Available: true}))(t)
+		inv := must(b.ts.CreatePartInventory(keyed(b.ctx, "k7", "0.createPartInventory", t0, nil, nil),
+			ion.PartInventory{PartID: p.ID, Quantity: 2.5, LocationID: &loc.ID, Attributes: []ion.Attribute{{Key: "k", Type: "TEXT", Value: "v"}}}))(t)
 		gone := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "IDEM-GONE"}))(t)
 		ok(t, b.ts.DeletePart(keyed(b.ctx, "k6", "0.deletePart", t0, nil, nil), gone.ID, gone.Etag))
 		// Someone changes the part afterwards.
@@ -110,6 +113,9 @@ func testIdempotency(t *testing.T, h *harness) {
 			{"k5", "0.updatePart", func(ctx context.Context) (any, error) {
 				return b.ts.UpdatePart(ctx, ion.PartPatch{ID: p.ID, Etag: p.Etag, Description: ptr("v2")})
 			}, up},
+			{"k7", "0.createPartInventory", func(ctx context.Context) (any, error) {
+				return b.ts.CreatePartInventory(ctx, ion.PartInventory{PartID: p.ID, Quantity: 2.5})
+			}, inv},
 			{"k6", "0.deletePart", func(ctx context.Context) (any, error) {
 				return nil, b.ts.DeletePart(ctx, gone.ID, gone.Etag)
 			}, nil},
@@ -131,10 +137,14 @@ func testIdempotency(t *testing.T, h *harness) {
 				t.Fatalf("%s: replay committed a write", tc.key)
 			}
 		}
-		// Nothing was written again: still two parts, the latest description.
+		// Nothing was written again: one part, with the latest description,
+		// and one inventory.
 		page := must(b.ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t)
 		if page.TotalCount != 1 || page.Items[0].Description != "v3" {
 			t.Fatalf("after replays: %+v", page)
+		}
+		if n := must(b.ts.PartInventories(b.ctx, ion.ListOptions{}))(t).TotalCount; n != 1 {
+			t.Fatalf("%d inventories after the replay, want 1", n)
 		}
 	})
 
