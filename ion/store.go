@@ -342,6 +342,8 @@ type TenantStore interface {
 	DeleteTeam(ctx context.Context, id ID, etag string) error
 	Team(ctx context.Context, id ID) (Team, error)
 	Teams(ctx context.Context, opts ListOptions) (Page[Team], error)
+
+	IdempotencyStore
 }
 
 // ControlStore holds what spans tenants: environments, organizations, users,

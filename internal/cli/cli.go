@@ -246,8 +246,9 @@ type ApikeyCmd struct {
 
 type ApikeyCreateCmd struct {
 	AdminFlags
-	Org  int64 `required:"" help:"Organization id."`
-	User int64 `required:"" help:"User id the key acts as."`
+	Org    int64 `required:"" help:"Organization id."`
+	User   int64 `required:"" help:"User id the key acts as."`
+	Export bool  `name:"export" help:"Print export lines for the shell instead: ION_PROD_BASE_URL, ION_PROD_CLIENT_ID and ION_PROD_CLIENT_SECRET (the names ION_ENV=prod reads), for eval \"$(ionbox apikey create … --export)\"."`
 }
 
 func (c *ApikeyCreateCmd) Run(g *Globals) error {
@@ -264,6 +265,14 @@ func (c *ApikeyCreateCmd) Run(g *Globals) error {
 	}
 	if c.JSON {
 		return c.print(g, raw, nil, nil)
+	}
+	if c.Export {
+		// The key's environment base URL is its token URL's base.
+		base := strings.TrimSuffix(k.TokenURL, "/realms/api-keys/protocol/openid-connect/token")
+		fmt.Fprintf(g.Stdout, "export ION_PROD_BASE_URL=%s\nexport ION_PROD_CLIENT_ID=%s\nexport ION_PROD_CLIENT_SECRET=%s\n",
+			shellQuote(base), shellQuote(k.ClientID), shellQuote(k.ClientSecret))
+		fmt.Fprintf(g.Stderr, "The secret is shown once; it is stored only as a hash. Environment: %s.\n", k.Environment)
+		return nil
 	}
 	fmt.Fprintf(g.Stdout, "ION_CLIENT_ID=%s\nION_CLIENT_SECRET=%s\nION_TOKEN_URL=%s\n", k.ClientID, k.ClientSecret, k.TokenURL)
 	fmt.Fprintf(g.Stderr, "The secret is shown once; it is stored only as a hash. Environment: %s.\n", k.Environment)

@@ -155,6 +155,17 @@ func runBinary(t *testing.T, env map[string]string, args ...string) (string, str
 	return stdout.String(), stderr.String(), code
 }
 
+// runReal runs the real binary (no ION_* variables) and returns its
+// stdout, or an error with its stderr when it exits non-zero.
+func runReal(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	stdout, stderr, code := runBinary(t, nil, args...)
+	if code != 0 {
+		return stdout, fmt.Errorf("exit %d: %s", code, stderr)
+	}
+	return stdout, nil
+}
+
 type seedReport struct {
 	Objects []seedRow `json:"objects"`
 }
@@ -163,7 +174,7 @@ func TestSeedChainIsIdempotent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	args := append([]string{"seed", "chain", "--count", "2", "--json"}, b.sbxFlags()...)
-	out, err := runInProcess(t, args...)
+	out, err := runReal(t, args...)
 	if err != nil {
 		t.Fatalf("first seed chain: %v\n%s", err, out)
 	}
@@ -182,7 +193,7 @@ func TestSeedChainIsIdempotent(t *testing.T) {
 			t.Fatalf("first run on an empty sandbox: %+v, want everything created", r)
 		}
 	}
-	out, err = runInProcess(t, args...)
+	out, err = runReal(t, args...)
 	if err != nil {
 		t.Fatalf("second seed chain: %v\n%s", err, out)
 	}
@@ -199,7 +210,7 @@ func TestSeedChainIsIdempotent(t *testing.T) {
 		}
 	}
 	// The table form lines up and names what it found.
-	out, err = runInProcess(t, append([]string{"seed", "chain"}, b.sbxFlags()...)...)
+	out, err = runReal(t, append([]string{"seed", "chain"}, b.sbxFlags()...)...)
 	if err != nil || !regexp.MustCompile(`(?m)^SEED-1\s+installation\s+\d+\s+found$`).MatchString(out) {
 		t.Fatalf("seed chain table: %v\n%s", err, out)
 	}
@@ -244,7 +255,7 @@ func TestPromoteCheck(t *testing.T) {
 	b := setup(t)
 	// Production credentials against production: every check passes and
 	// the report names organization, kind, features and rate limits.
-	out, err := runInProcess(t, append([]string{"promote", "check", "--expect", "production"}, b.prodFlags()...)...)
+	out, err := runReal(t, append([]string{"promote", "check", "--expect", "production"}, b.prodFlags()...)...)
 	if err != nil {
 		t.Fatalf("promote check: %v\n%s", err, out)
 	}
@@ -298,5 +309,59 @@ func TestToken(t *testing.T) {
 	_, stderr, code := runBinary(t, map[string]string{"ION_BASE_URL": b.url}, "token")
 	if code != 1 || !strings.Contains(stderr, "set ION_CLIENT_ID and ION_CLIENT_SECRET (or --client-id and --client-secret), or ION_TOKEN") {
 		t.Fatalf("token without credentials: exit %d, %s", code, stderr)
+	}
+}
+
+// TestIONEnvSelectsTheVariables runs the real binary with both
+// environments' variables set (and decoy unprefixed ones): ION_ENV, or
+// --env, picks which set every developer command reads.
+func TestIONEnvSelectsTheVariables(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	both := map[string]string{
+		"ION_SANDBOX_BASE_URL": b.sbxURL, "ION_SANDBOX_CLIENT_ID": b.sbxID, "ION_SANDBOX_CLIENT_SECRET": b.sbxSecret,
+		"ION_PROD_BASE_URL": b.url, "ION_PROD_CLIENT_ID": b.prodID, "ION_PROD_CLIENT_SECRET": b.prodSecret,
+		// Decoys: with ION_ENV set, the unprefixed names are ignored.
+		"ION_BASE_URL": "http://127.0.0.1:1", "ION_CLIENT_ID": "decoy", "ION_CLIENT_SECRET": "ion_prod_decoy",
+	}
+	with := func(extra map[string]string, drop ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range both {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		for _, k := range drop {
+			delete(m, k)
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name       string
+		env        map[string]string
+		args       []string
+		wantCode   int
+		wantStdout string // a regexp
+		wantStderr string // exact
+	}{
+		{"token with ION_ENV=sandbox", with(map[string]string{"ION_ENV": "sandbox"}), []string{"token", "--json"}, 0, `"kind": "sandbox"`, ""},
+		{"token with ION_ENV=prod", with(map[string]string{"ION_ENV": "prod"}), []string{"token", "--json"}, 0, `"kind": "production"`, ""},
+		{"--env wins over ION_ENV", with(map[string]string{"ION_ENV": "sandbox"}), []string{"token", "--json", "--env", "prod"}, 0, `"kind": "production"`, ""},
+		{"smoke with ION_ENV=sandbox", with(map[string]string{"ION_ENV": "sandbox"}), []string{"smoke"}, 0, `(?m)^clean up\s+ok\s`, ""},
+		{"seed chain with ION_ENV=sandbox", with(map[string]string{"ION_ENV": "sandbox"}), []string{"seed", "chain"}, 0, `(?m)^SEED-1\s+installation\s+\d+\s+(created|found)$`, ""},
+		{"promote check with ION_ENV=prod", with(map[string]string{"ION_ENV": "prod"}), []string{"promote", "check", "--expect", "production"}, 0, `(?m)^kind\s+production$`, ""},
+		{"a flag wins over the variables", with(map[string]string{"ION_ENV": "prod"}), []string{"promote", "check", "--base-url", b.sbxURL, "--client-id", b.sbxID, "--client-secret", b.sbxSecret}, 0, `(?m)^kind\s+sandbox$`, ""},
+		{"missing prefixed variable", with(map[string]string{"ION_ENV": "sandbox"}, "ION_SANDBOX_CLIENT_SECRET"), []string{"smoke"}, 1, ``,
+			"ionbox: no credential: set ION_SANDBOX_CLIENT_ID and ION_SANDBOX_CLIENT_SECRET (or --client-id and --client-secret), or ION_SANDBOX_TOKEN\n"},
+		{"missing prefixed base URL", with(map[string]string{"ION_ENV": "prod"}, "ION_PROD_BASE_URL"), []string{"token"}, 1, ``,
+			"ionbox: no environment: set ION_PROD_BASE_URL or --base-url\n"},
+		{"unknown ION_ENV", with(map[string]string{"ION_ENV": "staging"}), []string{"token"}, 1, ``,
+			"ionbox: --env / ION_ENV \"staging\": want sandbox or prod (or unset, for ION_BASE_URL, ION_CLIENT_ID, …)\n"},
+	} {
+		stdout, stderr, code := runBinary(t, tc.env, tc.args...)
+		if code != tc.wantCode || !regexp.MustCompile(tc.wantStdout).MatchString(stdout) || (tc.wantStderr != "" && stderr != tc.wantStderr) {
+			t.Errorf("%s: exit %d\nstdout:\n%s\nstderr: %q\nwant exit %d, stdout matching %s, stderr %q", tc.name, code, stdout, stderr, tc.wantCode, tc.wantStdout, tc.wantStderr)
+		}
 	}
 }

@@ -22,8 +22,11 @@ type PromoteCheckCmd struct {
 }
 
 func (c *PromoteCheckCmd) Run(g *Globals) error {
+	if err := c.resolve(); err != nil {
+		return err
+	}
 	if c.BaseURL == "" {
-		return fmt.Errorf("no target: set --base-url or ION_BASE_URL")
+		return fmt.Errorf("no target: set --base-url or %sBASE_URL", c.prefix)
 	}
 	var l checkList
 	var env *client.Environment

@@ -79,6 +79,7 @@ type SandboxRequestCmd struct {
 	ServiceAccount []string `name:"service-account" help:"Service account name (repeatable); each gets a credential."`
 	Feature        []string `help:"Preview feature flag to turn on (repeatable)."`
 	TTLDays        int      `name:"ttl-days" help:"Hard end after this many days (0: none)."`
+	Export         bool     `name:"export" help:"Print export lines for the shell instead: ION_SANDBOX_BASE_URL and the first service account's ION_SANDBOX_CLIENT_ID and ION_SANDBOX_CLIENT_SECRET, for eval \"$(ionbox sandbox request … --export)\"."`
 }
 
 func (c *SandboxRequestCmd) Run(g *Globals) error {
@@ -105,7 +106,40 @@ func (c *SandboxRequestCmd) Run(g *Globals) error {
 	if err := c.call(g.Ctx, http.MethodPost, "/admin/v1/sandbox-requests", body, &raw); err != nil {
 		return err
 	}
+	if c.Export {
+		return printSandboxExports(g, raw)
+	}
 	return c.printResult(g, raw)
+}
+
+// printSandboxExports prints a provisioned sandbox's base URL and first
+// credential as shell export lines (the ION_SANDBOX_* names that ION_ENV=sandbox
+// reads), so that eval puts them in the shell and nothing else is printed.
+func printSandboxExports(g *Globals, raw json.RawMessage) error {
+	var res struct {
+		Status      string
+		Sandbox     *sandboxRow
+		Credentials []struct{ ServiceAccount, ClientID, ClientSecret string }
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return err
+	}
+	if res.Sandbox == nil {
+		return fmt.Errorf("--export: the request is %s, so there is no sandbox to export yet; approve it (ionbox sandbox approve), then use ionbox sandbox credentials", res.Status)
+	}
+	if len(res.Credentials) == 0 {
+		return fmt.Errorf("--export: the request has no service account, so there is no credential to export; add --service-account NAME")
+	}
+	k := res.Credentials[0]
+	fmt.Fprintf(g.Stdout, "export ION_SANDBOX_BASE_URL=%s\nexport ION_SANDBOX_CLIENT_ID=%s\nexport ION_SANDBOX_CLIENT_SECRET=%s\n",
+		shellQuote(res.Sandbox.BaseURL), shellQuote(k.ClientID), shellQuote(k.ClientSecret))
+	fmt.Fprintf(g.Stderr, "Sandbox %s: service account %s's secret is shown once; it is stored only as a hash.\n", res.Sandbox.Name, k.ServiceAccount)
+	return nil
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 type SandboxApproveCmd struct {

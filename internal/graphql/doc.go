@@ -5,8 +5,10 @@
 // (listorder.go, generated/lists.go), the HTTP transport (POST, GET, JSON
 // array batches), the limits checked before any resolver runs (depth,
 // aliases, page size, complexity, body size, batch size, timeout), the
-// document cache and automatic persisted queries, and the error presenter
-// that maps ion errors to ION's envelope.
+// document cache and automatic persisted queries, the error presenter
+// that maps ion errors to ION's envelope, and Idempotency-Key on mutations
+// (idempotency.go: fingerprint, replay, 409 and 422; the records are the
+// tenant store's).
 //
 // The emulated quirks of ION (numeric ids, enums in any case, Int and ID
 // variables used interchangeably, the docs' alias input type names,

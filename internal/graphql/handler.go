@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -118,6 +119,13 @@ type Config struct {
 	Limits Limits
 	// Logger receives internal errors and panics. Default slog.Default().
 	Logger *slog.Logger
+	// Now is the clock of Idempotency-Key records (their time and 24 h
+	// expiry); default time.Now.
+	Now func() time.Time
+	// AfterIdempotentRun, when set, is called after a keyed mutation
+	// committed and before its answer is stored or sent. Tests panic there
+	// with http.ErrAbortHandler to lose the answer as a crash would.
+	AfterIdempotentRun func()
 }
 
 func (c *Config) validate() error {
@@ -129,6 +137,9 @@ func (c *Config) validate() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	c.Limits = c.Limits.withDefaults()
 	return c.Limits.validate()
@@ -150,6 +161,12 @@ type handler struct {
 	limits    Limits
 	log       *slog.Logger
 	presenter errorPresenter
+
+	now                func() time.Time
+	afterIdempotentRun func()
+	// inflight holds the keyed requests running in this process (tenant,
+	// scope and key), so that a duplicate answers 409 at once.
+	inflight sync.Map
 }
 
 // NewHandler returns the GraphQL endpoint. The router must authenticate
@@ -170,6 +187,9 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		limits:    cfg.Limits,
 		log:       cfg.Logger,
 		presenter: errorPresenter{log: cfg.Logger, timeout: cfg.Limits.Timeout.String()},
+
+		now:                cfg.Now,
+		afterIdempotentRun: cfg.AfterIdempotentRun,
 	}
 	h.exec = executor.New(es)
 	h.exec.SetQueryCache(docs)
@@ -188,6 +208,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 			if st, err := stateFrom(ctx); err == nil {
 				st.resetLoaders()
 			}
+			ctx = idempotentStep(ctx)
 		}
 		return next(ctx)
 	})
@@ -225,8 +246,22 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	var idem *idempotentRequest
+	if key := r.Header.Get(IdempotencyKeyHeader); key != "" && r.Method == http.MethodPost {
+		var done bool
+		if idem, done = h.beginIdempotent(w, r, actor, reqs, key); done {
+			return
+		}
+		if idem != nil {
+			defer h.inflight.Delete(idem.inflight)
+		}
+	}
+
 	ctx, cancel := context.WithTimeout(r.Context(), h.limits.Timeout)
 	defer cancel()
+	if idem != nil {
+		ctx = withIdempotentRequest(ctx, idem)
+	}
 	type result struct {
 		responses []*response
 		err       *httpError
@@ -242,11 +277,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}()
 		var res result
-		for _, params := range reqs {
+		for i, params := range reqs {
 			if ctx.Err() != nil {
 				break // timed out: run no further operation of the batch
 			}
-			resp, herr := h.execute(ctx, actor, params, r.Method == http.MethodGet)
+			resp, herr := h.execute(withOperationIndex(ctx, i), actor, params, r.Method == http.MethodGet)
 			if herr != nil {
 				res.err = herr
 				break
@@ -276,6 +311,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(res.responses) != len(reqs) {
 		return // cancelled by the client part way: nobody reads an answer
+	}
+	if idem != nil {
+		h.finishIdempotent(r.Context(), w, idem, actor, res.responses, batch)
+		return
 	}
 	writeResponses(w, res.responses, batch)
 }

@@ -94,6 +94,23 @@ type tx struct {
 	pgq
 	ctx context.Context
 	now time.Time
+	// result is what a tenant write returns, for its Idempotency-Key
+	// record (see setResult).
+	result txResult
+}
+
+// txResult is the object a tenant write returns: its kind, id and value
+// (nil for a delete).
+type txResult struct {
+	kind  string
+	id    ion.ID
+	value any
+}
+
+// setResult notes what the write returns, so that an Idempotency-Key step
+// recorded in this transaction can replay it.
+func (tx *tx) setResult(kind string, id ion.ID, value any) {
+	tx.result = txResult{kind: kind, id: id, value: value}
 }
 
 // nowMicros is now as stored.

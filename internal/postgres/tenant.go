@@ -54,11 +54,30 @@ func newTenantStore(s *Stores, id, schema string) *TenantStore {
 }
 
 // update runs fn in one write transaction on the tenant's schema.
+// With an ion.IdempotentWrite in ctx, the step is recorded in the same
+// transaction (or, in replay mode, nothing runs: the caller returns the
+// recorded result).
 func (s *TenantStore) update(ctx context.Context, op string, fn func(tx *tx) error) error {
 	if err := s.stores.checkOpen(); err != nil {
 		return err
 	}
-	return s.db.update(ctx, op, fn)
+	w, keyed := ion.IdempotentWriteFrom(ctx)
+	if keyed && w.Replay != nil {
+		return nil // the step committed before: replayed, never written twice
+	}
+	if !keyed {
+		return s.db.update(ctx, op, fn)
+	}
+	err := s.db.update(ctx, op, func(tx *tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return recordIdempotentStep(tx, w)
+	})
+	if err == nil && w.OnCommit != nil {
+		w.OnCommit()
+	}
+	return err
 }
 
 // view runs fn in one read transaction on the tenant's schema.
@@ -92,6 +111,9 @@ func list[T any](ctx context.Context, s *TenantStore, e *entity[T], opts ion.Lis
 // create runs insert in a transaction and returns the new object as read
 // back, so that it equals what later reads return.
 func create[T any](ctx context.Context, s *TenantStore, e *entity[T], insert func(tx *tx) (ion.ID, error)) (T, error) {
+	if out, ok, err := ion.ReplayedResult[T](ctx); ok {
+		return out, err
+	}
 	var out T
 	err := s.update(ctx, "create "+e.kind, func(tx *tx) error {
 		id, err := insert(tx)
@@ -99,6 +121,7 @@ func create[T any](ctx context.Context, s *TenantStore, e *entity[T], insert fun
 			return err
 		}
 		out, err = e.get(tx.ctx, tx, id)
+		tx.setResult(e.kind, id, out)
 		return err
 	})
 	return out, err
@@ -107,6 +130,9 @@ func create[T any](ctx context.Context, s *TenantStore, e *entity[T], insert fun
 // change runs fn on the current object id (after the etag check) in a
 // transaction and returns the object as read back.
 func change[T any](ctx context.Context, s *TenantStore, e *entity[T], op string, id ion.ID, etag string, fn func(tx *tx, cur T) error) (T, error) {
+	if out, ok, err := ion.ReplayedResult[T](ctx); ok {
+		return out, err
+	}
 	var out T
 	err := s.update(ctx, op+" "+e.kind, func(tx *tx) error {
 		cur, err := e.get(tx.ctx, tx, id)
@@ -120,6 +146,7 @@ func change[T any](ctx context.Context, s *TenantStore, e *entity[T], op string,
 			return err
 		}
 		out, err = e.get(tx.ctx, tx, id)
+		tx.setResult(e.kind, id, out)
 		return err
 	})
 	return out, err
@@ -141,6 +168,7 @@ func remove[T any](ctx context.Context, s *TenantStore, e *entity[T], id ion.ID,
 				return err
 			}
 		}
+		tx.setResult(e.kind, id, nil)
 		_, err = tx.exec("DELETE FROM "+e.table+" WHERE id = ?", id)
 		return err
 	})

@@ -73,13 +73,17 @@ type Config struct {
 	Limits limit.Config
 	// Logger defaults to a text logger on stderr.
 	Logger *slog.Logger
-	// Now is the clock of sandbox dormancy and expiry (tests move it);
-	// default time.Now.
+	// Now is the clock of sandbox dormancy and expiry, and of
+	// Idempotency-Key records' 24 h expiry (tests move it); default time.Now.
 	Now func() time.Time
 	// SweepEvery is how often the server makes idle sandboxes dormant and
 	// expires them; default 1 minute. Replicas may all sweep: each
 	// transition is made once.
 	SweepEvery time.Duration
+
+	// afterIdempotentRun is graphql.Config.AfterIdempotentRun (tests lose
+	// an answer after its commit there, as a crash would).
+	afterIdempotentRun func()
 }
 
 func (c *Config) setDefaults() error {
@@ -221,7 +225,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		return nil, err
 	}
 	lifecycle := newSandboxLifecycle(cfg.Now, cfg.SweepEvery, log)
-	h, err := assemble(ctx, stores, []byte(hashKey), publicURL, sandboxDomain, adminToken, log, limiter, gate, lifecycle)
+	h, err := assemble(ctx, stores, []byte(hashKey), publicURL, sandboxDomain, adminToken, log, limiter, gate, lifecycle, cfg.afterIdempotentRun)
 	if err != nil {
 		ln.Close()
 		stores.Close()
@@ -280,7 +284,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 }
 
 // assemble builds the root handler over opened stores.
-func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL, sandboxDomain, adminToken string, log *slog.Logger, limiter *limit.Limiter, gate *limit.Gate, lifecycle *sandboxLifecycle) (http.Handler, error) {
+func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL, sandboxDomain, adminToken string, log *slog.Logger, limiter *limit.Limiter, gate *limit.Gate, lifecycle *sandboxLifecycle, afterIdempotentRun func()) (http.Handler, error) {
 	prod, err := stores.Control().EnsureEnvironment(ctx, ion.Environment{
 		Name: ion.ProductionEnvironment, Kind: ion.EnvProduction, State: "active",
 	})
@@ -305,7 +309,9 @@ func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL,
 	if err != nil {
 		return nil, err
 	}
-	gql, err := graphql.NewHandler(graphql.Config{Stores: stores, APIKeys: authSvc, Logger: log})
+	// Idempotency-Key records expire on the lifecycle's clock, which tests move.
+	gql, err := graphql.NewHandler(graphql.Config{Stores: stores, APIKeys: authSvc, Logger: log, Now: lifecycle.now,
+		AfterIdempotentRun: afterIdempotentRun})
 	if err != nil {
 		return nil, fmt.Errorf("graphql: %w", err)
 	}

@@ -184,6 +184,7 @@ func (s *TenantStore) DeleteAbomInstallation(ctx context.Context, id ion.ID, eta
 		if err := ion.CheckEtag("aBOM installation", a.Meta, etag); err != nil {
 			return err
 		}
+		tx.setResult("aBOM installation", id, nil)
 		if _, err := tx.exec(`DELETE FROM abom_installations WHERE id = ?`, id); err != nil {
 			return err
 		}

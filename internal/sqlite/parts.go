@@ -210,6 +210,9 @@ func (s *TenantStore) Parts(ctx context.Context, opts ion.ListOptions) (ion.Page
 // CreatePartRevision copies part partID as a new revision of its part
 // number: the given one, or the one after the highest existing revision.
 func (s *TenantStore) CreatePartRevision(ctx context.Context, partID ion.ID, revision string) (ion.Part, error) {
+	if out, ok, err := ion.ReplayedResult[ion.Part](ctx); ok {
+		return out, err
+	}
 	var out ion.Part
 	err := s.update(ctx, "create part revision", func(tx *tx) error {
 		src, err := parts.get(tx.ctx, tx, partID)
@@ -233,6 +236,7 @@ func (s *TenantStore) CreatePartRevision(ctx context.Context, partID ion.ID, rev
 			return err
 		}
 		out, err = parts.get(tx.ctx, tx, id)
+		tx.setResult("part", id, out)
 		return err
 	})
 	return out, err

@@ -247,6 +247,7 @@ func (s *TenantStore) DeleteRun(ctx context.Context, id ion.ID, etag string) err
 		if issues > 0 {
 			return ion.Errorf(ion.ECONFLICT, "run %d cannot be deleted: %d issues reference it or its steps. Delete or change them first.", id, issues)
 		}
+		tx.setResult("run", id, nil)
 		if _, err := tx.exec(`DELETE FROM runs WHERE id = ?`, id); err != nil {
 			return err
 		}

@@ -19,13 +19,32 @@ type TenantStore struct {
 var _ ion.TenantStore = (*TenantStore)(nil)
 
 // update runs fn in one write transaction on the tenant's file.
+// With an ion.IdempotentWrite in ctx, the step is recorded in the same
+// transaction (or, in replay mode, nothing runs: the caller returns the
+// recorded result).
 func (s *TenantStore) update(ctx context.Context, op string, fn func(tx *tx) error) error {
+	w, keyed := ion.IdempotentWriteFrom(ctx)
+	if keyed && w.Replay != nil {
+		return nil // the step committed before: replayed, never written twice
+	}
 	db, release, err := s.stores.acquire(ctx, s.id)
 	if err != nil {
 		return wrapErr(op, err)
 	}
 	defer release()
-	return db.update(ctx, op, fn)
+	if !keyed {
+		return db.update(ctx, op, fn)
+	}
+	err = db.update(ctx, op, func(tx *tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return recordIdempotentStep(tx, w)
+	})
+	if err == nil && w.OnCommit != nil {
+		w.OnCommit()
+	}
+	return err
 }
 
 // view runs fn in one read transaction on the tenant's read pool.
@@ -63,6 +82,9 @@ func list[T any](ctx context.Context, s *TenantStore, e *entity[T], opts ion.Lis
 // create runs insert in a transaction and returns the new object as read
 // back, so that it equals what later reads return.
 func create[T any](ctx context.Context, s *TenantStore, e *entity[T], insert func(tx *tx) (ion.ID, error)) (T, error) {
+	if out, ok, err := ion.ReplayedResult[T](ctx); ok {
+		return out, err
+	}
 	var out T
 	err := s.update(ctx, "create "+e.kind, func(tx *tx) error {
 		id, err := insert(tx)
@@ -70,6 +92,7 @@ func create[T any](ctx context.Context, s *TenantStore, e *entity[T], insert fun
 			return err
 		}
 		out, err = e.get(tx.ctx, tx, id)
+		tx.setResult(e.kind, id, out)
 		return err
 	})
 	return out, err
@@ -78,6 +101,9 @@ func create[T any](ctx context.Context, s *TenantStore, e *entity[T], insert fun
 // change runs fn on the current object id (after the etag check) in a
 // transaction and returns the object as read back.
 func change[T any](ctx context.Context, s *TenantStore, e *entity[T], op string, id ion.ID, etag string, fn func(tx *tx, cur T) error) (T, error) {
+	if out, ok, err := ion.ReplayedResult[T](ctx); ok {
+		return out, err
+	}
 	var out T
 	err := s.update(ctx, op+" "+e.kind, func(tx *tx) error {
 		cur, err := e.get(tx.ctx, tx, id)
@@ -91,6 +117,7 @@ func change[T any](ctx context.Context, s *TenantStore, e *entity[T], op string,
 			return err
 		}
 		out, err = e.get(tx.ctx, tx, id)
+		tx.setResult(e.kind, id, out)
 		return err
 	})
 	return out, err
@@ -112,6 +139,7 @@ func remove[T any](ctx context.Context, s *TenantStore, e *entity[T], id ion.ID,
 				return err
 			}
 		}
+		tx.setResult(e.kind, id, nil)
 		_, err = tx.exec("DELETE FROM "+e.table+" WHERE id = ?", id)
 		return err
 	})
