@@ -773,9 +773,16 @@ func carryWebhookTables(ctx context.Context, current, restored string) error {
 	db := sql.OpenDB(connector{dsn(restored, 5*time.Second, false)})
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	// A state saved before the webhook migration gets the tables first.
-	if err := migrate(ctx, db, tenantMigrations); err != nil {
+	// A state saved before the webhook migration gets the tables first
+	// (checked first: a migration run costs more than the rest).
+	var migrated int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'webhook_receivers'`).Scan(&migrated); err != nil {
 		return err
+	}
+	if migrated == 0 {
+		if err := migrate(ctx, db, tenantMigrations); err != nil {
+			return err
+		}
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
