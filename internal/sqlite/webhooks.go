@@ -766,6 +766,17 @@ func (c *ControlStore) WebhookTenants(ctx context.Context) ([]string, error) {
 // must keep growing because receivers dedupe by them.
 var webhookTables = []string{"webhook_receivers", "webhook_subscriptions", "webhook_events", "webhook_deliveries"}
 
+// hadWebhooks reports whether a tenant ever had a webhook row: its id
+// sequences are only ever set by inserts and carried forward by restores,
+// so without them neither the tenant nor any state saved from it holds
+// webhook rows, and a restore need not open its files to carry them. On
+// an error it says true, the safe answer.
+func hadWebhooks(ctx context.Context, q queryer) bool {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_sequence WHERE name LIKE 'webhook\_%' ESCAPE '\'`).Scan(&n)
+	return err != nil || n > 0
+}
+
 // carryWebhookTables copies the webhook tables (and their id sequences)
 // of the tenant file at current into the file at restored, which is about
 // to replace it. Nobody uses either file meanwhile.
