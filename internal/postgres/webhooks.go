@@ -684,7 +684,8 @@ const claimLock = " FOR UPDATE OF d SKIP LOCKED"
 
 // FinishWebhookDelivery records one attempt: the delivery becomes
 // DELIVERED, PENDING again at NextAttemptAt, or FAILED; the receiver's
-// FailingSince starts at its first failure and clears on a success, and
+// FailingSince starts at its first failure and clears (with LastError) on
+// a success, and
 // DisableReceiver disables it with Error as LastError.
 func (s *TenantStore) FinishWebhookDelivery(ctx context.Context, o ion.DeliveryOutcome) error {
 	disabled := false
@@ -720,7 +721,7 @@ func (s *TenantStore) FinishWebhookDelivery(ctx context.Context, o ion.DeliveryO
 		}
 		switch {
 		case o.Delivered:
-			_, err = tx.exec(`UPDATE webhook_receivers SET failing_since = NULL WHERE id = ?`, receiverID)
+			_, err = tx.exec(`UPDATE webhook_receivers SET failing_since = NULL, last_error = '' WHERE id = ? AND status = 'ACTIVE'`, receiverID)
 		case o.DisableReceiver:
 			disabled = true
 			_, err = tx.exec(`UPDATE webhook_receivers SET status = 'DISABLED', last_error = ?, failing_since = coalesce(failing_since, ?),

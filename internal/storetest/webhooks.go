@@ -459,8 +459,8 @@ func testWebhooks(t *testing.T, h *harness) {
 		if d.Status != ion.DeliveryDelivered || d.Attempts != 3 || d.DeliveredAt == nil || !d.DeliveredAt.Equal(later) {
 			t.Fatalf("after a success: %+v", d)
 		}
-		if rcv := must(b.ts.WebhookReceiver(b.ctx, r.ID))(t); rcv.FailingSince != nil {
-			t.Fatalf("FailingSince %v after a success, want nil", rcv.FailingSince)
+		if rcv := must(b.ts.WebhookReceiver(b.ctx, r.ID))(t); rcv.FailingSince != nil || rcv.LastError != "" {
+			t.Fatalf("FailingSince %v, LastError %q after a success, want nil and empty", rcv.FailingSince, rcv.LastError)
 		}
 		wantErr(t, b.ts.FinishWebhookDelivery(b.ctx, ion.DeliveryOutcome{DeliveryID: id, AttemptedAt: later, Delivered: true}), ion.ECONFLICT, "")
 		wantErr(t, b.ts.FinishWebhookDelivery(b.ctx, ion.DeliveryOutcome{DeliveryID: 9999, AttemptedAt: later}), ion.ENOTFOUND, "")
