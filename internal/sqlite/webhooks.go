@@ -685,8 +685,7 @@ const claimLock = ""
 // FinishWebhookDelivery records one attempt: the delivery becomes
 // DELIVERED, PENDING again at NextAttemptAt, or FAILED; the receiver's
 // FailingSince starts at its first failure and clears (with LastError) on
-// a success, and
-// DisableReceiver disables it with Error as LastError.
+// a success, and DisableReceiver disables it with Error as LastError.
 func (s *TenantStore) FinishWebhookDelivery(ctx context.Context, o ion.DeliveryOutcome) error {
 	disabled := false
 	err := s.update(ctx, "finish webhook delivery", func(tx *tx) error {
