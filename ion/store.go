@@ -344,6 +344,7 @@ type TenantStore interface {
 	Teams(ctx context.Context, opts ListOptions) (Page[Team], error)
 
 	IdempotencyStore
+	WebhookStore
 }
 
 // ControlStore holds what spans tenants: environments, organizations, users,
@@ -381,6 +382,7 @@ type ControlStore interface {
 	RetireSigningKey(ctx context.Context, env, kid string, at time.Time) error
 
 	SandboxStore
+	WebhookRegistry
 }
 
 // Stores opens the control store and tenant stores of one deployment.

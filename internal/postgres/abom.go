@@ -185,6 +185,9 @@ func (s *TenantStore) DeleteAbomInstallation(ctx context.Context, id ion.ID, eta
 			return err
 		}
 		tx.setResult("aBOM installation", id, nil)
+		if err := track(tx, abomInstallations, id); err != nil {
+			return err
+		}
 		if _, err := tx.exec(`DELETE FROM abom_installations WHERE id = ?`, id); err != nil {
 			return err
 		}

@@ -105,6 +105,7 @@ func (o Options) validate() error {
 // and one schema per tenant in one database, shared by any number of
 // processes.
 type Stores struct {
+	webhooks    webhookNotifier // OnWebhookQueued's functions
 	opts        Options
 	config      *pgxpool.Config // the parsed URL, for migration connections
 	pool        *pgxpool.Pool   // tenant schemas; search_path set per transaction
@@ -349,7 +350,8 @@ func (s *Stores) DeleteTenant(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("postgres: delete tenant %s: %w", id, err)
 	}
-	return nil
+	// A deleted tenant has no receivers for a dispatcher to poll.
+	return s.control.SetWebhookTenant(ctx, id, false)
 }
 
 // Close stops the spare refiller and closes the pools. Stores and the

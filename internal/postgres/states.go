@@ -220,6 +220,9 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 				if ok, err := schemaExists(tx, tenant); err != nil || !ok {
 					return errors.Join(err, errTenantNotFound(id))
 				}
+				if err := carryWebhookTables(tx, tenant, src); err != nil {
+					return fmt.Errorf("keep webhook configuration: %w", err)
+				}
 				if _, err := tx.exec(`DROP SCHEMA ` + quote(tenant) + ` CASCADE`); err != nil {
 					return err
 				}
@@ -233,6 +236,9 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 		if err != nil {
 			return fmt.Errorf("postgres: restore state %s of tenant %s: %w", name, id, err)
 		}
+		// A state saved by an older version may be behind the migrations:
+		// the next Tenant call checks again.
+		s.migrated.Delete(tenant)
 		s.prepareInBackground(id, name)
 		return nil
 	}

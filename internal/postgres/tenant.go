@@ -65,16 +65,25 @@ func (s *TenantStore) update(ctx context.Context, op string, fn func(tx *tx) err
 	if keyed && w.Replay != nil {
 		return nil // the step committed before: replayed, never written twice
 	}
-	if !keyed {
-		return s.db.update(ctx, op, fn)
-	}
+	// queued is reset per attempt: a retried transaction starts over.
+	var queued bool
 	err := s.db.update(ctx, op, func(tx *tx) error {
+		queued = false
 		if err := fn(tx); err != nil {
 			return err
 		}
-		return recordIdempotentStep(tx, w)
+		if err := tx.flushChanges(&queued); err != nil {
+			return err
+		}
+		if keyed {
+			return recordIdempotentStep(tx, w)
+		}
+		return nil
 	})
-	if err == nil && w.OnCommit != nil {
+	if err == nil && queued {
+		s.stores.notifyWebhookQueued(s.id)
+	}
+	if err == nil && keyed && w.OnCommit != nil {
 		w.OnCommit()
 	}
 	return err
@@ -120,6 +129,9 @@ func create[T any](ctx context.Context, s *TenantStore, e *entity[T], insert fun
 		if err != nil {
 			return err
 		}
+		if err := trackCreated(tx, e, id); err != nil {
+			return err
+		}
 		out, err = e.get(tx.ctx, tx, id)
 		tx.setResult(e.kind, id, out)
 		return err
@@ -142,6 +154,9 @@ func change[T any](ctx context.Context, s *TenantStore, e *entity[T], op string,
 		if err := ion.CheckEtag(e.kind, e.meta(cur), etag); err != nil {
 			return err
 		}
+		if err := trackRead(tx, e, id, cur); err != nil {
+			return err
+		}
 		if err := fn(tx, cur); err != nil {
 			return err
 		}
@@ -161,6 +176,9 @@ func remove[T any](ctx context.Context, s *TenantStore, e *entity[T], id ion.ID,
 			return err
 		}
 		if err := ion.CheckEtag(e.kind, e.meta(cur), etag); err != nil {
+			return err
+		}
+		if err := trackRead(tx, e, id, cur); err != nil {
 			return err
 		}
 		if fn != nil {

@@ -215,6 +215,9 @@ type tx struct {
 	// result is what a tenant write returns, for its Idempotency-Key
 	// record (see setResult).
 	result txResult
+	// capture records the business objects the transaction touches, for
+	// webhook events (see webhooks.go); nil until the first touch.
+	capture *changeCapture
 }
 
 // txResult is the object a tenant write returns: its kind, id and value

@@ -82,6 +82,7 @@ func (o Options) validate() error {
 // spans tenants and one file per tenant under tenants/, opened on first use
 // and closed when idle.
 type Stores struct {
+	webhooks webhookNotifier // OnWebhookQueued's functions
 	dir      string
 	opts     Options
 	control  *ControlStore
@@ -252,7 +253,8 @@ func (s *Stores) DeleteTenant(ctx context.Context, id string) error {
 	if err := os.RemoveAll(s.statesDir(id)); err != nil {
 		return fmt.Errorf("sqlite: delete tenant %s: its saved states: %w", id, err)
 	}
-	return nil
+	// A deleted tenant has no receivers for a dispatcher to poll.
+	return s.control.SetWebhookTenant(ctx, id, false)
 }
 
 // deleteTenant is DeleteTenant; the caller holds the tenant's state lock.

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"SandboxLifecycle", testSandboxLifecycle},
 		{"Durability", testDurability},
 		{"Idempotency", testIdempotency},
+		{"Webhooks", testWebhooks},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {
