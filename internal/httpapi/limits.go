@@ -29,6 +29,7 @@ func (s *Server) shedding(env Environment, next http.Handler) http.Handler {
 		sandbox := env.Env.Kind == ion.EnvSandbox
 		done, ok := s.cfg.Gate.Enter(sandbox)
 		if !ok {
+			s.shedHeaders(w.Header())
 			w.Header().Set("Retry-After", strconv.Itoa(limit.RetryAfterSeconds(s.cfg.Gate.RetryAfter())))
 			writeGraphQLError(w, s.log, ion.Errorf(ion.ESANDBOXTHROTTLED,
 				"Sandbox %q is throttled: this node is at capacity and serves production first. Sandboxes have no SLA; retry after %s.",
@@ -69,7 +70,9 @@ func (s *Server) rateLimited(env Environment, next http.Handler) http.Handler {
 			return
 		}
 		setRateLimitHeaders(w.Header(), d)
-		next.ServeHTTP(w, r)
+		// The GraphQL layer charges the query's cost to this credential.
+		ctx := limit.WithCostAccount(r.Context(), limit.CostAccount{Limiter: s.cfg.Limiter, Env: env.Env, Credential: credential})
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -27,17 +27,3 @@ func (s *Service) SetFeatures(ctx context.Context, name string, features []strin
 	}
 	return sb, nil
 }
-
-// SetRateLimitPolicy replaces a sandbox environment's RateLimitPolicy
-// document (already checked by the caller; "" restores the sandbox
-// defaults). NOT_FOUND for an unknown sandbox; CONFLICT for an expired one.
-func (s *Service) SetRateLimitPolicy(ctx context.Context, name, policy string) (ion.Environment, error) {
-	if _, err := s.usableSandbox(ctx, name, "change the rate limits of"); err != nil {
-		return ion.Environment{}, err
-	}
-	env, err := s.cfg.Control.SetEnvironmentRateLimitPolicy(ctx, name, policy)
-	if err != nil {
-		return ion.Environment{}, fmt.Errorf("sandbox: set rate-limit policy of %q: %w", name, err)
-	}
-	return env, nil
-}

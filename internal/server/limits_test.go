@@ -107,8 +107,8 @@ func TestWellKnownReportsRateLimit(t *testing.T) {
 		name, base string
 		want       string
 	}{
-		{"production", b.url, `{"aggregateSandboxRequestsPerSecond":null,"burst":100,"requestsPerSecond":50}`},
-		{"sandbox", sb.baseURL, `{"aggregateSandboxRequestsPerSecond":300,"burst":200,"requestsPerSecond":100}`},
+		{"production", b.url, `{"aggregateSandboxRequestsPerSecond":null,"burst":100,"costBurst":50000,"costPerSecond":5000,"requestsPerSecond":50}`},
+		{"sandbox", sb.baseURL, `{"aggregateSandboxRequestsPerSecond":300,"burst":200,"costBurst":100000,"costPerSecond":10000,"requestsPerSecond":100}`},
 	}
 	for _, c := range cases {
 		resp, err := http.Get(c.base + "/.well-known/ion-environment")
