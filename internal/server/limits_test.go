@@ -219,6 +219,11 @@ func TestSandboxShedFirst(t *testing.T) {
 		!strings.Contains(shedBody, `Sandbox \"acme-shed\" is throttled`) {
 		t.Errorf("shed answer: Retry-After %q: %s", shed.Header.Get("Retry-After"), shedBody)
 	}
+	// A shed answer has the headers every answer has: nothing left of the
+	// sandboxes' shared budget until Retry-After.
+	if h := shed.Header; h.Get("RateLimit-Limit") != "1000000" || h.Get("RateLimit-Remaining") != "0" || h.Get("RateLimit-Reset") != "1" || h.Values("ION-Features") == nil {
+		t.Errorf("shed answer's headers: %v", h)
+	}
 	// Production is served while the sandbox is shed, over capacity.
 	for range 3 {
 		if resp, raw := rawGQL(t, b.client, b.url, prod.token); resp.StatusCode != 200 {
