@@ -1,10 +1,16 @@
 package server
 
 import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // bigPage costs 1 + 1000 nodes = 1001 points, whatever the data.
@@ -147,5 +153,66 @@ func TestRateLimitHeadersOnEveryResponse(t *testing.T) {
 		if n, err := strconv.Atoi(h.Get("RateLimit-Remaining")); err != nil || n < 0 {
 			t.Errorf("%s: RateLimit-Remaining %q", c.name, h.Get("RateLimit-Remaining"))
 		}
+	}
+}
+
+// TestTwoReplicasShareCostBudgetAndFlags runs two servers on one
+// PostgreSQL database and one Redis: a sandbox's cost budget is spent once
+// whichever replica serves it, and a flag turned on through one replica's
+// admin API takes effect on the other without a restart.
+func TestTwoReplicasShareCostBudgetAndFlags(t *testing.T) {
+	t.Parallel()
+	pg := postgresURL(t)
+	redisURL := os.Getenv("ION_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("ION_TEST_REDIS_URL is unset; set it (e.g. redis://127.0.0.1:6379/0) to share cost budgets through Redis")
+	}
+	prefix := schemaPrefix(t, pg)
+	const publicURL = "http://ionbox.test"
+	adminToken, hashKey := randomHex(32), randomHex(32)
+	start := func() *Running {
+		r, err := Start(context.Background(), Config{
+			Addr: "127.0.0.1:0", DataDir: t.TempDir(), Store: pg, StoreSchema: prefix, PublicURL: publicURL,
+			AdminToken: adminToken, HashKey: hashKey, Redis: redisURL,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = r.Stop() })
+		return r
+	}
+	r1, r2 := start(), start()
+	via := func(r *Running) *bundle {
+		dialer := &net.Dialer{}
+		client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, r.Addr)
+		}}}
+		return &bundle{t: t, url: publicURL, adminToken: adminToken, client: client}
+	}
+	b1, b2 := via(r1), via(r2)
+	c := b1.newCredential("Acme")
+	sb := b1.newSandboxWith(c.orgID, "acme-replicas", map[string]any{"rateLimit": map[string]any{"costPerSecond": 0.01, "costBurst": 1500}})
+
+	if r := b1.post(sb.baseURL, sb.token, bigPage, nil); r.Status != 200 {
+		t.Fatalf("first query through replica 1: HTTP %d %s", r.Status, r.Raw)
+	}
+	r := b2.post(sb.baseURL, sb.token, bigPage, nil)
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("RateLimit-Remaining") != "499" {
+		t.Fatalf("second query through replica 2: HTTP %d %v %s, want 429 with 499 points left", r.Status, r.Header, r.Raw)
+	}
+
+	var out struct{ Features []string }
+	b1.admin("PUT", "/admin/v1/sandboxes/acme-replicas/features", map[string]any{"features": []string{"bulk-operations"}}, &out)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := b2.post(sb.baseURL, sb.token, `{ features }`, nil)
+		if r.Header.Get("ION-Features") == "bulk-operations" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica 2 never saw the flag turned on through replica 1: %s %v", r.Raw, r.Header)
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval; replicas cache a sandbox for at most a second
 	}
 }
