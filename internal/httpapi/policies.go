@@ -56,21 +56,26 @@ func setFeaturesHeader(h http.Header, fs ion.FeatureSet) {
 // the RateLimit-* headers of env's per-credential policy with nothing
 // spent; a later limit check overwrites them.
 func (s *Server) setDefaultLimitHeaders(h http.Header, env ion.Environment) {
-	p := s.cfg.Limiter.CredentialPolicy(env)
-	h.Set("RateLimit-Limit", strconv.Itoa(p.Burst))
-	h.Set("RateLimit-Remaining", strconv.Itoa(p.Burst))
-	h.Set("RateLimit-Reset", "0")
+	// Assigned directly (the names are already canonical): this runs for
+	// every answer, including each request of a flood that is turned away.
+	burst := []string{strconv.Itoa(s.cfg.Limiter.CredentialPolicy(env).Burst)}
+	h["Ratelimit-Limit"] = burst
+	h["Ratelimit-Remaining"] = burst
+	h["Ratelimit-Reset"] = zeroHeader
 }
 
+var zeroHeader = []string{"0"}
+
 // withPolicies sets every response's default RateLimit-* and ION-Features
-// headers and puts the environment's feature set in the context.
+// headers. (The feature set goes into the context only once the caller is
+// authenticated, see authenticated: nothing before needs it, and a copy of
+// the request per answer would make turning a flood away dearer.)
 func (s *Server) withPolicies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		env := environmentFrom(r.Context())
-		fs := environmentFeatures(env)
 		s.setDefaultLimitHeaders(w.Header(), env.Env)
-		setFeaturesHeader(w.Header(), fs)
-		next.ServeHTTP(w, r.WithContext(ion.WithFeatures(r.Context(), fs)))
+		setFeaturesHeader(w.Header(), environmentFeatures(env))
+		next.ServeHTTP(w, r)
 	})
 }
 
