@@ -79,14 +79,18 @@ func (s *Server) rateLimited(env Environment, next http.Handler) http.Handler {
 // setRateLimitHeaders writes the state of the decision's bucket in the
 // headers of draft-ietf-httpapi-ratelimit-headers: the burst, the requests
 // left, and the seconds until the bucket is full again.
+//
+// The keys are assigned in their canonical form ("Ratelimit-…"; HTTP
+// header names are case-insensitive) rather than through Header.Set, which
+// would allocate to canonicalize "RateLimit-…" on every answer.
 func setRateLimitHeaders(h http.Header, d limit.Decision) {
-	h.Set("RateLimit-Limit", strconv.Itoa(d.Policy.Burst))
-	h.Set("RateLimit-Remaining", strconv.Itoa(max(0, d.Remaining)))
+	h["Ratelimit-Limit"] = []string{strconv.Itoa(d.Policy.Burst)}
+	h["Ratelimit-Remaining"] = []string{strconv.Itoa(max(0, d.Remaining))}
 	reset := 0
 	if d.Reset > 0 {
 		reset = limit.RetryAfterSeconds(d.Reset)
 	}
-	h.Set("RateLimit-Reset", strconv.Itoa(reset))
+	h["Ratelimit-Reset"] = []string{strconv.Itoa(reset)}
 }
 
 // writeRateLimited answers 429 RATE_LIMITED with Retry-After and a message

@@ -122,7 +122,7 @@ func (p *productionEnv) forget() {
 // aggregate sandbox budget's size, nothing left until Retry-After.
 func (s *Server) shedHeaders(h http.Header) {
 	cfg := s.cfg.Limiter.Config()
-	h.Set("RateLimit-Limit", strconv.Itoa(cfg.SandboxAggregate.Burst))
-	h.Set("RateLimit-Remaining", "0")
-	h.Set("RateLimit-Reset", strconv.Itoa(limit.RetryAfterSeconds(s.cfg.Gate.RetryAfter())))
+	h["Ratelimit-Limit"] = []string{strconv.Itoa(cfg.SandboxAggregate.Burst)}
+	h["Ratelimit-Remaining"] = zeroHeader
+	h["Ratelimit-Reset"] = []string{strconv.Itoa(limit.RetryAfterSeconds(s.cfg.Gate.RetryAfter()))}
 }
