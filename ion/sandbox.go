@@ -69,6 +69,9 @@ type SandboxRequest struct {
 	Members         []Member
 	ServiceAccounts []ServiceAccount
 	Features        []string
+	// RateLimitPolicy is the sandbox environment's RateLimitPolicy
+	// document once provisioned ("" for its kind's defaults).
+	RateLimitPolicy string
 	TTLDays         *int
 	Status          string // pending, provisioned, rejected
 	RequestedBy     string // "operator" or the requesting user's email

@@ -345,6 +345,7 @@ type TenantStore interface {
 
 	IdempotencyStore
 	WebhookStore
+	BulkStore
 }
 
 // ControlStore holds what spans tenants: environments, organizations, users,
@@ -383,6 +384,7 @@ type ControlStore interface {
 
 	SandboxStore
 	WebhookRegistry
+	PolicyStore
 }
 
 // Stores opens the control store and tenant stores of one deployment.

@@ -22,6 +22,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ionbox/ionbox/internal/graphql/generated"
+	"github.com/ionbox/ionbox/internal/limit"
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -222,6 +223,10 @@ type httpError struct {
 	code   string
 	msg    string
 	allow  string // the Allow header of a 405
+	// headers are further headers of the answer (e.g. Retry-After).
+	headers map[string]string
+	// cost, when set, is the answer's extensions.cost.
+	cost *costExtension
 }
 
 func (e *httpError) Error() string { return e.msg }
@@ -281,7 +286,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if ctx.Err() != nil {
 				break // timed out: run no further operation of the batch
 			}
-			resp, herr := h.execute(withOperationIndex(ctx, i), actor, params, r.Method == http.MethodGet)
+			resp, herr := h.execute(withOperationIndex(ctx, i), actor, params, r.Method == http.MethodGet, i == 0)
 			if herr != nil {
 				res.err = herr
 				break
@@ -321,7 +326,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // execute runs one operation with its own request state, so that each
 // operation of a batch sees what the ones before it wrote.
-func (h *handler) execute(ctx context.Context, actor ion.Actor, params *graphql.RawParams, get bool) (*response, *httpError) {
+func (h *handler) execute(ctx context.Context, actor ion.Actor, params *graphql.RawParams, get, first bool) (*response, *httpError) {
 	st := newRequestState(actor, h.stores)
 	ctx = generated.WithListOrder(withState(ctx, st), st)
 	ctx = graphql.StartOperationTrace(ctx)
@@ -330,11 +335,43 @@ func (h *handler) execute(ctx context.Context, actor ion.Actor, params *graphql.
 		return responseOf(h.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)), nil
 	}
 	if get && rc.Operation.Operation != ast.Query {
-		return nil, &httpError{http.StatusMethodNotAllowed, ion.EBADREQUEST,
-			fmt.Sprintf("A %s cannot be sent with GET; send it with POST. GET is for queries only.", rc.Operation.Operation), "POST"}
+		return nil, &httpError{status: http.StatusMethodNotAllowed, code: ion.EBADREQUEST,
+			msg: fmt.Sprintf("A %s cannot be sent with GET; send it with POST. GET is for queries only.", rc.Operation.Operation), allow: "POST"}
 	}
+	requested := operationCost(rc.Operation, rc.Variables, h.limits.MaxPageSize, nil)
+	var throttle *throttleStatus
+	if acct, ok := limit.CostAccountFrom(ctx); ok {
+		d := acct.Charge(ctx, requested)
+		switch {
+		case d.TooCostly():
+			resp := &response{Errors: gqlerror.List{tooCostly(d)}}
+			resp.Extensions = map[string]any{"cost": costExtension{RequestedQueryCost: requested, ThrottleStatus: throttleOf(d)}}
+			return resp, nil
+		case !d.Allowed && first:
+			return nil, costRefusal(d)
+		case !d.Allowed:
+			// A later operation of a batch: the ones before it have run
+			// (and may have written), so the batch is answered, with this
+			// operation refused on its own.
+			herr := costRefusal(d)
+			resp := &response{Errors: gqlerror.List{codedError(herr.code, "%s", herr.msg)}}
+			resp.Extensions = map[string]any{"cost": herr.cost}
+			return resp, nil
+		}
+		throttle = throttleOf(d)
+	}
+	ctx, pages := withPageRecorder(ctx)
 	responses, ctx := h.exec.DispatchOperation(ctx, rc)
-	return responseOf(responses(ctx)), nil
+	resp := responseOf(responses(ctx))
+	if resp.Extensions == nil {
+		resp.Extensions = map[string]any{}
+	}
+	resp.Extensions["cost"] = costExtension{
+		RequestedQueryCost: requested,
+		ActualQueryCost:    operationCost(rc.Operation, rc.Variables, h.limits.MaxPageSize, pages.snapshot()),
+		ThrottleStatus:     throttle,
+	}
+	return resp, nil
 }
 
 // response is one operation's answer. Unlike graphql.Response it has no
@@ -444,8 +481,8 @@ func (h *handler) readRequest(w http.ResponseWriter, r *http.Request) ([]*graphq
 		return []*graphql.RawParams{p}, false, nil
 	case http.MethodPost:
 	default:
-		return nil, false, &httpError{http.StatusMethodNotAllowed, ion.EBADREQUEST,
-			fmt.Sprintf("Method %s is not allowed: send GraphQL with POST (or GET for queries).", r.Method), "GET, POST"}
+		return nil, false, &httpError{status: http.StatusMethodNotAllowed, code: ion.EBADREQUEST,
+			msg: fmt.Sprintf("Method %s is not allowed: send GraphQL with POST (or GET for queries).", r.Method), allow: "GET, POST"}
 	}
 
 	mediaType := ""
@@ -630,9 +667,17 @@ func writeError(w http.ResponseWriter, e *httpError) {
 	if e.allow != "" {
 		w.Header().Set("Allow", e.allow)
 	}
+	for k, v := range e.headers {
+		w.Header().Set(k, v)
+	}
+	var ext map[string]any
+	if e.cost != nil {
+		ext = map[string]any{"cost": e.cost}
+	}
 	writeJSON(w, e.status, struct {
-		Errors gqlerror.List `json:"errors"`
-	}{gqlerror.List{codedError(e.code, "%s", e.msg)}})
+		Errors     gqlerror.List  `json:"errors"`
+		Extensions map[string]any `json:"extensions,omitempty"`
+	}{gqlerror.List{codedError(e.code, "%s", e.msg)}, ext})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -171,6 +171,7 @@ func paginate[T any](ctx context.Context, list lister[T], p pageArgs, maxPage in
 			}
 		}
 	}
+	recordPage(ctx, len(page.Items)) // for the actual cost (cost.go)
 	return connectionOf(page, w), nil
 }
 

@@ -192,11 +192,19 @@ func TestBatch(t *testing.T) {
 	if err := dec.Decode(&got); err != nil {
 		t.Fatalf("batch answer %s: %v", r.raw, err)
 	}
+	// extensions.cost: a mutation's root field adds 10 to its two objects;
+	// parts without first may return 1000 nodes (requested 1 + 1000) but
+	// returned one (actual 1 + 1). No cost budget is attached here, so no
+	// throttleStatus.
 	want := decodeJSON(t, `[
-		{"data": {"createPart": {"part": {"id": 1, "partNumber": "B-1"}}}},
-		{"data": {"parts": {"edges": [{"node": {"partNumber": "B-1"}}]}}},
-		{"data": {"part": null}, "errors": [{"message": "part 42 not found.", "path": ["part"], "locations": [{"line": 1, "column": 3}], "extensions": {"code": "NOT_FOUND"}}]},
-		{"data": {"currentUser": {"email": "ada@acme.example"}}}
+		{"data": {"createPart": {"part": {"id": 1, "partNumber": "B-1"}}},
+		 "extensions": {"cost": {"requestedQueryCost": 12, "actualQueryCost": 12, "throttleStatus": null}}},
+		{"data": {"parts": {"edges": [{"node": {"partNumber": "B-1"}}]}},
+		 "extensions": {"cost": {"requestedQueryCost": 1001, "actualQueryCost": 2, "throttleStatus": null}}},
+		{"data": {"part": null}, "errors": [{"message": "part 42 not found.", "path": ["part"], "locations": [{"line": 1, "column": 3}], "extensions": {"code": "NOT_FOUND"}}],
+		 "extensions": {"cost": {"requestedQueryCost": 1, "actualQueryCost": 1, "throttleStatus": null}}},
+		{"data": {"currentUser": {"email": "ada@acme.example"}},
+		 "extensions": {"cost": {"requestedQueryCost": 1, "actualQueryCost": 1, "throttleStatus": null}}}
 	]`)
 	gotAny := decodeJSON(t, string(r.raw))
 	if diff := cmp.Diff(want, gotAny); diff != "" {

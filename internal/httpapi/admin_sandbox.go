@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ionbox/ionbox/internal/limit"
 	"github.com/ionbox/ionbox/internal/sandbox"
 	"github.com/ionbox/ionbox/ion"
 )
@@ -25,6 +26,7 @@ type SandboxAdmin interface {
 	DeleteCheckpoint(ctx context.Context, sandboxName, name string) error
 	Extend(ctx context.Context, name string, e sandbox.Extension) (ion.Sandbox, error)
 	Events(ctx context.Context, name string) ([]ion.SandboxEvent, error)
+	SetFeatures(ctx context.Context, name string, features []string) (ion.Sandbox, error)
 }
 
 func (s *Server) routeSandboxAdmin() {
@@ -63,6 +65,7 @@ type sandboxRequestJSON struct {
 	Note            string               `json:"note,omitempty"`
 	CreatedAt       time.Time            `json:"createdAt"`
 	DecidedAt       *time.Time           `json:"decidedAt"`
+	RateLimit       *limit.Override      `json:"rateLimit"`
 }
 
 func toSandboxRequestJSON(r ion.SandboxRequest) sandboxRequestJSON {
@@ -83,7 +86,20 @@ func toSandboxRequestJSON(r ion.SandboxRequest) sandboxRequestJSON {
 		ID: r.ID, OrganizationID: r.OrganizationID, Name: r.Name, Reason: r.Reason, Integration: r.Integration,
 		Shape: r.Shape, Members: members, ServiceAccounts: accounts, Features: nonNil(r.Features), TTLDays: r.TTLDays,
 		Status: r.Status, RequestedBy: r.RequestedBy, Note: r.Note, CreatedAt: r.CreatedAt, DecidedAt: r.DecidedAt,
+		RateLimit: overrideOf(r.RateLimitPolicy),
 	}
+}
+
+// overrideOf is a stored RateLimitPolicy document as JSON (nil for none).
+func overrideOf(doc string) *limit.Override {
+	if doc == "" {
+		return nil
+	}
+	o, err := limit.ParseOverrideDoc(doc)
+	if err != nil {
+		return nil
+	}
+	return &o
 }
 
 type sandboxJSON struct {
@@ -150,8 +166,14 @@ func (s *Server) requestSandbox(w http.ResponseWriter, r *http.Request) {
 		ServiceAccounts []ion.ServiceAccount `json:"serviceAccounts"`
 		Features        []string             `json:"features"`
 		TTLDays         *int                 `json:"ttlDays"`
+		RateLimit       *limit.Override      `json:"rateLimit"`
 	}
 	if err := decodeBody(r, &in); err != nil {
+		writeProblem(w, s.log, err)
+		return
+	}
+	rateLimit, err := rateLimitDoc(in.RateLimit, "rateLimit")
+	if err != nil {
 		writeProblem(w, s.log, err)
 		return
 	}
@@ -161,7 +183,7 @@ func (s *Server) requestSandbox(w http.ResponseWriter, r *http.Request) {
 	res, err := s.cfg.SandboxAdmin.Request(r.Context(), ion.SandboxRequest{
 		OrganizationID: in.OrganizationID, Name: strings.TrimSpace(in.Name), Reason: in.Reason, Integration: in.Integration,
 		Shape: in.Shape, Members: in.Members, ServiceAccounts: in.ServiceAccounts, Features: in.Features, TTLDays: in.TTLDays,
-		RequestedBy: "operator",
+		RequestedBy: "operator", RateLimitPolicy: rateLimit,
 	})
 	if err != nil {
 		writeProblem(w, s.log, fmt.Errorf("request sandbox: %w", err))

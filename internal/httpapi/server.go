@@ -33,6 +33,10 @@ type Environment struct {
 	BaseURL string // absolute, without trailing slash
 	Issuer  Issuer
 	Sandbox *ion.Sandbox // nil for production
+	// Tier is a sandbox's organization's tier, which decides its feature
+	// flags with Sandbox.Features ("" in production, where the caller's
+	// organization decides).
+	Tier string
 }
 
 // IssuerURL is the environment's OAuth issuer, shaped like a Keycloak realm.
@@ -146,7 +150,7 @@ type Server struct {
 	m     *metrics
 	// production serves production's base URL; envMux serves any
 	// environment's routes for the environment in the request context.
-	production http.Handler
+	production *productionEnv
 	envMux     http.Handler
 	// refused remembers tokens the rate limit refused (see limits.go).
 	refused *refusedTokens
@@ -170,8 +174,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.mux.HandleFunc("/sandboxes/{name}/", s.sandboxByPath)
 	s.mux.HandleFunc("/sandboxes/{name}", s.sandboxByPath)
-	s.production = s.environment(cfg.Production)
-	s.mux.Handle("/", s.production)
+	s.routePolicyAdmin()
+	s.production = &productionEnv{control: cfg.Control, env: cfg.Production}
+	s.mux.Handle("/", s.environment(s.production))
 	s.envMux = s.environmentRoutes()
 	return s, nil
 }
@@ -216,6 +221,10 @@ func (s *Server) sandboxByPath(w http.ResponseWriter, r *http.Request) {
 // serveSandbox serves a request under sandbox name's base URL; prefix is the
 // path the base URL adds ("" for host-based URLs).
 func (s *Server) serveSandbox(w http.ResponseWriter, r *http.Request, name, prefix string) {
+	// Answers before the sandbox is known (404, 410, 503) still carry the
+	// headers every response has.
+	s.setDefaultLimitHeaders(w.Header(), ion.Environment{Kind: ion.EnvSandbox})
+	w.Header().Set(featuresHeader, "")
 	if s.cfg.Sandboxes == nil {
 		writeGraphQLError(w, s.log, s.unknownSandbox(name))
 		return
@@ -277,10 +286,10 @@ func environmentFrom(ctx context.Context) Environment {
 }
 
 // environment serves production's routes.
-func (s *Server) environment(env Environment) http.Handler {
+func (s *Server) environment(prod *productionEnv) http.Handler {
 	routes := s.environmentRoutes()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		routes.ServeHTTP(w, r.WithContext(withEnvironment(r.Context(), env)))
+		routes.ServeHTTP(w, r.WithContext(withEnvironment(r.Context(), prod.current(r.Context()))))
 	})
 }
 
@@ -304,7 +313,7 @@ func (s *Server) environmentRoutes() http.Handler {
 		env := environmentFrom(r.Context())
 		s.m.instrument(env.Env.Kind, "auth", s.tokenLimited(env, env.Issuer.Handler())).ServeHTTP(w, r)
 	})
-	return mux
+	return s.withPolicies(mux)
 }
 
 // describeEnvironment is the body of /.well-known/ion-environment.
@@ -317,11 +326,10 @@ func describeEnvironment(env Environment, rateLimit limit.Effective) map[string]
 	if state == "" {
 		state = ion.SandboxActive
 	}
-	features := []string{}
+	features := environmentFeatures(env).On
 	var expiresAt any
 	if env.Sandbox != nil {
 		state = env.Sandbox.State
-		features = append(features, env.Sandbox.Features...)
 		if env.Sandbox.ExpiresAt != nil {
 			expiresAt = env.Sandbox.ExpiresAt.UTC().Format(time.RFC3339)
 		}
@@ -356,7 +364,10 @@ func (s *Server) authenticated(env Environment, next http.Handler) http.Handler 
 			writeGraphQLError(w, s.log, fmt.Errorf("issuer of %q returned actor of %q", env.Env.Name, actor.Environment))
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(ion.WithActor(r.Context(), actor)))
+		fs := actorFeatures(env, actor)
+		setFeaturesHeader(w.Header(), fs)
+		ctx := ion.WithFeatures(ion.WithActor(r.Context(), actor), fs)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -14,7 +14,14 @@ import (
 type Bucket struct {
 	Key    string
 	Policy Policy
+	// N is how many tokens a take takes from this bucket: 0 or 1 for a
+	// request, a query's cost for a cost budget. It must not exceed
+	// Policy.Burst (such a take can never succeed; callers refuse it
+	// themselves with a clearer message).
+	N int
 }
+
+func (b Bucket) n() int { return max(1, b.N) }
 
 // Result is what a Backend reports for one take.
 type Result struct {
@@ -35,8 +42,8 @@ type Result struct {
 // Backend keeps token buckets: in process (Local) or in Redis (Redis), with
 // one behaviour.
 type Backend interface {
-	// Take takes one token from each bucket at now if every bucket has one,
-	// else none (all or nothing, so that a request refused by the aggregate
+	// Take takes N tokens (at least one) from each bucket at now if every
+	// bucket has them, else none (all or nothing, so that a request refused by the aggregate
 	// budget does not also spend its credential's). It returns an error
 	// only when the backend cannot be reached.
 	Take(ctx context.Context, now time.Time, buckets []Bucket) (Result, error)
@@ -167,7 +174,7 @@ func (l *Local) Take(_ context.Context, now time.Time, buckets []Bucket) (Result
 		s := l.shard(bk.Key)
 		s.mu.Lock()
 		b := s.bucket(bk.Key, bk.Policy, now, l.shardCap)
-		r := b.lim.ReserveN(now, 1)
+		r := b.lim.ReserveN(now, bk.n())
 		if !r.OK() || r.DelayFrom(now) > 0 {
 			r.CancelAt(now)
 			tokens := b.lim.TokensAt(now)
@@ -175,7 +182,7 @@ func (l *Local) Take(_ context.Context, now time.Time, buckets []Bucket) (Result
 			for j := range min(i, len(reservations)) {
 				reservations[j].CancelAt(now)
 			}
-			return refused(i, bk.Policy, tokens), nil
+			return refused(i, bk, tokens), nil
 		}
 		tokens := b.lim.TokensAt(now)
 		s.mu.Unlock()
@@ -193,11 +200,11 @@ func (l *Local) takeOne(now time.Time, bk Bucket) Result {
 	s := l.shard(bk.Key)
 	s.mu.Lock()
 	b := s.bucket(bk.Key, bk.Policy, now, l.shardCap)
-	ok := b.lim.AllowN(now, 1)
+	ok := b.lim.AllowN(now, bk.n())
 	tokens := b.lim.TokensAt(now)
 	s.mu.Unlock()
 	if !ok {
-		return refused(0, bk.Policy, tokens)
+		return refused(0, bk, tokens)
 	}
 	return Result{Allowed: true, Remaining: max(0, int(tokens)), Reset: untilFull(bk.Policy, tokens)}
 }
@@ -214,11 +221,13 @@ func (l *Local) Peek(_ context.Context, now time.Time, bk Bucket) (bool, error) 
 	return b.lim.TokensAt(now) >= 1, nil
 }
 
-func refused(i int, p Policy, tokens float64) Result {
+func refused(i int, bk Bucket, tokens float64) Result {
+	p := bk.Policy
 	return Result{
 		Index:      i,
+		Remaining:  max(0, int(tokens)),
 		Reset:      untilFull(p, tokens),
-		RetryAfter: secondsToDuration((1 - tokens) / p.RequestsPerSecond),
+		RetryAfter: secondsToDuration((float64(bk.n()) - tokens) / p.RequestsPerSecond),
 	}
 }
 

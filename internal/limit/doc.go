@@ -5,6 +5,8 @@
 // RateLimitPolicy JSON, token buckets kept in process (golang.org/x/time/rate,
 // bounded memory) or shared by replicas through Redis (a GCRA Lua script),
 // the token endpoint's stricter budget per client and per source address,
+// the GraphQL cost budget per credential (a bucket of cost points that the
+// GraphQL layer charges through a CostAccount in the request context),
 // and the concurrency gate that sheds sandbox requests before production
 // ones under overload.
 //

@@ -53,7 +53,7 @@ type Limiter struct {
 }
 
 type policyEntry struct {
-	p   Policy
+	p   envPolicies
 	err error
 }
 
@@ -90,12 +90,17 @@ func New(cfg Config, o Options) (*Limiter, error) {
 // Config is the effective configuration (defaults filled in).
 func (l *Limiter) Config() Config { return l.cfg }
 
-// CredentialPolicy is env's per-credential policy. A RateLimitPolicy
-// document that does not parse keeps the kind's default, with a warning
-// logged once per document.
-func (l *Limiter) CredentialPolicy(env ion.Environment) Policy {
+// CredentialPolicy is env's per-credential request policy. A
+// RateLimitPolicy document that does not parse keeps the kind's default,
+// with a warning logged once per document.
+func (l *Limiter) CredentialPolicy(env ion.Environment) Policy { return l.policiesOf(env).requests }
+
+// CostPolicy is env's per-credential GraphQL cost budget.
+func (l *Limiter) CostPolicy(env ion.Environment) Policy { return l.policiesOf(env).cost }
+
+func (l *Limiter) policiesOf(env ion.Environment) envPolicies {
 	if env.RateLimitPolicy == "" {
-		p, _ := l.cfg.credentialPolicy(env)
+		p, _ := l.cfg.envPolicies(env)
 		return p
 	}
 	key := env.Kind + "\x00" + env.RateLimitPolicy
@@ -105,9 +110,11 @@ func (l *Limiter) CredentialPolicy(env ion.Environment) Policy {
 	if ok {
 		return e.p
 	}
-	p, err := l.cfg.credentialPolicy(env)
+	p, err := l.cfg.envPolicies(env)
 	if err != nil {
 		l.log.Warn("ignoring the environment's rate-limit policy; using its kind's defaults", "environment", env.Name, "err", err)
+		env.RateLimitPolicy = ""
+		p, _ = l.cfg.envPolicies(env)
 	}
 	l.mu.Lock()
 	if len(l.policies) >= 1024 {
@@ -120,8 +127,9 @@ func (l *Limiter) CredentialPolicy(env ion.Environment) Policy {
 
 // Effective is env's policy as /.well-known/ion-environment reports it.
 func (l *Limiter) Effective(env ion.Environment) Effective {
-	p := l.CredentialPolicy(env)
-	e := Effective{RequestsPerSecond: p.RequestsPerSecond, Burst: p.Burst}
+	p := l.policiesOf(env)
+	e := Effective{RequestsPerSecond: p.requests.RequestsPerSecond, Burst: p.requests.Burst,
+		CostPerSecond: p.cost.RequestsPerSecond, CostBurst: p.cost.Burst}
 	if env.Kind == ion.EnvSandbox {
 		agg := l.cfg.SandboxAggregate.RequestsPerSecond
 		e.AggregateSandboxRequestsPerSecond = &agg

@@ -24,41 +24,60 @@ func (p Policy) valid() bool {
 
 // Override is the JSON shape of an environment's RateLimitPolicy slot
 // (ion.Environment.RateLimitPolicy); "" means the defaults of the
-// environment's kind. Both fields are optional; an absent or zero field
+// environment's kind. Every field is optional; an absent or zero field
 // keeps the default:
 //
-//	{"requestsPerSecond": 20, "burst": 40}
+//	{"requestsPerSecond": 20, "burst": 40, "costPerSecond": 1000, "costBurst": 20000}
 //
-// It changes the per-credential limit of that one environment. The
-// aggregate sandbox budget is the node's and cannot be raised by one
+// It changes the per-credential limits of that one environment: requests,
+// and the GraphQL cost budget (points restored per second, and the most
+// points the bucket holds, which is also the largest query cost allowed).
+// The aggregate sandbox budget is the node's and cannot be raised by one
 // sandbox's policy. Unknown fields are an error, so that a typo does not
 // silently keep the default.
 type Override struct {
 	RequestsPerSecond float64 `json:"requestsPerSecond,omitempty"`
 	Burst             int     `json:"burst,omitempty"`
+	CostPerSecond     float64 `json:"costPerSecond,omitempty"`
+	CostBurst         int     `json:"costBurst,omitempty"`
 }
 
-// ParseOverride parses a RateLimitPolicy document and applies it to base.
-func ParseOverride(doc string, base Policy) (Policy, error) {
-	if doc == "" {
-		return base, nil
-	}
+// ParseOverrideDoc parses and checks a RateLimitPolicy document.
+func ParseOverrideDoc(doc string) (Override, error) {
 	var o Override
+	if doc == "" {
+		return o, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader([]byte(doc)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&o); err != nil {
-		return base, fmt.Errorf("rate-limit policy %q: %w (want {\"requestsPerSecond\": N, \"burst\": B})", doc, err)
+		return o, fmt.Errorf("rate-limit policy %q: %w (want {\"requestsPerSecond\": N, \"burst\": B, \"costPerSecond\": C, \"costBurst\": D})", doc, err)
 	}
-	if o.RequestsPerSecond < 0 || math.IsNaN(o.RequestsPerSecond) || math.IsInf(o.RequestsPerSecond, 0) || o.Burst < 0 {
-		return base, fmt.Errorf("rate-limit policy %q: requestsPerSecond and burst must be positive", doc)
+	bad := func(f float64) bool { return f < 0 || math.IsNaN(f) || math.IsInf(f, 0) }
+	if bad(o.RequestsPerSecond) || bad(o.CostPerSecond) || o.Burst < 0 || o.CostBurst < 0 {
+		return o, fmt.Errorf("rate-limit policy %q: requestsPerSecond, burst, costPerSecond and costBurst must be positive", doc)
 	}
-	if o.RequestsPerSecond > 0 {
-		base.RequestsPerSecond = o.RequestsPerSecond
+	return o, nil
+}
+
+// ParseOverride parses a RateLimitPolicy document and applies its request
+// fields to base.
+func ParseOverride(doc string, base Policy) (Policy, error) {
+	o, err := ParseOverrideDoc(doc)
+	if err != nil {
+		return base, err
 	}
-	if o.Burst > 0 {
-		base.Burst = o.Burst
+	return o.apply(base, o.RequestsPerSecond, o.Burst), nil
+}
+
+func (o Override) apply(base Policy, rate float64, burst int) Policy {
+	if rate > 0 {
+		base.RequestsPerSecond = rate
 	}
-	return base, nil
+	if burst > 0 {
+		base.Burst = burst
+	}
+	return base
 }
 
 // Config sets the node's policies. Every zero field takes the default its
@@ -75,6 +94,14 @@ type Config struct {
 	// the capacity production needs. Default 300 requests per second,
 	// burst 600.
 	SandboxAggregate Policy
+	// ProductionCost is the GraphQL cost budget per credential in
+	// production: RequestsPerSecond is the points restored per second,
+	// Burst the most the bucket holds (and so the largest query cost).
+	// Default 5,000 points per second, 50,000 at most.
+	ProductionCost Policy
+	// SandboxCost is the cost budget per credential in a sandbox, more
+	// relaxed. Default 10,000 points per second, 100,000 at most.
+	SandboxCost Policy
 	// Token limits the token endpoint per client id and, separately, per
 	// source address, in each environment: stricter, since a client needs
 	// a token only every few minutes. Default 10 per second, burst 20.
@@ -100,6 +127,8 @@ var (
 	DefaultSandbox          = Policy{RequestsPerSecond: 100, Burst: 200}
 	DefaultSandboxAggregate = Policy{RequestsPerSecond: 300, Burst: 600}
 	DefaultToken            = Policy{RequestsPerSecond: 10, Burst: 20}
+	DefaultProductionCost   = Policy{RequestsPerSecond: 5_000, Burst: 50_000}
+	DefaultSandboxCost      = Policy{RequestsPerSecond: 10_000, Burst: 100_000}
 )
 
 const defaultMaxBuckets = 100_000
@@ -116,6 +145,8 @@ func (c Config) WithDefaults() (Config, error) {
 		{"Sandbox", &c.Sandbox, DefaultSandbox},
 		{"SandboxAggregate", &c.SandboxAggregate, DefaultSandboxAggregate},
 		{"Token", &c.Token, DefaultToken},
+		{"ProductionCost", &c.ProductionCost, DefaultProductionCost},
+		{"SandboxCost", &c.SandboxCost, DefaultSandboxCost},
 	} {
 		if *f.p == (Policy{}) {
 			*f.p = f.def
@@ -152,15 +183,27 @@ func (c Config) WithDefaults() (Config, error) {
 type Effective struct {
 	RequestsPerSecond                 float64  `json:"requestsPerSecond"`
 	Burst                             int      `json:"burst"`
+	CostPerSecond                     float64  `json:"costPerSecond"`
+	CostBurst                         int      `json:"costBurst"`
 	AggregateSandboxRequestsPerSecond *float64 `json:"aggregateSandboxRequestsPerSecond"`
 }
 
-// credentialPolicy is env's per-credential policy: its kind's default with
+// envPolicies are env's per-credential policies: its kind's defaults with
 // its RateLimitPolicy override applied.
-func (c Config) credentialPolicy(env ion.Environment) (Policy, error) {
-	base := c.Production
+type envPolicies struct {
+	requests, cost Policy
+}
+
+func (c Config) envPolicies(env ion.Environment) (envPolicies, error) {
+	out := envPolicies{requests: c.Production, cost: c.ProductionCost}
 	if env.Kind == ion.EnvSandbox {
-		base = c.Sandbox
+		out = envPolicies{requests: c.Sandbox, cost: c.SandboxCost}
 	}
-	return ParseOverride(env.RateLimitPolicy, base)
+	o, err := ParseOverrideDoc(env.RateLimitPolicy)
+	if err != nil {
+		return out, err
+	}
+	out.requests = o.apply(out.requests, o.RequestsPerSecond, o.Burst)
+	out.cost = o.apply(out.cost, o.CostPerSecond, o.CostBurst)
+	return out, nil
 }

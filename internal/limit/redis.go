@@ -14,7 +14,8 @@ import (
 // gcraScript takes one token from each of the buckets KEYS, all or
 // nothing, with the generic cell rate algorithm: each key holds its
 // bucket's theoretical arrival time (TAT) in microseconds. ARGV[1] is now
-// (µs); then, per key, its emission interval (µs per token) and its burst.
+// (µs); then, per key, its emission interval (µs per token), its burst and
+// how many tokens to take.
 // It answers {allowed, index, remaining, reset µs, retry-after µs} for the
 // bucket that refused, or for the one with the fewest tokens left.
 //
@@ -28,13 +29,16 @@ local tats = {}
 local best = -1
 local bestRemaining, bestReset = 0, 0
 for i = 1, n do
-  local t = tonumber(ARGV[2*i])
-  local burst = tonumber(ARGV[2*i+1])
+  local t = tonumber(ARGV[3*i-1])
+  local burst = tonumber(ARGV[3*i])
+  local take = tonumber(ARGV[3*i+1])
   local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
   if tat < now then tat = now end
-  local newTat = tat + t
+  local newTat = tat + t * take
   if newTat - now > burst * t then
-    return {0, i-1, 0, string.format('%.0f', tat - now), string.format('%.0f', newTat - now - burst * t)}
+    local left = math.floor(burst - (tat - now) / t + 1e-9)
+    if left < 0 then left = 0 end
+    return {0, i-1, left, string.format('%.0f', tat - now), string.format('%.0f', newTat - now - burst * t)}
   end
   tats[i] = newTat
   local remaining = math.floor(burst - (newTat - now) / t + 1e-9)
@@ -116,11 +120,11 @@ func (r *Redis) Take(ctx context.Context, now time.Time, buckets []Bucket) (Resu
 		return Result{Allowed: true}, nil
 	}
 	keys := make([]string, len(buckets))
-	args := make([]any, 0, 1+2*len(buckets))
+	args := make([]any, 0, 1+3*len(buckets))
 	args = append(args, micros(now))
 	for i, b := range buckets {
 		keys[i] = r.prefix + b.Key
-		args = append(args, emission(b.Policy), b.Policy.Burst)
+		args = append(args, emission(b.Policy), b.Policy.Burst, b.n())
 	}
 	v, err := gcraScript.Run(ctx, r.client, keys, args...).Slice()
 	if err != nil {

@@ -59,6 +59,11 @@ func (p *provisioning) run(ctx context.Context, src ion.Organization, note strin
 		return Result{}, fmt.Errorf("creating its environment: %w", err)
 	}
 	p.sandboxMade = true
+	if p.req.RateLimitPolicy != "" {
+		if _, err := control.SetEnvironmentRateLimitPolicy(ctx, name, p.req.RateLimitPolicy); err != nil {
+			return Result{}, fmt.Errorf("setting its rate-limit policy: %w", err)
+		}
+	}
 
 	// The sandbox's own organization mirrors the production one, so that
 	// currentUser { organization { domain } } answers alike in both.

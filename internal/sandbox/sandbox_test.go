@@ -262,6 +262,7 @@ func TestRequestValidation(t *testing.T) {
 		{"ttl beyond ten years", func(r *ion.SandboxRequest) { r.TTLDays = ptr(3651) }, "ttlDays", nil},
 		{"feature not kebab-case", func(r *ion.SandboxRequest) { r.Features = []string{"bulk-operations", "Bulk_Ops"} }, "features[1]", []string{"kebab-case"}},
 		{"empty feature", func(r *ion.SandboxRequest) { r.Features = []string{""} }, "features[0]", nil},
+		{"unknown feature", func(r *ion.SandboxRequest) { r.Features = []string{"bulk-operations", "dark-mode"} }, "features[1]", []string{"not a feature flag", "\"bulk-operations\""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := b.request("fine-name")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/ionbox/ionbox/ion"
@@ -162,18 +161,13 @@ func checkServiceAccountName(field, name string) error {
 	return nil
 }
 
-// checkFeatures checks feature flag names and drops repeats (a flag is on
-// or off), keeping the order of first mention.
+// checkFeatures checks that each flag is a declared preview flag and drops
+// repeats (a flag is on or off), keeping the order of first mention.
 func checkFeatures(features []string) ([]string, error) {
-	out := make([]string, 0, len(features))
 	for i, f := range features {
-		f = strings.TrimSpace(f)
-		if !featureName.MatchString(f) {
+		if f = strings.TrimSpace(f); !featureName.MatchString(f) {
 			return nil, ion.Invalid(fmt.Sprintf("features[%d]", i), "%q is not a feature flag name; flags are kebab-case, e.g. \"bulk-operations\".", f)
 		}
-		if !slices.Contains(out, f) {
-			out = append(out, f)
-		}
 	}
-	return out, nil
+	return ion.ValidateSandboxFeatures("features", features)
 }

@@ -107,8 +107,8 @@ func TestWellKnownReportsRateLimit(t *testing.T) {
 		name, base string
 		want       string
 	}{
-		{"production", b.url, `{"aggregateSandboxRequestsPerSecond":null,"burst":100,"requestsPerSecond":50}`},
-		{"sandbox", sb.baseURL, `{"aggregateSandboxRequestsPerSecond":300,"burst":200,"requestsPerSecond":100}`},
+		{"production", b.url, `{"aggregateSandboxRequestsPerSecond":null,"burst":100,"costBurst":50000,"costPerSecond":5000,"requestsPerSecond":50}`},
+		{"sandbox", sb.baseURL, `{"aggregateSandboxRequestsPerSecond":300,"burst":200,"costBurst":100000,"costPerSecond":10000,"requestsPerSecond":100}`},
 	}
 	for _, c := range cases {
 		resp, err := http.Get(c.base + "/.well-known/ion-environment")
@@ -218,6 +218,11 @@ func TestSandboxShedFirst(t *testing.T) {
 	if shed.Header.Get("Retry-After") != "1" || !strings.Contains(shedBody, `"code":"SANDBOX_THROTTLED"`) ||
 		!strings.Contains(shedBody, `Sandbox \"acme-shed\" is throttled`) {
 		t.Errorf("shed answer: Retry-After %q: %s", shed.Header.Get("Retry-After"), shedBody)
+	}
+	// A shed answer has the headers every answer has: nothing left of the
+	// sandboxes' shared budget until Retry-After.
+	if h := shed.Header; h.Get("RateLimit-Limit") != "1000000" || h.Get("RateLimit-Remaining") != "0" || h.Get("RateLimit-Reset") != "1" || h.Values("ION-Features") == nil {
+		t.Errorf("shed answer's headers: %v", h)
 	}
 	// Production is served while the sandbox is shed, over capacity.
 	for range 3 {

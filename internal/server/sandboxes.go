@@ -91,7 +91,17 @@ func (r *sandboxRouter) ResolveSandbox(ctx context.Context, name string) (httpap
 	if err != nil {
 		return httpapi.Environment{}, ion.Sandbox{}, fmt.Errorf("issuer of sandbox %q: %w", name, err)
 	}
-	c = cachedSandbox{env: httpapi.Environment{Env: env, BaseURL: base, Issuer: iss}, sb: sb, at: now}
+	// The organization's tier decides the sandbox's feature flags with its
+	// preview flags; a sandbox still being provisioned has none yet.
+	tier := ""
+	if sb.OrganizationID != 0 {
+		org, err := r.control.Organization(ctx, sb.OrganizationID)
+		if err != nil && ion.ErrorCode(err) != ion.ENOTFOUND {
+			return httpapi.Environment{}, ion.Sandbox{}, fmt.Errorf("organization of sandbox %q: %w", name, err)
+		}
+		tier = org.Tier
+	}
+	c = cachedSandbox{env: httpapi.Environment{Env: env, BaseURL: base, Issuer: iss, Tier: tier}, sb: sb, at: now}
 	r.mu.Lock()
 	if len(r.cache) > 4096 {
 		// Drop stale entries so that touching many sandboxes once does not

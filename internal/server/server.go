@@ -69,7 +69,11 @@ type Config struct {
 	// every zero field takes the default documented in internal/limit
 	// (production 50/s burst 100 per credential, sandboxes 100/s burst 200
 	// per credential and 300/s shared, token endpoint 10/s burst 20,
-	// capacity 32×GOMAXPROCS in-flight requests).
+	// GraphQL cost budgets per credential of 5,000 points/s (at most
+	// 50,000) in production and 10,000/s (at most 100,000) in sandboxes,
+	// capacity 32×GOMAXPROCS in-flight requests). Each environment's
+	// RateLimitPolicy, set through the admin API, overrides its kind's
+	// per-credential limits.
 	Limits limit.Config
 	// Logger defaults to a text logger on stderr.
 	Logger *slog.Logger

@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"Durability", testDurability},
 		{"Idempotency", testIdempotency},
 		{"Webhooks", testWebhooks},
+		{"Bulk", testBulk},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {

@@ -117,6 +117,11 @@ type ComplexityRoot struct {
 		AbomInstallation func(childComplexity int) int
 	}
 
+	AdjustPartInventoriesPayload struct {
+		DryRun          func(childComplexity int) int
+		PartInventories func(childComplexity int) int
+	}
+
 	Attribute struct {
 		Etag  func(childComplexity int) int
 		Key   func(childComplexity int) int
@@ -157,6 +162,12 @@ type ComplexityRoot struct {
 
 	BuildRequirementPayload struct {
 		BuildRequirement func(childComplexity int) int
+	}
+
+	CancelRunsPayload struct {
+		Count  func(childComplexity int) int
+		DryRun func(childComplexity int) int
+		Runs   func(childComplexity int) int
 	}
 
 	CreateRunStepPayload struct {
@@ -287,8 +298,10 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AddHeaderToWebhookReceiver      func(childComplexity int, input model.AddHeaderToWebhookReceiverInput) int
+		AdjustPartInventories           func(childComplexity int, input model.AdjustPartInventoriesInput) int
 		ArchiveRun                      func(childComplexity int, id int64, etag string) int
 		CancelRun                       func(childComplexity int, id int64, etag string) int
+		CancelRuns                      func(childComplexity int, input model.CancelRunsInput) int
 		CreateAPIKey                    func(childComplexity int) int
 		CreateAbomInstallation          func(childComplexity int, input model.CreateABomInstallationInput) int
 		CreateBuildRequirement          func(childComplexity int, input model.CreateBuildRequirementInput) int
@@ -556,6 +569,7 @@ type ComplexityRoot struct {
 		BuildRequirement     func(childComplexity int, id int64) int
 		BuildRequirements    func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.BuildRequirementsInputFilters, sort []*string) int
 		CurrentUser          func(childComplexity int) int
+		Features             func(childComplexity int) int
 		Issue                func(childComplexity int, id int64) int
 		Issues               func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.IssuesInputFilters, sort []*string) int
 		Location             func(childComplexity int, id int64) int
@@ -1028,6 +1042,8 @@ type MutationResolver interface {
 	DeleteBuildRequirement(ctx context.Context, id int64, etag string) (*model.DeletePayload, error)
 	CreateAbomInstallation(ctx context.Context, input model.CreateABomInstallationInput) (*model.AbomInstallationPayload, error)
 	DeleteAbomInstallation(ctx context.Context, id int64, etag string) (*model.DeletePayload, error)
+	AdjustPartInventories(ctx context.Context, input model.AdjustPartInventoriesInput) (*model.AdjustPartInventoriesPayload, error)
+	CancelRuns(ctx context.Context, input model.CancelRunsInput) (*model.CancelRunsPayload, error)
 	CreateLocation(ctx context.Context, input model.CreateLocationInput) (*model.LocationPayload, error)
 	UpdateLocation(ctx context.Context, input model.UpdateLocationInput) (*model.LocationPayload, error)
 	DeleteLocation(ctx context.Context, id int64, etag string) (*model.DeletePayload, error)
@@ -1142,6 +1158,7 @@ type QueryResolver interface {
 	BuildRequirement(ctx context.Context, id int64) (*ion.BuildRequirement, error)
 	AbomInstallations(ctx context.Context, first *int, after *string, last *int, before *string, filters *model.AbomInstallationsInputFilters, sort []*string) (*model.Connection[ion.AbomInstallation], error)
 	AbomInstallation(ctx context.Context, id int64) (*ion.AbomInstallation, error)
+	Features(ctx context.Context) ([]string, error)
 	Locations(ctx context.Context, first *int, after *string, last *int, before *string, filters *model.LocationsInputFilters, sort []*string) (*model.Connection[ion.Location], error)
 	Location(ctx context.Context, id int64) (*ion.Location, error)
 	UnitsOfMeasurement(ctx context.Context, first *int, after *string, last *int, before *string, filters *model.UnitsOfMeasurementInputFilters, sort []*string) (*model.Connection[ion.UnitOfMeasurement], error)
@@ -1471,6 +1488,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AbomInstallationPayload.AbomInstallation(childComplexity), true
 
+	case "AdjustPartInventoriesPayload.dryRun":
+		if e.ComplexityRoot.AdjustPartInventoriesPayload.DryRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdjustPartInventoriesPayload.DryRun(childComplexity), true
+	case "AdjustPartInventoriesPayload.partInventories":
+		if e.ComplexityRoot.AdjustPartInventoriesPayload.PartInventories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdjustPartInventoriesPayload.PartInventories(childComplexity), true
+
 	case "Attribute.Etag":
 		if e.ComplexityRoot.Attribute.Etag == nil {
 			break
@@ -1637,6 +1667,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BuildRequirementPayload.BuildRequirement(childComplexity), true
+
+	case "CancelRunsPayload.count":
+		if e.ComplexityRoot.CancelRunsPayload.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CancelRunsPayload.Count(childComplexity), true
+	case "CancelRunsPayload.dryRun":
+		if e.ComplexityRoot.CancelRunsPayload.DryRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CancelRunsPayload.DryRun(childComplexity), true
+	case "CancelRunsPayload.runs":
+		if e.ComplexityRoot.CancelRunsPayload.Runs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CancelRunsPayload.Runs(childComplexity), true
 
 	case "CreateRunStepPayload.step":
 		if e.ComplexityRoot.CreateRunStepPayload.Step == nil {
@@ -2082,6 +2131,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddHeaderToWebhookReceiver(childComplexity, args["input"].(model.AddHeaderToWebhookReceiverInput)), true
+	case "Mutation.adjustPartInventories":
+		if e.ComplexityRoot.Mutation.AdjustPartInventories == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_adjustPartInventories_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AdjustPartInventories(childComplexity, args["input"].(model.AdjustPartInventoriesInput)), true
 	case "Mutation.archiveRun":
 		if e.ComplexityRoot.Mutation.ArchiveRun == nil {
 			break
@@ -2104,6 +2164,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelRun(childComplexity, args["id"].(int64), args["etag"].(string)), true
+	case "Mutation.cancelRuns":
+		if e.ComplexityRoot.Mutation.CancelRuns == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelRuns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelRuns(childComplexity, args["input"].(model.CancelRunsInput)), true
 	case "Mutation.createApiKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -3633,6 +3704,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CurrentUser(childComplexity), true
+	case "Query.features":
+		if e.ComplexityRoot.Query.Features == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Features(childComplexity), true
 
 	case "Query.issue":
 		if e.ComplexityRoot.Query.Issue == nil {
@@ -5457,9 +5534,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("APIKeysInputFilters", ec.unmarshalInputAPIKeysInputFilters),
 			graphql.NewInputUnmarshaler("AbomInstallationsInputFilters", ec.unmarshalInputAbomInstallationsInputFilters),
 			graphql.NewInputUnmarshaler("AddHeaderToWebhookReceiverInput", ec.unmarshalInputAddHeaderToWebhookReceiverInput),
+			graphql.NewInputUnmarshaler("AdjustPartInventoriesInput", ec.unmarshalInputAdjustPartInventoriesInput),
 			graphql.NewInputUnmarshaler("AttributeInput", ec.unmarshalInputAttributeInput),
 			graphql.NewInputUnmarshaler("BooleanFilterInput", ec.unmarshalInputBooleanFilterInput),
 			graphql.NewInputUnmarshaler("BuildRequirementsInputFilters", ec.unmarshalInputBuildRequirementsInputFilters),
+			graphql.NewInputUnmarshaler("CancelRunsInput", ec.unmarshalInputCancelRunsInput),
 			graphql.NewInputUnmarshaler("CreateABomInstallationInput", ec.unmarshalInputCreateABomInstallationInput),
 			graphql.NewInputUnmarshaler("CreateBuildRequirementInput", ec.unmarshalInputCreateBuildRequirementInput),
 			graphql.NewInputUnmarshaler("CreateIssueInput", ec.unmarshalInputCreateIssueInput),
@@ -5494,6 +5573,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("MBomSubstituteInputFilters", ec.unmarshalInputMBomSubstituteInputFilters),
 			graphql.NewInputUnmarshaler("PartCreateInput", ec.unmarshalInputPartCreateInput),
 			graphql.NewInputUnmarshaler("PartInventoriesInputFilters", ec.unmarshalInputPartInventoriesInputFilters),
+			graphql.NewInputUnmarshaler("PartInventoryAdjustmentInput", ec.unmarshalInputPartInventoryAdjustmentInput),
 			graphql.NewInputUnmarshaler("PartsInputFilters", ec.unmarshalInputPartsInputFilters),
 			graphql.NewInputUnmarshaler("ProceduresInputFilters", ec.unmarshalInputProceduresInputFilters),
 			graphql.NewInputUnmarshaler("PurchaseOrderLinesInputFilters", ec.unmarshalInputPurchaseOrderLinesInputFilters),
@@ -5722,6 +5802,56 @@ extend type Mutation {
   deleteAbomInstallation(id: ID!, etag: String!): DeletePayload
 }
 `, BuiltIn: false},
+	{Name: "../schema/bulk.graphqls", Input: `# Bulk operations (ionbox addition), gated by the preview flag
+# "bulk-operations". Each is all-or-nothing: one transaction, and any row's
+# error (a stale etag answers CONFLICT) leaves everything unchanged.
+
+"One row of adjustPartInventories: set at least one of quantity (a recount), locationId (a transfer) and scrapQuantity (how much more to scrap)."
+input PartInventoryAdjustmentInput {
+  id: ID!
+  "The _etag you last read for this row."
+  etag: String!
+  quantity: Decimal
+  locationId: ID
+  scrapQuantity: Decimal
+}
+
+input AdjustPartInventoriesInput {
+  "At most 1000 rows, each row once."
+  adjustments: [PartInventoryAdjustmentInput!]!
+  "Report what would change and write nothing."
+  dryRun: Boolean
+}
+
+type AdjustPartInventoriesPayload {
+  "The rows as they are (or, on a dry run, would be) afterwards, in the order given."
+  partInventories: [PartInventory!]!
+  dryRun: Boolean!
+}
+
+"Selects runs to cancel: those with the ids AND matching the filters. A COMPLETE run named in ids is an error; one matched only by filters is skipped, as are runs already CANCELED. At most 1000 runs per call."
+input CancelRunsInput {
+  ids: [ID!]
+  filters: RunsInputFilters
+  "Report what would be canceled and write nothing."
+  dryRun: Boolean
+}
+
+type CancelRunsPayload {
+  "How many runs were (or would be) canceled."
+  count: Int!
+  "Those runs as they are (or would be) afterwards, by id."
+  runs: [Run!]!
+  dryRun: Boolean!
+}
+
+extend type Mutation {
+  "Recount, transfer or scrap many inventory rows at once, all or nothing. Preview: needs the bulk-operations flag."
+  adjustPartInventories(input: AdjustPartInventoriesInput!): AdjustPartInventoriesPayload
+  "Cancel many runs, by ids and/or filters, all or nothing; dryRun reports what would be canceled. Preview: needs the bulk-operations flag."
+  cancelRuns(input: CancelRunsInput!): CancelRunsPayload
+}
+`, BuiltIn: false},
 	{Name: "../schema/common.graphqls", Input: `# Shared scalars, pagination and filter operator types.
 #
 # Ids use the built-in ID scalar, but ionbox emits them as JSON numbers
@@ -5864,6 +5994,13 @@ input DateTimeFilterInput {
   lt: DateTime
   lte: DateTime
   isNull: Boolean
+}
+`, BuiltIn: false},
+	{Name: "../schema/features.graphqls", Input: `# Feature flags (ionbox addition). Flags are declared in ion/features.go.
+
+extend type Query {
+  "The feature flags on for the caller: its organization's tier flags and, in a sandbox, the preview flags the sandbox turned on. Sorted by name."
+  features: [String!]!
 }
 `, BuiltIn: false},
 	{Name: "../schema/inventory.graphqls", Input: `# Locations, units of measurement and part inventory.
@@ -7504,6 +7641,16 @@ func (ec *executionContext) childFields_AbomInstallationPayload(ctx context.Cont
 	return nil, fmt.Errorf("no field named %q was found under type AbomInstallationPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_AdjustPartInventoriesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "partInventories":
+		return ec.fieldContext_AdjustPartInventoriesPayload_partInventories(ctx, field)
+	case "dryRun":
+		return ec.fieldContext_AdjustPartInventoriesPayload_dryRun(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AdjustPartInventoriesPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Attribute(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "key":
@@ -7586,6 +7733,18 @@ func (ec *executionContext) childFields_BuildRequirementPayload(ctx context.Cont
 		return ec.fieldContext_BuildRequirementPayload_buildRequirement(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BuildRequirementPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CancelRunsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "count":
+		return ec.fieldContext_CancelRunsPayload_count(ctx, field)
+	case "runs":
+		return ec.fieldContext_CancelRunsPayload_runs(ctx, field)
+	case "dryRun":
+		return ec.fieldContext_CancelRunsPayload_dryRun(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CancelRunsPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateRunStepPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9090,6 +9249,20 @@ func (ec *executionContext) field_Mutation_addHeaderToWebhookReceiver_args(ctx c
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_adjustPartInventories_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AdjustPartInventoriesInput, error) {
+			return ec.unmarshalNAdjustPartInventoriesInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐAdjustPartInventoriesInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_archiveRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9131,6 +9304,20 @@ func (ec *executionContext) field_Mutation_cancelRun_args(ctx context.Context, r
 		return nil, err
 	}
 	args["etag"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelRuns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CancelRunsInput, error) {
+			return ec.unmarshalNCancelRunsInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐCancelRunsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -12717,6 +12904,61 @@ func (ec *executionContext) fieldContext_AbomInstallationPayload_abomInstallatio
 	return fc, nil
 }
 
+func (ec *executionContext) _AdjustPartInventoriesPayload_partInventories(ctx context.Context, field graphql.CollectedField, obj *model.AdjustPartInventoriesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdjustPartInventoriesPayload_partInventories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartInventories, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []ion.PartInventory) graphql.Marshaler {
+			return ec.marshalNPartInventory2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐPartInventoryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdjustPartInventoriesPayload_partInventories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdjustPartInventoriesPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartInventory(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdjustPartInventoriesPayload_dryRun(ctx context.Context, field graphql.CollectedField, obj *model.AdjustPartInventoriesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdjustPartInventoriesPayload_dryRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DryRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdjustPartInventoriesPayload_dryRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdjustPartInventoriesPayload", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Attribute_key(ctx context.Context, field graphql.CollectedField, obj *model.Attribute) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13426,6 +13668,84 @@ func (ec *executionContext) fieldContext_BuildRequirementPayload_buildRequiremen
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CancelRunsPayload_count(ctx context.Context, field graphql.CollectedField, obj *model.CancelRunsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CancelRunsPayload_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CancelRunsPayload_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CancelRunsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CancelRunsPayload_runs(ctx context.Context, field graphql.CollectedField, obj *model.CancelRunsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CancelRunsPayload_runs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Runs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []ion.Run) graphql.Marshaler {
+			return ec.marshalNRun2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐRunᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CancelRunsPayload_runs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CancelRunsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CancelRunsPayload_dryRun(ctx context.Context, field graphql.CollectedField, obj *model.CancelRunsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CancelRunsPayload_dryRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DryRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CancelRunsPayload_dryRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CancelRunsPayload", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _CreateRunStepPayload_step(ctx context.Context, field graphql.CollectedField, obj *model.CreateRunStepPayload) (ret graphql.Marshaler) {
@@ -15689,6 +16009,94 @@ func (ec *executionContext) fieldContext_Mutation_deleteAbomInstallation(ctx con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteAbomInstallation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_adjustPartInventories(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_adjustPartInventories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AdjustPartInventories(ctx, fc.Args["input"].(model.AdjustPartInventoriesInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AdjustPartInventoriesPayload) graphql.Marshaler {
+			return ec.marshalOAdjustPartInventoriesPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐAdjustPartInventoriesPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_adjustPartInventories(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdjustPartInventoriesPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_adjustPartInventories_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelRuns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelRuns(ctx, fc.Args["input"].(model.CancelRunsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CancelRunsPayload) graphql.Marshaler {
+			return ec.marshalOCancelRunsPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐCancelRunsPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelRuns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CancelRunsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelRuns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -21902,6 +22310,29 @@ func (ec *executionContext) fieldContext_Query_abomInstallation(ctx context.Cont
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Query_features(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_features(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Features(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_features(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Query", field, true, true, "String")
 }
 
 func (ec *executionContext) _Query_locations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -30579,6 +31010,55 @@ func UnmarshalAddHeaderToWebhookReceiverInput(ctx context.Context, raw any) (mod
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAdjustPartInventoriesInput(ctx context.Context, obj any) (model.AdjustPartInventoriesInput, error) {
+	var it model.AdjustPartInventoriesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"adjustments", "dryRun"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "adjustments":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("adjustments"))
+			data, err := ec.unmarshalNPartInventoryAdjustmentInput2ᚕgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐPartInventoryAdjustmentInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Adjustments = data
+		case "dryRun":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dryRun"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DryRun = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAdjustPartInventoriesInput unmarshals raw into the AdjustPartInventoriesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAdjustPartInventoriesInput(ctx context.Context, raw any) (model.AdjustPartInventoriesInput, error) {
+	var out model.AdjustPartInventoriesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AdjustPartInventoriesInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAttributeInput(ctx context.Context, obj any) (model.AttributeInput, error) {
 	var it model.AttributeInput
 	if obj == nil {
@@ -30821,6 +31301,62 @@ func (ec *executionContext) unmarshalInputBuildRequirementsInputFilters(ctx cont
 func UnmarshalBuildRequirementsInputFilters(ctx context.Context, raw any) (model.BuildRequirementsInputFilters, error) {
 	var out model.BuildRequirementsInputFilters
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "BuildRequirementsInputFilters", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCancelRunsInput(ctx context.Context, obj any) (model.CancelRunsInput, error) {
+	var it model.CancelRunsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"ids", "filters", "dryRun"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ids":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ids"))
+			data, err := ec.unmarshalOID2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ids = data
+		case "filters":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filters"))
+			data, err := ec.unmarshalORunsInputFilters2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐRunsInputFilters(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Filters = data
+		case "dryRun":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dryRun"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DryRun = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCancelRunsInput unmarshals raw into the CancelRunsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCancelRunsInput(ctx context.Context, raw any) (model.CancelRunsInput, error) {
+	var out model.CancelRunsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CancelRunsInput", raw, &out)
 	return out, err
 }
 
@@ -33481,6 +34017,76 @@ func (ec *executionContext) unmarshalInputPartInventoriesInputFilters(ctx contex
 func UnmarshalPartInventoriesInputFilters(ctx context.Context, raw any) (model.PartInventoriesInputFilters, error) {
 	var out model.PartInventoriesInputFilters
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PartInventoriesInputFilters", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPartInventoryAdjustmentInput(ctx context.Context, obj any) (model.PartInventoryAdjustmentInput, error) {
+	var it model.PartInventoryAdjustmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "etag", "quantity", "locationId", "scrapQuantity"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "etag":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("etag"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Etag = data
+		case "quantity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quantity"))
+			data, err := ec.unmarshalODecimal2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Quantity = data
+		case "locationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LocationID = data
+		case "scrapQuantity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scrapQuantity"))
+			data, err := ec.unmarshalODecimal2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScrapQuantity = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPartInventoryAdjustmentInput unmarshals raw into the PartInventoryAdjustmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPartInventoryAdjustmentInput(ctx context.Context, raw any) (model.PartInventoryAdjustmentInput, error) {
+	var out model.PartInventoryAdjustmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PartInventoryAdjustmentInput", raw, &out)
 	return out, err
 }
 
@@ -37106,6 +37712,44 @@ func (ec *executionContext) _AbomInstallationPayload(ctx context.Context, sel as
 	return out
 }
 
+var adjustPartInventoriesPayloadImplementors = []string{"AdjustPartInventoriesPayload"}
+
+func (ec *executionContext) _AdjustPartInventoriesPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AdjustPartInventoriesPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, adjustPartInventoriesPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AdjustPartInventoriesPayload")
+		case "partInventories":
+			out.Values[i] = ec._AdjustPartInventoriesPayload_partInventories(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dryRun":
+			out.Values[i] = ec._AdjustPartInventoriesPayload_dryRun(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var attributeImplementors = []string{"Attribute"}
 
 func (ec *executionContext) _Attribute(ctx context.Context, sel ast.SelectionSet, obj *model.Attribute) graphql.Marshaler {
@@ -37371,6 +38015,49 @@ func (ec *executionContext) _BuildRequirementPayload(ctx context.Context, sel as
 		case "buildRequirement":
 			out.Values[i] = ec._BuildRequirementPayload_buildRequirement(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cancelRunsPayloadImplementors = []string{"CancelRunsPayload"}
+
+func (ec *executionContext) _CancelRunsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CancelRunsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cancelRunsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CancelRunsPayload")
+		case "count":
+			out.Values[i] = ec._CancelRunsPayload_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runs":
+			out.Values[i] = ec._CancelRunsPayload_runs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dryRun":
+			out.Values[i] = ec._CancelRunsPayload_dryRun(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -38365,6 +39052,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "deleteAbomInstallation":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteAbomInstallation(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "adjustPartInventories":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_adjustPartInventories(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cancelRuns":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelRuns(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
@@ -40165,6 +40866,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_abomInstallation(ctx, field)
+				})
+		case "features":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_features(ctx, field)
 				})
 		case "locations":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -43320,6 +44027,11 @@ func (ec *executionContext) unmarshalNAddHeaderToWebhookReceiverInput2githubᚗc
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNAdjustPartInventoriesInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐAdjustPartInventoriesInput(ctx context.Context, v any) (model.AdjustPartInventoriesInput, error) {
+	res, err := ec.unmarshalInputAdjustPartInventoriesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAttribute2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐAttribute(ctx context.Context, sel ast.SelectionSet, v model.Attribute) graphql.Marshaler {
 	return ec._Attribute(ctx, sel, &v)
 }
@@ -43395,6 +44107,11 @@ func (ec *executionContext) marshalNBuildRequirementEdge2ᚕᚖgithubᚗcomᚋio
 	})
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNCancelRunsInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐCancelRunsInput(ctx context.Context, v any) (model.CancelRunsInput, error) {
+	res, err := ec.unmarshalInputCancelRunsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCreateABomInstallationInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐCreateABomInstallationInput(ctx context.Context, v any) (model.CreateABomInstallationInput, error) {
@@ -43844,6 +44561,25 @@ func (ec *executionContext) marshalNPartInventory2ᚕgithubᚗcomᚋionboxᚋion
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNPartInventoryAdjustmentInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐPartInventoryAdjustmentInput(ctx context.Context, v any) (model.PartInventoryAdjustmentInput, error) {
+	res, err := ec.unmarshalInputPartInventoryAdjustmentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPartInventoryAdjustmentInput2ᚕgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐPartInventoryAdjustmentInputᚄ(ctx context.Context, v any) ([]model.PartInventoryAdjustmentInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.PartInventoryAdjustmentInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPartInventoryAdjustmentInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐPartInventoryAdjustmentInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalNPartInventoryConnection2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[ion.PartInventory]) graphql.Marshaler {
@@ -44990,6 +45726,13 @@ func (ec *executionContext) unmarshalOAbomInstallationsInputFilters2ᚖgithubᚗ
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOAdjustPartInventoriesPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐAdjustPartInventoriesPayload(ctx context.Context, sel ast.SelectionSet, v *model.AdjustPartInventoriesPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AdjustPartInventoriesPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOAttributeInput2ᚕgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐAttributeInputᚄ(ctx context.Context, v any) ([]model.AttributeInput, error) {
 	if v == nil {
 		return nil, nil
@@ -45155,6 +45898,13 @@ func (ec *executionContext) unmarshalOBuildRequirementsInputFilters2ᚖgithubᚗ
 	}
 	res, err := ec.unmarshalInputBuildRequirementsInputFilters(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCancelRunsPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐCancelRunsPayload(ctx context.Context, sel ast.SelectionSet, v *model.CancelRunsPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CancelRunsPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOCreateProcedureInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐCreateProcedureInput(ctx context.Context, v any) (*model.CreateProcedureInput, error) {

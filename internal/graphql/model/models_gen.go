@@ -51,6 +51,19 @@ type AddHeaderToWebhookReceiverInput struct {
 	Value string  `json:"value"`
 }
 
+type AdjustPartInventoriesInput struct {
+	// At most 1000 rows, each row once.
+	Adjustments []PartInventoryAdjustmentInput `json:"adjustments"`
+	// Report what would change and write nothing.
+	DryRun *bool `json:"dryRun,omitempty"`
+}
+
+type AdjustPartInventoriesPayload struct {
+	// The rows as they are (or, on a dry run, would be) afterwards, in the order given.
+	PartInventories []ion.PartInventory `json:"partInventories"`
+	DryRun          bool                `json:"dryRun"`
+}
+
 type AttributeInput struct {
 	Key   string  `json:"key"`
 	Type  *string `json:"type,omitempty"`
@@ -82,6 +95,22 @@ type BuildRequirementsInputFilters struct {
 	OriginMbomItemID *IDFilterInput       `json:"originMbomItemId,omitempty"`
 	CreatedAt        *DateTimeFilterInput `json:"createdAt,omitempty"`
 	UpdatedAt        *DateTimeFilterInput `json:"updatedAt,omitempty"`
+}
+
+// Selects runs to cancel: those with the ids AND matching the filters. A COMPLETE run named in ids is an error; one matched only by filters is skipped, as are runs already CANCELED. At most 1000 runs per call.
+type CancelRunsInput struct {
+	Ids     []int64           `json:"ids,omitempty"`
+	Filters *RunsInputFilters `json:"filters,omitempty"`
+	// Report what would be canceled and write nothing.
+	DryRun *bool `json:"dryRun,omitempty"`
+}
+
+type CancelRunsPayload struct {
+	// How many runs were (or would be) canceled.
+	Count int `json:"count"`
+	// Those runs as they are (or would be) afterwards, by id.
+	Runs   []ion.Run `json:"runs"`
+	DryRun bool      `json:"dryRun"`
 }
 
 // Installs a child inventory against a build requirement. The capital B is ION's spelling.
@@ -433,6 +462,16 @@ type PartInventoriesInputFilters struct {
 	PurchaseOrderLineID *IDFilterInput       `json:"purchaseOrderLineId,omitempty"`
 	CreatedAt           *DateTimeFilterInput `json:"createdAt,omitempty"`
 	UpdatedAt           *DateTimeFilterInput `json:"updatedAt,omitempty"`
+}
+
+// One row of adjustPartInventories: set at least one of quantity (a recount), locationId (a transfer) and scrapQuantity (how much more to scrap).
+type PartInventoryAdjustmentInput struct {
+	ID int64 `json:"id"`
+	// The _etag you last read for this row.
+	Etag          string   `json:"etag"`
+	Quantity      *float64 `json:"quantity,omitempty"`
+	LocationID    *int64   `json:"locationId,omitempty"`
+	ScrapQuantity *float64 `json:"scrapQuantity,omitempty"`
 }
 
 type PartInventoryPayload struct {
