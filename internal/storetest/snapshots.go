@@ -148,7 +148,7 @@ func SeedCanaries(t *testing.T, ctx context.Context, ts ion.TenantStore) []strin
 	}
 	attrs := func(tag string) []ion.Attribute {
 		return []ion.Attribute{
-			{Key: "contactEmail", Type: "STRING", Value: c(tag + "-email") + "@corp.example"},
+			{Key: "contactEmail", Type: "STRING", Value: c(tag+"-email") + "@corp.example"},
 			{Key: "Buyer Name", Type: "STRING", Value: c(tag + "-name")},
 			{Key: "notes", Type: "STRING", Value: c(tag+"-note") + " call me"},
 			{Key: "spec", Type: "FILE", Value: c(tag + "-file")},
@@ -245,7 +245,9 @@ func DumpTenant(t *testing.T, ctx context.Context, ts ion.TenantStore) TenantDum
 	fields := must(ts.StepFields(ctx, opts))(t).Items
 	add("stepFields", fields, refs(len(fields), func(i int) []any { return []any{fields[i].ID, fields[i].StepID} }))
 	runs := must(ts.Runs(ctx, opts))(t).Items
-	add("runs", runs, refs(len(runs), func(i int) []any { return []any{runs[i].ID, runs[i].ProcedureID, runs[i].PartInventoryID, runs[i].Status} }))
+	add("runs", runs, refs(len(runs), func(i int) []any {
+		return []any{runs[i].ID, runs[i].ProcedureID, runs[i].PartInventoryID, runs[i].Status}
+	}))
 	rsteps := must(ts.RunSteps(ctx, opts))(t).Items
 	add("runSteps", rsteps, refs(len(rsteps), func(i int) []any { return []any{rsteps[i].ID, rsteps[i].RunID, rsteps[i].OriginStepID} }))
 	rfields := must(ts.RunStepFields(ctx, opts))(t).Items
