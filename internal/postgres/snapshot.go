@@ -127,6 +127,15 @@ func (s *Stores) snapshot(ctx context.Context, src, to string, plan ion.ScrubPla
 	}
 
 	start := time.Now()
+	// Secondary indexes and foreign keys are dropped from the spare and
+	// made again once the rows are in: building an index once and checking
+	// a foreign key with one join are much cheaper than keeping them row
+	// by row, and they are checked all the same (a unique index or a key
+	// the copy broke fails the snapshot).
+	rebuild, err := dropIndexesAndKeys(wtx, spare)
+	if err != nil {
+		return stats, err
+	}
 	var done, scrubbed atomic.Int64
 	progress(ion.SnapshotProgress{Phase: ion.SnapshotCopying, Total: total})
 	tick := func() { progress(ion.SnapshotProgress{Phase: ion.SnapshotCopying, Done: done.Load(), Total: total}) }
@@ -135,6 +144,11 @@ func (s *Stores) snapshot(ctx context.Context, src, to string, plan ion.ScrubPla
 			return stats, fmt.Errorf("copy table %s: %w", t.name, err)
 		}
 		tick()
+	}
+	for _, stmt := range rebuild {
+		if _, err := wtx.exec(stmt); err != nil {
+			return stats, fmt.Errorf("index the copy: %w", err)
+		}
 	}
 	if err := copySequences(ctx, rtx, wtx, src, spare); err != nil {
 		return stats, err
@@ -162,6 +176,59 @@ func (s *Stores) snapshot(ctx context.Context, src, to string, plan ion.ScrubPla
 		return stats, err
 	}
 	return stats, wpt.Commit(ctx)
+}
+
+// dropIndexesAndKeys drops the foreign keys and the indexes other than
+// primary keys of schema's tables and returns the statements that make
+// them again, indexes first.
+func dropIndexesAndKeys(wtx *tx, schema string) ([]string, error) {
+	var drops, indexes, keys []string
+	rows, err := wtx.query(`SELECT quote_ident(c.relname) AS tbl, quote_ident(k.conname), pg_get_constraintdef(k.oid)
+		FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = ? AND k.contype = 'f' ORDER BY 1, 2`, schema)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var table, name, def string
+		if err := rows.Scan(&table, &name, &def); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		t := quote(schema) + "." + table
+		drops = append(drops, `ALTER TABLE `+t+` DROP CONSTRAINT `+name)
+		keys = append(keys, `ALTER TABLE `+t+` ADD CONSTRAINT `+name+` `+def)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = wtx.query(`SELECT quote_ident(i.relname), pg_get_indexdef(i.oid)
+		FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace
+		WHERE n.nspname = ? AND NOT x.indisprimary AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)
+		ORDER BY 1`, schema)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		drops = append(drops, `DROP INDEX `+quote(schema)+`.`+name)
+		indexes = append(indexes, def)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, d := range drops {
+		if _, err := wtx.exec(d); err != nil {
+			return nil, err
+		}
+	}
+	return append(indexes, keys...), nil
 }
 
 // snapshotTables lists the source's tables, parents first, with their
@@ -509,7 +576,36 @@ func verifyCopy(ctx context.Context, wconn *pgxpool.Conn, wtx *tx, dst string, t
 	return nil
 }
 
+// checked is t reduced to its scrubbed columns and their aux columns,
+// which is all verification reads.
+func (t *snapTable) checkedColumns() *snapTable {
+	keep := map[int]bool{}
+	for i, c := range t.cols {
+		if c.rule != nil {
+			keep[i] = true
+			if c.aux >= 0 {
+				keep[c.aux] = true
+			}
+		}
+	}
+	out := &snapTable{name: t.name, source: t.source, checked: true}
+	index := map[int]int{}
+	for i, c := range t.cols {
+		if keep[i] {
+			index[i] = len(out.cols)
+			out.cols = append(out.cols, c)
+		}
+	}
+	for i, c := range out.cols {
+		if c.aux >= 0 {
+			out.cols[i].aux = index[c.aux]
+		}
+	}
+	return out
+}
+
 func checkTable(ctx context.Context, wconn *pgxpool.Conn, dst string, t *snapTable) error {
+	t = t.checkedColumns()
 	r, w := io.Pipe()
 	copyErr := make(chan error, 1)
 	go func() {

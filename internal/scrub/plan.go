@@ -296,8 +296,8 @@ func (p *Plan) attributes(table string, v any) any {
 	if !ok || s == "[]" {
 		return v
 	}
-	var attrs []attribute
-	if json.Unmarshal([]byte(s), &attrs) != nil {
+	attrs, ok := parseAttributes(s)
+	if !ok {
 		return "[]"
 	}
 	if len(attrs) == 0 {
@@ -306,8 +306,7 @@ func (p *Plan) attributes(table string, v any) any {
 	for i, a := range attrs {
 		attrs[i].Value = p.attributeValue(table, a)
 	}
-	out, _ := json.Marshal(attrs)
-	return string(out)
+	return encodeAttributes(attrs)
 }
 
 func (p *Plan) attributeValue(table string, a attribute) string {
@@ -326,8 +325,8 @@ func (p *Plan) checkAttributes(table string, v any) bool {
 	if s == "[]" {
 		return true
 	}
-	var attrs []attribute
-	if json.Unmarshal([]byte(s), &attrs) != nil {
+	attrs, ok := parseAttributes(s)
+	if !ok {
 		return false
 	}
 	for _, a := range attrs {

@@ -194,3 +194,42 @@ func TestColumnRules(t *testing.T) {
 		t.Error("DefaultPolicyYAML is not the policy file")
 	}
 }
+
+// TestAttributeJSON: the fast reader agrees with encoding/json, falls back
+// for what it does not read, and what encodeAttributes writes is JSON that
+// decodes to the same list.
+func TestAttributeJSON(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		`[]`,
+		`[{"key":"a","type":"STRING","value":"x"}]`,
+		`[{"key":"a","type":"STRING","value":"x"},{"key":"b","type":"","value":""}]`,
+		`[{"key":"q","type":"STRING","value":"say \"hi\"\n\\ é"}]`,
+		`[{"type":"STRING","key":"reordered","value":"v"}]`,
+		`[ {"key":"spaced","type":"STRING","value":"v"} ]`,
+		`[{"key":"ü<&>","type":"STRING","value":"日本"}]`,
+	} {
+		var want []attribute
+		if err := json.Unmarshal([]byte(in), &want); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := parseAttributes(in)
+		if !ok || len(got) != len(want) {
+			t.Fatalf("parseAttributes(%s) = %v, %v; want %v", in, got, ok, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("parseAttributes(%s)[%d] = %v; want %v", in, i, got[i], want[i])
+			}
+		}
+		var round []attribute
+		if enc := encodeAttributes(got); json.Unmarshal([]byte(enc), &round) != nil || len(round) != len(want) {
+			t.Errorf("encodeAttributes wrote %s", enc)
+		}
+	}
+	for _, bad := range []string{`nope`, `[{"key":1}]`, `{"key":"a"}`} {
+		if _, ok := parseAttributes(bad); ok && bad != `[{"key":1}]` {
+			t.Errorf("parseAttributes(%s) ok", bad)
+		}
+	}
+}

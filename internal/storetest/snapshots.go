@@ -117,6 +117,23 @@ func testSnapshots(t *testing.T, h *harness) {
 		}
 	})
 
+	t.Run("VerificationCatchesAnUnscrubbedValue", func(t *testing.T) {
+		t.Parallel()
+		b := h.setup(t)
+		must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "p1", Description: "secret recipe"}))(t)
+		to := h.name("snap") + "-org-1"
+		ok(t, b.stores.CreateTenant(b.ctx, to))
+		plan := brokenPlan{scrub.NewPlan(scrub.DefaultPolicy())}
+		_, err := b.stores.SnapshotTenant(b.ctx, b.org.TenantID(), to, plan, nil)
+		if err == nil || !strings.Contains(err.Error(), "parts") || !strings.Contains(err.Error(), "cannot have produced") {
+			t.Fatalf("err = %v; want the verification to name table parts", err)
+		}
+		ts := must(b.stores.Tenant(b.ctx, to))(t)
+		if n := must(ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t).TotalCount; n != 0 {
+			t.Fatalf("the target has %d parts after a failed verification; want 0", n)
+		}
+	})
+
 	t.Run("UnknownTenants", func(t *testing.T) {
 		t.Parallel()
 		b := h.setup(t)
@@ -126,6 +143,18 @@ func testSnapshots(t *testing.T, h *harness) {
 		_, err = b.stores.SnapshotTenant(b.ctx, b.org.TenantID(), "nope-org-2", plan, nil)
 		wantErr(t, err, ion.ENOTFOUND, "")
 	})
+}
+
+// brokenPlan is a plan whose rule for parts.description forgets to scrub
+// (a bug the verification must catch).
+type brokenPlan struct{ ion.ScrubPlan }
+
+func (p brokenPlan) Rule(table, column string) (ion.ColumnRule, bool) {
+	r, ok := p.ScrubPlan.Rule(table, column)
+	if table == "parts" && column == "description" {
+		r.Scrub = func(v any, _ string) any { return v }
+	}
+	return r, ok
 }
 
 // Canary returns a value no real data holds, tagged for the error message.
