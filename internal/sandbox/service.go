@@ -60,7 +60,7 @@ const autoNote = "auto-approved"
 // VALIDATION_ERROR naming the field for: a name that is not a DNS label,
 // is reserved, or is taken by an environment or a pending request;
 // organizationId not a production organization; a shape other than blank
-// (seeded and snapshot cannot be provisioned yet); a member without a name
+// or snapshot (seeded cannot be provisioned yet); a member without a name
 // or a valid email, or two with one email; a service account name outside
 // [a-z0-9][a-z0-9-]{0,62}, or repeated; ttlDays below 1; a feature that is
 // not kebab-case. If provisioning fails, the request stays pending and the
