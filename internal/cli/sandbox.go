@@ -199,7 +199,8 @@ func (c *SandboxApproveCmd) watchProgress(g *Globals, name string, finished func
 			return
 		}
 		var sb struct{ Progress *snapshotProgress }
-		if c.call(g.Ctx, http.MethodGet, sandboxPath(name), nil, &sb) != nil || sb.Progress == nil {
+		// Total is 0 until the store has counted the rows.
+		if c.call(g.Ctx, http.MethodGet, sandboxPath(name), nil, &sb) != nil || sb.Progress == nil || sb.Progress.Total == 0 {
 			continue
 		}
 		p := *sb.Progress
