@@ -1,11 +1,20 @@
 package server
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ionbox/ionbox/internal/sqlite"
+	"github.com/ionbox/ionbox/ion"
 )
 
 // TestSnapshotSandboxThroughCLI runs a snapshot sandbox end to end with
@@ -76,5 +85,76 @@ func TestSnapshotSandboxThroughCLI(t *testing.T) {
 	d = b.mustGQL("Bearer "+prod.token, `{ parts(first: 1) { edges { node { description } } } }`, nil)
 	if dig(d, "parts", "edges", 0, "node", "description") != secret {
 		t.Fatalf("production's part changed: %v", d)
+	}
+}
+
+// TestRestartRemovesInterruptedSnapshot starts a server on a data directory
+// as a crash midway through a snapshot leaves it (the sandbox in state
+// provisioning, its organization and tenant file, a half-built copy in a
+// temporary file) and checks that nothing of that sandbox survives the
+// start, that its request is pending again, and that approving it then
+// provisions it.
+func TestRestartRemovesInterruptedSnapshot(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, dir, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	control := st.Control()
+	if _, err := control.EnsureEnvironment(ctx, ion.Environment{Name: ion.ProductionEnvironment, Kind: ion.EnvProduction, State: "active"}); err != nil {
+		t.Fatal(err)
+	}
+	prod, err := control.CreateOrganization(ctx, ion.Organization{Environment: ion.ProductionEnvironment, Name: "Acme", Domain: "acme.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := control.CreateSandboxRequest(ctx, ion.SandboxRequest{OrganizationID: prod.ID, Name: "acme-snap", Shape: ion.ShapeSnapshot,
+		ServiceAccounts: []ion.ServiceAccount{{Name: "erp"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := control.CreateSandbox(ctx, ion.Sandbox{Name: "acme-snap", RequestID: req.ID, SourceOrganizationID: prod.ID,
+		Shape: ion.ShapeSnapshot, State: ion.SandboxProvisioning}); err != nil {
+		t.Fatal(err)
+	}
+	org, err := control.CreateOrganization(ctx, ion.Organization{Environment: "acme-snap", Name: "Acme", Domain: "acme.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := control.SetSandboxOrganization(ctx, "acme-snap", org.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	half := filepath.Join(dir, "templates", ".spare.tmp-0123456789abcdef")
+	if err := os.WriteFile(half, []byte("zqxcanary half-built copy"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := Start(ctx, Config{Addr: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	b := &bundle{t: t, url: r.URL, adminToken: r.AdminToken, dataDir: dir, running: r, client: http.DefaultClient}
+	if code := b.admin("GET", "/admin/v1/sandboxes/acme-snap", nil, nil); code != http.StatusNotFound {
+		t.Fatalf("GET the interrupted sandbox: HTTP %d; want 404", code)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tenants", org.TenantID()+".db")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the interrupted sandbox's tenant file is still there (%v)", err)
+	}
+	if _, err := os.Stat(half); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the half-built copy is still there (%v)", err)
+	}
+	var res struct {
+		Status  string
+		Sandbox struct{ State string }
+	}
+	b.admin("POST", fmt.Sprintf("/admin/v1/sandbox-requests/%d/approve", req.ID), map[string]string{}, &res)
+	if res.Status != "provisioned" || res.Sandbox.State != "active" {
+		t.Fatalf("approving the request again: %+v", res)
 	}
 }
