@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -132,6 +133,60 @@ func testSnapshots(t *testing.T, h *harness) {
 		if n := must(ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t).TotalCount; n != 0 {
 			t.Fatalf("the target has %d parts after a failed verification; want 0", n)
 		}
+	})
+
+	t.Run("ConsistentUnderWrites", func(t *testing.T) {
+		t.Parallel()
+		b := h.setup(t)
+		// A writer adds parts, each with an inventory unit in the same
+		// breath, while snapshots are taken: every copy must be one point
+		// in time, so no unit without its part and no part more than one
+		// write ahead of the units.
+		stop := make(chan struct{})
+		writerDone := make(chan error, 1)
+		go func() {
+			// At most 400 pairs, so that the copy fits one page of each list.
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					writerDone <- nil
+					return
+				default:
+				}
+				if i == 400 {
+					<-stop
+					writerDone <- nil
+					return
+				}
+				p, err := b.ts.CreatePart(b.ctx, ion.Part{PartNumber: fmt.Sprintf("w-%d", i)})
+				if err == nil {
+					_, err = b.ts.CreatePartInventory(b.ctx, ion.PartInventory{PartID: p.ID, Quantity: 1})
+				}
+				if err != nil {
+					writerDone <- err
+					return
+				}
+			}
+		}()
+		for range 3 {
+			copyTS, _, _ := snapshot(t, b, scrub.DefaultPolicy())
+			parts := must(copyTS.Parts(b.ctx, ion.ListOptions{Limit: 1000}))(t)
+			invs := must(copyTS.PartInventories(b.ctx, ion.ListOptions{Limit: 1000}))(t)
+			have := map[ion.ID]bool{}
+			for _, p := range parts.Items {
+				have[p.ID] = true
+			}
+			for _, v := range invs.Items {
+				if !have[v.PartID] {
+					t.Fatalf("the copy has inventory %d of part %d, which it lacks", v.ID, v.PartID)
+				}
+			}
+			if d := parts.TotalCount - invs.TotalCount; d < 0 || d > 1 {
+				t.Fatalf("the copy has %d parts and %d units: not one point in time", parts.TotalCount, invs.TotalCount)
+			}
+		}
+		close(stop)
+		ok(t, <-writerDone)
 	})
 
 	t.Run("UnknownTenants", func(t *testing.T) {
