@@ -1,6 +1,7 @@
 package server
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" driver, to fill a tenant file fast
 
 	"github.com/ionbox/ionbox/internal/sqlite"
 	"github.com/ionbox/ionbox/ion"
@@ -156,5 +160,87 @@ func TestRestartRemovesInterruptedSnapshot(t *testing.T) {
 	b.admin("POST", fmt.Sprintf("/admin/v1/sandbox-requests/%d/approve", req.ID), map[string]string{}, &res)
 	if res.Status != "provisioned" || res.Sandbox.State != "active" {
 		t.Fatalf("approving the request again: %+v", res)
+	}
+}
+
+// TestSnapshotProgressAndUnreachable approves a snapshot of a 200,000-part
+// organization and, while the approval runs, polls the admin API and the
+// sandbox's GraphQL URL: the sandbox is provisioning, with its progress in
+// GET /admin/v1/sandboxes/{name}, and GraphQL answers 503 until the copy is
+// verified and in place.
+func TestSnapshotProgressAndUnreachable(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	prod := b.newCredential("Acme")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(b.dataDir, "tenants", fmt.Sprintf("production-org-%d.db", prod.orgID))+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`INSERT INTO parts (part_number, revision, description, part_type, status, attributes, etag, created_at, updated_at)
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
+		SELECT 'PN-' || i, 'A', 'secret description ' || i, 'PART', 'RELEASED', '[]', printf('%032x', i), 0, 0 FROM n`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req struct{ ID int64 }
+	b.admin("POST", "/admin/v1/sandbox-requests", map[string]any{"organizationId": prod.orgID, "name": "big", "shape": "snapshot",
+		"serviceAccounts": []map[string]string{{"name": "erp"}}}, &req)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var res struct{ Status string }
+		b.admin("POST", fmt.Sprintf("/admin/v1/sandbox-requests/%d/approve", req.ID), map[string]string{}, &res)
+		if res.Status != "provisioned" {
+			t.Errorf("approve: %+v", res)
+		}
+	}()
+	type progress struct {
+		Phase       string
+		Done, Total int64
+	}
+	seen := map[string]bool{}
+	for polling := true; polling; {
+		select {
+		case <-done:
+			polling = false
+			continue
+		case <-time.After(5 * time.Millisecond):
+		}
+		var sb struct {
+			State    string
+			Progress *progress
+		}
+		if code := b.admin("GET", "/admin/v1/sandboxes/big", nil, nil); code == http.StatusNotFound {
+			continue // not made yet
+		}
+		b.admin("GET", "/admin/v1/sandboxes/big", nil, &sb)
+		if sb.Progress == nil {
+			continue
+		}
+		// Total is 0 until the rows are counted.
+		if sb.State != "provisioning" || (sb.Progress.Total != 200000 && sb.Progress.Total != 0) || sb.Progress.Done > sb.Progress.Total {
+			t.Errorf("while copying: state %s, progress %+v", sb.State, *sb.Progress)
+		}
+		seen[sb.Progress.Phase] = true
+		resp, err := http.Post(b.url+"/sandboxes/big/graphql", "application/json", strings.NewReader(`{"query":"{ parts { edges { node { id } } } }"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("the sandbox's GraphQL answered %d while it was being copied; want 503 with Retry-After", resp.StatusCode)
+		}
+	}
+	if !seen["copying"] {
+		t.Fatalf("never saw the copy's progress (phases seen: %v)", seen)
+	}
+	var sb struct {
+		State    string
+		Progress *progress
+	}
+	b.admin("GET", "/admin/v1/sandboxes/big", nil, &sb)
+	if sb.State != "active" || sb.Progress != nil {
+		t.Fatalf("after approval: %+v", sb)
 	}
 }
