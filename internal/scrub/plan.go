@@ -134,6 +134,9 @@ func (p *Plan) Pseudonym(act, s string) string {
 		return companyWords[h[0]%byte(len(companyWords))] + " " + companyNouns[h[1]%byte(len(companyNouns))] + " " +
 			companySuffixes[h[2]%byte(len(companySuffixes))] + " " + hex.EncodeToString(h[3:5])
 	}
+	if doc, ok := jsonDocument(s); ok {
+		return p.jsonText(doc)
+	}
 	return p.text(s)
 }
 
@@ -206,6 +209,9 @@ func checkValue(act string, v any) bool {
 	case ActCompany:
 		m := companyPattern.FindStringSubmatch(s)
 		return m != nil && companyWordSet[m[1]] && companyNounSet[m[2]] && companySuffixSet[m[3]]
+	}
+	if doc, ok := jsonDocument(s); ok {
+		return checkJSONText(doc)
 	}
 	return checkText(s)
 }
@@ -353,4 +359,69 @@ var (
 // address, which removeLinks drops whatever the key says.
 func looksLikeLink(s string) bool {
 	return linkPattern.MatchString(s) || emailLikePattern.MatchString(s) || strings.HasPrefix(strings.ToLower(s), "www.")
+}
+
+// Rich text is stored as JSON (issue conditions hold Slate documents:
+// [{"type":"paragraph","children":[{"text":"…"}]}]). Replacing it with
+// plain words would break clients that parse it, so text in a JSON
+// document keeps its structure: every string value is replaced except those
+// under "type", which name node kinds, and numbers, booleans and keys stay.
+
+// jsonDocument parses s if it is a JSON object or array.
+func jsonDocument(s string) (any, bool) {
+	if s[0] != '[' && s[0] != '{' {
+		return nil, false
+	}
+	var doc any
+	if json.Unmarshal([]byte(s), &doc) != nil {
+		return nil, false
+	}
+	return doc, true
+}
+
+func (p *Plan) jsonText(doc any) string {
+	var walk func(v any, key string) any
+	walk = func(v any, key string) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				x[k] = walk(e, k)
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = walk(e, key)
+			}
+		case string:
+			if key != "type" {
+				return p.Pseudonym(ActText, x)
+			}
+		}
+		return v
+	}
+	out, _ := json.Marshal(walk(doc, ""))
+	return string(out)
+}
+
+func checkJSONText(doc any) bool {
+	var walk func(v any, key string) bool
+	walk = func(v any, key string) bool {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if !walk(e, k) {
+					return false
+				}
+			}
+		case []any:
+			for _, e := range x {
+				if !walk(e, key) {
+					return false
+				}
+			}
+		case string:
+			return key == "type" || x == "" || checkText(x)
+		}
+		return true
+	}
+	return walk(doc, "")
 }

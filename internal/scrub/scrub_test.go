@@ -233,3 +233,28 @@ func TestAttributeJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestRichText: a Slate document keeps its structure and node types; its
+// text is replaced.
+func TestRichText(t *testing.T) {
+	t.Parallel()
+	p := NewPlan(DefaultPolicy())
+	in := `[{"type":"paragraph","children":[{"text":"Bob dropped it","bold":true},{"type":"link","url":"https://intranet/x","children":[{"text":"photo"}]}]}]`
+	r, _ := p.Rule("issues", "cause_condition")
+	out, _ := r.Scrub(in, "").(string)
+	var doc []map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc) != 1 || doc[0]["type"] != "paragraph" {
+		t.Fatalf("scrubbed rich text %s lost its structure (%v)", out, err)
+	}
+	for _, gone := range []string{"Bob", "https://", "photo"} {
+		if strings.Contains(out, gone) {
+			t.Errorf("%s still holds %q", out, gone)
+		}
+	}
+	if !strings.Contains(out, `"bold":true`) || !strings.Contains(out, `"type":"link"`) {
+		t.Errorf("%s lost its marks or node types", out)
+	}
+	if !r.Check(out, "") || r.Check(in, "") {
+		t.Error("Check does not tell scrubbed rich text from the source")
+	}
+}
