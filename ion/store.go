@@ -414,6 +414,7 @@ type Stores interface {
 	RestoreTenantState(ctx context.Context, tenantID, name string) error
 	// DeleteTenantState removes state name. NOT_FOUND if there is none.
 	DeleteTenantState(ctx context.Context, tenantID, name string) error
+	SnapshotStores
 	Close() error
 }
 

@@ -51,6 +51,7 @@ type ServeCmd struct {
 	TLSKey        string `name:"tls-key" env:"IONBOX_TLS_KEY" help:"Private key (PEM) for --tls-cert."`
 	TLSSelfSigned bool   `name:"tls-self-signed" env:"IONBOX_TLS_SELF_SIGNED" help:"Serve HTTPS with a local CA made once in <data>/tls; its CA file is logged."`
 	Redis         string `name:"redis" env:"IONBOX_REDIS" help:"Share rate limits across replicas through this Redis (redis://host:port/db); default: in-process limits."`
+	ScrubPolicy   string `name:"scrub-policy" env:"IONBOX_SCRUB_POLICY" help:"Scrub policy file for snapshot sandboxes (default: the embedded policy.v1.yaml; print it with ionbox sandbox scrub-policy)."`
 }
 
 func (c *ServeCmd) Run(g *Globals) error {
@@ -59,7 +60,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		Addr: c.Addr, DataDir: c.Data, Store: c.Store, PublicURL: c.PublicURL, AdminToken: c.AdminToken,
 		StoreSchema: c.StoreSchema, HashKey: c.HashKey,
 		SandboxDomain: c.SandboxDomain, TLSCert: c.TLSCert, TLSKey: c.TLSKey, TLSSelfSigned: c.TLSSelfSigned,
-		Redis: c.Redis,
+		Redis: c.Redis, ScrubPolicy: c.ScrubPolicy,
 	})
 }
 

@@ -3,9 +3,14 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"time"
+
+	"github.com/ionbox/ionbox/internal/scrub"
 )
 
 // SandboxCmd groups the operator's sandbox commands: one verb per admin API
@@ -21,6 +26,15 @@ type SandboxCmd struct {
 	Extend      SandboxExtendCmd      `cmd:"" help:"Extend a sandbox's life, or pin it so it never expires."`
 	Credentials SandboxCredentialsCmd `cmd:"" help:"Create a credential for a service account of a sandbox (the secret is shown once)."`
 	Delete      SandboxDeleteCmd      `cmd:"" help:"Delete a sandbox and all its data."`
+	ScrubPolicy ScrubPolicyCmd        `cmd:"" name:"scrub-policy" help:"Print the default scrub policy of snapshot sandboxes (to start a --scrub-policy file from)."`
+}
+
+// ScrubPolicyCmd is `ionbox sandbox scrub-policy`.
+type ScrubPolicyCmd struct{}
+
+func (c *ScrubPolicyCmd) Run(g *Globals) error {
+	_, err := g.Stdout.Write(scrub.DefaultPolicyYAML())
+	return err
 }
 
 type sandboxRow struct {
@@ -148,12 +162,146 @@ type SandboxApproveCmd struct {
 	Note string `help:"Approver's note."`
 }
 
+// Run approves the request and, for a snapshot (which copies a whole
+// organization), shows the copy's progress while the call runs: a bar on a
+// terminal, a line per phase and tenth otherwise.
 func (c *SandboxApproveCmd) Run(g *Globals) error {
-	var raw json.RawMessage
-	if err := c.call(g.Ctx, http.MethodPost, fmt.Sprintf("/admin/v1/sandbox-requests/%d/approve", c.ID), map[string]string{"note": c.Note}, &raw); err != nil {
-		return err
+	type answer struct {
+		raw json.RawMessage
+		err error
 	}
-	return c.printResult(g, raw)
+	done := make(chan answer, 1)
+	go func() {
+		var raw json.RawMessage
+		err := c.call(g.Ctx, http.MethodPost, fmt.Sprintf("/admin/v1/sandbox-requests/%d/approve", c.ID), map[string]string{"note": c.Note}, &raw)
+		done <- answer{raw, err}
+	}()
+	var a answer
+	if name := c.snapshotName(g); name != "" && !c.JSON {
+		c.watchProgress(g, name, func() bool {
+			select {
+			case a = <-done:
+				return true
+			default:
+				return false
+			}
+		})
+	} else {
+		a = <-done
+	}
+	if a.err != nil {
+		return a.err
+	}
+	return c.printResult(g, a.raw)
+}
+
+// snapshotName is the name of request c.ID if it is a pending snapshot
+// request, else "".
+func (c *SandboxApproveCmd) snapshotName(g *Globals) string {
+	var list struct {
+		SandboxRequests []struct {
+			ID                  int64
+			Name, Shape, Status string
+		}
+	}
+	if c.call(g.Ctx, http.MethodGet, "/admin/v1/sandbox-requests", nil, &list) != nil {
+		return "" // the approval itself will say what is wrong
+	}
+	for _, r := range list.SandboxRequests {
+		if r.ID == c.ID && r.Shape == "snapshot" && r.Status == "pending" {
+			return r.Name
+		}
+	}
+	return ""
+}
+
+// progressPoll is how often approve asks how far a snapshot has got.
+const progressPoll = 200 * time.Millisecond
+
+// watchProgress shows sandbox name's snapshot progress on stderr until
+// finished reports true.
+func (c *SandboxApproveCmd) watchProgress(g *Globals, name string, finished func() bool) {
+	tty := isTerminal(g.Stderr)
+	tick := time.NewTicker(progressPoll)
+	defer tick.Stop()
+	var last progressLine
+	shown := false
+	for !finished() {
+		select {
+		case <-tick.C:
+		case <-g.Ctx.Done():
+			return
+		}
+		var sb struct{ Progress *snapshotProgress }
+		// Total is 0 until the store has counted the rows.
+		if c.call(g.Ctx, http.MethodGet, sandboxPath(name), nil, &sb) != nil || sb.Progress == nil || sb.Progress.Total == 0 {
+			continue
+		}
+		p := *sb.Progress
+		if tty {
+			fmt.Fprint(g.Stderr, "\r"+progressBar(p, 30))
+			shown = true
+			continue
+		}
+		if l := lineOf(p); l != last {
+			fmt.Fprintln(g.Stderr, plainProgress(p))
+			last = l
+		}
+	}
+	if shown {
+		fmt.Fprintln(g.Stderr)
+	}
+}
+
+// snapshotProgress is the admin API's progress of a snapshot.
+type snapshotProgress struct {
+	Phase       string
+	Done, Total int64
+}
+
+// progressLine is what a plain progress line stands for: a phase and a
+// tenth of it, so that a log gets at most eleven lines per phase.
+type progressLine struct {
+	phase string
+	tenth int64
+}
+
+func lineOf(p snapshotProgress) progressLine {
+	if p.Total <= 0 {
+		return progressLine{p.Phase, 0}
+	}
+	return progressLine{p.Phase, p.Done * 10 / p.Total}
+}
+
+func percent(p snapshotProgress) int64 {
+	if p.Total <= 0 {
+		return 0
+	}
+	return min(p.Done*100/p.Total, 100)
+}
+
+// plainProgress is one line for a log: "snapshot copying: 450000/1000000 rows (45%)".
+func plainProgress(p snapshotProgress) string {
+	return fmt.Sprintf("snapshot %s: %d/%d rows (%d%%)", p.Phase, p.Done, p.Total, percent(p))
+}
+
+// progressBar is a terminal bar of width cells:
+// "copying   [#############.................]  45%  450000/1000000 rows".
+func progressBar(p snapshotProgress, width int) string {
+	filled := int(percent(p)) * width / 100
+	return fmt.Sprintf("%-9s [%s%s] %3d%%  %d/%d rows", p.Phase, strings.Repeat("#", filled), strings.Repeat(".", width-filled),
+		percent(p), p.Done, p.Total)
+}
+
+// isTerminal reports whether w is a character device (a terminal), where
+// a bar redrawn with \r reads well; elsewhere plain lines do.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 type SandboxRejectCmd struct {

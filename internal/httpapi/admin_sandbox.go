@@ -27,6 +27,9 @@ type SandboxAdmin interface {
 	Extend(ctx context.Context, name string, e sandbox.Extension) (ion.Sandbox, error)
 	Events(ctx context.Context, name string) ([]ion.SandboxEvent, error)
 	SetFeatures(ctx context.Context, name string, features []string) (ion.Sandbox, error)
+	// Progress is how far a snapshot being provisioned by this process
+	// has got; false if none is.
+	Progress(name string) (ion.SnapshotProgress, bool)
 }
 
 func (s *Server) routeSandboxAdmin() {
@@ -115,6 +118,9 @@ type sandboxJSON struct {
 	ExpiresAt      *time.Time `json:"expiresAt"`
 	Pinned         bool       `json:"pinned"`
 	Features       []string   `json:"features"`
+	// Progress is the running snapshot's progress while the sandbox is
+	// provisioning (on the replica that provisions it).
+	Progress *ion.SnapshotProgress `json:"progress,omitempty"`
 }
 
 func (s *Server) toSandboxJSON(sb ion.Sandbox) sandboxJSON {
@@ -124,12 +130,18 @@ func (s *Server) toSandboxJSON(sb ion.Sandbox) sandboxJSON {
 	if features == nil {
 		features = []string{}
 	}
-	return sandboxJSON{
+	out := sandboxJSON{
 		Name: sb.Name, OrganizationID: sb.SourceOrganizationID, Shape: sb.Shape, State: sb.State,
 		BaseURL: base, GraphQLURL: base + "/graphql", TokenURL: env.TokenURL(),
 		CreatedAt: sb.CreatedAt, LastActivityAt: sb.LastActivityAt, ExpiresAt: sb.ExpiresAt,
 		Pinned: sb.Pinned, Features: features,
 	}
+	if sb.State == ion.SandboxProvisioning {
+		if p, ok := s.cfg.SandboxAdmin.Progress(sb.Name); ok {
+			out.Progress = &p
+		}
+	}
+	return out
 }
 
 type credentialJSON struct {

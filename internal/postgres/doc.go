@@ -40,6 +40,11 @@
 // synchronous_commit. Deadlocks and serialization failures retry the whole
 // transaction.
 //
+// A snapshot (SnapshotTenant, snapshot.go) streams each table of the
+// source with COPY through the scrub plan into a claimed spare schema, on a
+// second connection, in one transaction that also verifies the copy and
+// renames it over the target tenant's schema.
+//
 // Times are stored as Unix microseconds (bigint), text as COLLATE "C" (byte
 // order, as the suite requires), and ilike folds case with the ICU root
 // collation ("und-x-icu"), which the server must provide (Debian's and the

@@ -16,7 +16,7 @@ import (
 )
 
 // testURL is the database the tests use; they skip without it.
-func testURL(t *testing.T) string {
+func testURL(t testing.TB) string {
 	t.Helper()
 	url := os.Getenv("ION_TEST_POSTGRES_URL")
 	if url == "" {
@@ -33,7 +33,7 @@ func testOptions(prefix string) postgres.Options {
 
 // newPrefix returns a schema prefix no other test uses and drops every
 // schema with it when t ends.
-func newPrefix(t *testing.T, url string) string {
+func newPrefix(t testing.TB, url string) string {
 	t.Helper()
 	var b [5]byte
 	_, _ = rand.Read(b[:])

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ionbox/ionbox/internal/scrub"
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -34,6 +35,9 @@ type Config struct {
 	// ExpireAfterDormantDays is how many days a sandbox stays dormant
 	// before it expires, unless extended or pinned. Default: 14.
 	ExpireAfterDormantDays int
+	// ScrubPolicy is what snapshot sandboxes scrub. Default: the embedded
+	// internal/scrub policy.v1.yaml.
+	ScrubPolicy *scrub.Policy
 	// OnLogError receives the errors of writing the lifecycle log, which
 	// do not fail the action they record. Default: they are dropped.
 	OnLogError func(error)
@@ -67,6 +71,9 @@ func (c *Config) validate() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.ScrubPolicy == nil {
+		c.ScrubPolicy = scrub.DefaultPolicy()
 	}
 	if c.AutoApprove == nil {
 		c.AutoApprove = []string{ion.ShapeBlank}

@@ -9,17 +9,30 @@
 // or pins it, keeps the lifecycle log, and applies dormancy and expiry as
 // of a given time (Sweep), which internal/server runs every minute.
 //
-// In this version only the blank shape can be provisioned; seeded and
-// snapshot requests are refused with a VALIDATION_ERROR on shape until seed
-// data and scrubbed snapshots arrive here.
+// Two shapes can be provisioned: blank (an empty organization) and
+// snapshot (snapshot.go): a copy of the production organization's data as
+// of one point in time, scrubbed by the scrub policy (internal/scrub,
+// Config.ScrubPolicy) under a key made for that snapshot alone. Snapshot
+// requests wait for an operator's approval (Config.AutoApprove defaults to
+// blank only), because a copy of production data may need compliance
+// review. The sandbox stays in state provisioning, which the router answers
+// with 503, until the store has copied, scrubbed and verified the data and
+// swapped it in; Progress reports how far it has got. Seeded requests are
+// refused with a VALIDATION_ERROR on shape until seed data arrives here.
+//
+// A provisioning that a crash interrupted leaves a sandbox in state
+// provisioning (its tenant's half-made copy is only ever in a temporary
+// file or an uncommitted transaction); RemoveInterrupted removes it and
+// its request stays pending. The server calls it on start (SQLite) and
+// Sweep after an hour (replicas on PostgreSQL).
 //
 // Provisioning never leaves a half-made sandbox: each step is undone if a
 // later one fails, and the request then stays pending so that it can be
 // approved again.
 //
 // It works only through the interfaces of package ion (ion.ControlStore,
-// ion.Stores, ion.APIKeyService). It must not import a store package
-// (internal/sqlite, internal/postgres), the auth implementation
-// (internal/auth) or a transport (internal/graphql, internal/httpapi); those
-// are wired together in internal/server.
+// ion.Stores, ion.APIKeyService) and internal/scrub's policy. It must not
+// import a store package (internal/sqlite, internal/postgres), the auth
+// implementation (internal/auth) or a transport (internal/graphql,
+// internal/httpapi); those are wired together in internal/server.
 package sandbox

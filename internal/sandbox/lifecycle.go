@@ -215,6 +215,9 @@ func (s *Service) Events(ctx context.Context, name string) ([]ion.SandboxEvent, 
 // and brought back from a reset that a crash interrupted.
 type SweepReport struct {
 	Dormant, Expired, Recovered int
+	// Interrupted counts sandboxes removed because their provisioning
+	// was interrupted (see RemoveInterrupted).
+	Interrupted int
 }
 
 // staleResetAfter is how long a sandbox may stay in state resetting before
@@ -242,6 +245,11 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) (SweepReport, error)
 	dormantAfter := time.Duration(s.cfg.DormantAfterDays) * 24 * time.Hour
 	expireAfter := dormantAfter + time.Duration(s.cfg.ExpireAfterDormantDays)*24*time.Hour
 	var errs []error
+	if n, err := s.RemoveInterrupted(ctx, now.Add(-staleProvisioningAfter)); err != nil {
+		errs = append(errs, err)
+	} else {
+		rep.Interrupted = n
+	}
 	for _, sb := range all {
 		if err := ctx.Err(); err != nil {
 			return rep, errors.Join(append(errs, err)...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ionbox/ionbox/ion"
@@ -39,8 +40,9 @@ type provisioning struct {
 	*Service
 	req ion.SandboxRequest
 
-	sandboxMade bool   // the sandbox and its environment exist
-	tenantID    string // the sandbox organization's tenant, once made
+	sandboxMade    bool   // the sandbox and its environment exist
+	tenantID       string // the sandbox organization's tenant, once made
+	snapshotDetail string // what a snapshot copied, for the lifecycle log
 }
 
 func (p *provisioning) run(ctx context.Context, src ion.Organization, note string) (Result, error) {
@@ -76,6 +78,11 @@ func (p *provisioning) run(ctx context.Context, src ion.Organization, note strin
 		return Result{}, fmt.Errorf("recording its organization: %w", err)
 	}
 	sb.OrganizationID = org.ID
+	if p.req.Shape == ion.ShapeSnapshot {
+		if err := p.fillSnapshot(ctx, src); err != nil {
+			return Result{}, err
+		}
+	}
 
 	for i, m := range p.req.Members {
 		_, err := control.CreateUser(ctx, ion.User{OrganizationID: org.ID, Name: m.Name, Email: m.Email, Active: true, Roles: []string{"admin"}})
@@ -112,7 +119,11 @@ func (p *provisioning) run(ctx context.Context, src ion.Organization, note strin
 	if err != nil {
 		return Result{}, fmt.Errorf("marking request %d provisioned: %w", p.req.ID, err)
 	}
-	p.record(ctx, name, ion.EventApproved, actorOperator, note)
+	detail := note
+	if p.snapshotDetail != "" {
+		detail = strings.TrimPrefix(note+"; "+p.snapshotDetail, "; ")
+	}
+	p.record(ctx, name, ion.EventApproved, actorOperator, detail)
 	return Result{Request: decided, Sandbox: &sb, Credentials: creds}, nil
 }
 

@@ -236,7 +236,6 @@ func TestRequestValidation(t *testing.T) {
 		{"sandbox organization", func(r *ion.SandboxRequest) { r.OrganizationID = sbxOrg }, "organizationId", []string{"production"}},
 		{"unknown shape", func(r *ion.SandboxRequest) { r.Shape = "empty" }, "shape", []string{"blank"}},
 		{"seeded", func(r *ion.SandboxRequest) { r.Shape = ion.ShapeSeeded }, "shape", []string{"sandbox lifecycle", "blank"}},
-		{"snapshot", func(r *ion.SandboxRequest) { r.Shape = ion.ShapeSnapshot }, "shape", []string{"sandbox lifecycle", "blank"}},
 		{"member without a name", func(r *ion.SandboxRequest) { r.Members[1].Name = " " }, "members[1].name", nil},
 		{"member without an email", func(r *ion.SandboxRequest) { r.Members[0].Email = "" }, "members[0].email", nil},
 		{"member with a bad email", func(r *ion.SandboxRequest) { r.Members[0].Email = "ada at acme" }, "members[0].email", nil},

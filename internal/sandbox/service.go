@@ -22,6 +22,7 @@ type Service struct {
 	// unique names keep a request from being provisioned twice.)
 	mu           sync.Mutex
 	provisioning map[ion.ID]bool
+	progress     map[string]ion.SnapshotProgress // of snapshots running here, by sandbox name
 }
 
 // Credential is a service account's API key. ClientSecret is returned only
@@ -44,7 +45,7 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, provisioning: map[ion.ID]bool{}}, nil
+	return &Service{cfg: cfg, provisioning: map[ion.ID]bool{}, progress: map[string]ion.SnapshotProgress{}}, nil
 }
 
 // autoNote is the note of a request approved on arrival.
@@ -59,7 +60,7 @@ const autoNote = "auto-approved"
 // VALIDATION_ERROR naming the field for: a name that is not a DNS label,
 // is reserved, or is taken by an environment or a pending request;
 // organizationId not a production organization; a shape other than blank
-// (seeded and snapshot cannot be provisioned yet); a member without a name
+// or snapshot (seeded cannot be provisioned yet); a member without a name
 // or a valid email, or two with one email; a service account name outside
 // [a-z0-9][a-z0-9-]{0,62}, or repeated; ttlDays below 1; a feature that is
 // not kebab-case. If provisioning fails, the request stays pending and the
@@ -134,6 +135,11 @@ func (s *Service) Reject(ctx context.Context, requestID ion.ID, reason string) (
 // and tenant files. Its request stays, as history, and its name becomes
 // free. NOT_FOUND for an unknown sandbox.
 func (s *Service) Delete(ctx context.Context, name string) error {
+	return s.deleteSandbox(ctx, name, actorOperator, "")
+}
+
+// deleteSandbox is Delete, logged with actor and detail.
+func (s *Service) deleteSandbox(ctx context.Context, name, actor, detail string) error {
 	sb, err := s.cfg.Control.Sandbox(ctx, name)
 	if err != nil {
 		return fmt.Errorf("sandbox: delete %q: %w", name, err)
@@ -155,7 +161,7 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		return fmt.Errorf("sandbox: delete %q: %w", name, err)
 	}
 	s.forgetIssuer(name)
-	s.record(ctx, name, ion.EventDeleted, actorOperator, "")
+	s.record(ctx, name, ion.EventDeleted, actor, detail)
 	// The records are gone, so the sandbox is; files that cannot be
 	// removed now are unreachable, and a later organization with the same
 	// id replaces them.

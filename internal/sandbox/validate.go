@@ -96,13 +96,12 @@ func (s *Service) productionOrganization(ctx context.Context, id ion.ID) (ion.Or
 // checkProvisionable refuses shapes that this version cannot make.
 func checkProvisionable(shape string) error {
 	switch shape {
-	case ion.ShapeBlank:
+	case ion.ShapeBlank, ion.ShapeSnapshot:
 		return nil
-	case ion.ShapeSeeded, ion.ShapeSnapshot:
+	case ion.ShapeSeeded:
 		// Refused rather than faked: a "seeded" sandbox without its demo
-		// data, or a "snapshot" without the copy, would mislead whoever
-		// tests against it.
-		return ion.Invalid("shape", "%q sandboxes arrive with the sandbox lifecycle (seed data, snapshots, reset and checkpoints) and cannot be provisioned yet; request a %q sandbox for now.", shape, ion.ShapeBlank)
+		// data would mislead whoever tests against it.
+		return ion.Invalid("shape", "%q sandboxes arrive with the sandbox lifecycle's seed data and cannot be provisioned yet; request a %q or %q sandbox for now.", shape, ion.ShapeBlank, ion.ShapeSnapshot)
 	}
 	return ion.Invalid("shape", "%q is not a sandbox shape; use %q (or, once available, %q or %q).", shape, ion.ShapeBlank, ion.ShapeSeeded, ion.ShapeSnapshot)
 }

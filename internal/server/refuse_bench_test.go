@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ionbox/ionbox/internal/scrub"
 	"io"
 	"log/slog"
 	"net/http"
@@ -40,7 +41,7 @@ func BenchmarkRefusedSandboxRequest(b *testing.B) {
 	const adminToken = "0123456789abcdef0123456789abcdef"
 	srv := httptest.NewUnstartedServer(nil)
 	publicURL := "http://" + srv.Listener.Addr().String()
-	h, err := assemble(ctx, stores, bytes.Repeat([]byte("k"), 32), publicURL, "", adminToken, log, limiter, gate, newSandboxLifecycle(nil, 0, log), nil)
+	h, err := assemble(ctx, stores, bytes.Repeat([]byte("k"), 32), publicURL, "", adminToken, log, limiter, gate, newSandboxLifecycle(nil, 0, log), scrub.DefaultPolicy(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

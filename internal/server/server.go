@@ -21,6 +21,7 @@ import (
 	"github.com/ionbox/ionbox/internal/limit"
 	"github.com/ionbox/ionbox/internal/postgres"
 	"github.com/ionbox/ionbox/internal/sandbox"
+	"github.com/ionbox/ionbox/internal/scrub"
 	"github.com/ionbox/ionbox/internal/sqlite"
 	"github.com/ionbox/ionbox/internal/tlsca"
 	"github.com/ionbox/ionbox/ion"
@@ -80,6 +81,9 @@ type Config struct {
 	// Now is the clock of sandbox dormancy and expiry, and of
 	// Idempotency-Key records' 24 h expiry (tests move it); default time.Now.
 	Now func() time.Time
+	// ScrubPolicy is a scrub policy file for snapshot sandboxes; default
+	// the embedded internal/scrub/policy.v1.yaml.
+	ScrubPolicy string
 	// SweepEvery is how often the server makes idle sandboxes dormant and
 	// expires them; default 1 minute. Replicas may all sweep: each
 	// transition is made once.
@@ -229,12 +233,28 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		return nil, err
 	}
 	lifecycle := newSandboxLifecycle(cfg.Now, cfg.SweepEvery, log)
-	h, err := assemble(ctx, stores, []byte(hashKey), publicURL, sandboxDomain, adminToken, log, limiter, gate, lifecycle, cfg.afterIdempotentRun)
+	scrubPolicy := scrub.DefaultPolicy()
+	if cfg.ScrubPolicy != "" {
+		scrubPolicy, err = scrub.LoadPolicy(cfg.ScrubPolicy)
+	}
+	var h http.Handler
+	if err == nil {
+		h, err = assemble(ctx, stores, []byte(hashKey), publicURL, sandboxDomain, adminToken, log, limiter, gate, lifecycle, scrubPolicy, cfg.afterIdempotentRun)
+	}
 	if err != nil {
 		ln.Close()
 		stores.Close()
 		closeLimits()
 		return nil, err
+	}
+	if !isPostgresURL(cfg.Store) {
+		// This process is the only one on its SQLite files: a sandbox
+		// still provisioning was being made by one that died.
+		if n, err := lifecycle.svc.RemoveInterrupted(ctx, time.Now()); err != nil {
+			log.Warn("removing sandboxes whose provisioning was interrupted", "err", err)
+		} else if n > 0 {
+			log.Info("removed sandboxes whose provisioning was interrupted; their requests are pending again", "count", n)
+		}
 	}
 
 	srv := &http.Server{
@@ -288,7 +308,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 }
 
 // assemble builds the root handler over opened stores.
-func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL, sandboxDomain, adminToken string, log *slog.Logger, limiter *limit.Limiter, gate *limit.Gate, lifecycle *sandboxLifecycle, afterIdempotentRun func()) (http.Handler, error) {
+func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL, sandboxDomain, adminToken string, log *slog.Logger, limiter *limit.Limiter, gate *limit.Gate, lifecycle *sandboxLifecycle, scrubPolicy *scrub.Policy, afterIdempotentRun func()) (http.Handler, error) {
 	prod, err := stores.Control().EnsureEnvironment(ctx, ion.Environment{
 		Name: ion.ProductionEnvironment, Kind: ion.EnvProduction, State: "active",
 	})
@@ -303,7 +323,7 @@ func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL,
 	if err != nil {
 		return nil, fmt.Errorf("production issuer: %w", err)
 	}
-	sandboxes, err := sandbox.New(sandbox.Config{Control: stores.Control(), Stores: stores, APIKeys: authSvc, Now: lifecycle.now,
+	sandboxes, err := sandbox.New(sandbox.Config{Control: stores.Control(), Stores: stores, APIKeys: authSvc, Now: lifecycle.now, ScrubPolicy: scrubPolicy,
 		OnLogError: func(err error) { log.Warn("sandbox lifecycle log", "err", err) }})
 	if err != nil {
 		return nil, fmt.Errorf("sandboxes: %w", err)

@@ -25,6 +25,12 @@
 // only; Stores.DeleteTenant waits for the calls using a tenant, then removes
 // its files, and later calls answer NOT_FOUND.
 //
+// A snapshot (SnapshotTenant, snapshot.go) builds a scrubbed copy of a
+// tenant in a new spare file with the source attached, computing scrubbed
+// columns with a Go SQL function, so that no source value of a scrubbed
+// column is written to the copy's file; it verifies the copy and renames it
+// over the target tenant's file.
+//
 // The store enforces the domain rules itself, inside the transaction of
 // each write, using the rule functions of package ion: derived inventory and
 // run status are stored columns recomputed whenever their inputs change, so

@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"States", testStates},
 		{"Sandboxes", testSandboxes},
 		{"SandboxLifecycle", testSandboxLifecycle},
+		{"Snapshots", testSnapshots},
 		{"Durability", testDurability},
 		{"Idempotency", testIdempotency},
 		{"Webhooks", testWebhooks},
