@@ -19,6 +19,10 @@ type ScrubPlan interface {
 	// Rule returns the rule for column of table; ok is false if the plan
 	// has none.
 	Rule(table, column string) (rule ColumnRule, ok bool)
+	// Omits reports whether table's rows are never copied into a snapshot
+	// (webhook configuration and deliveries, idempotency records): the
+	// sandbox starts with that table empty.
+	Omits(table string) bool
 }
 
 // ColumnRule is what a snapshot does with one column.

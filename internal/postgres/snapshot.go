@@ -245,6 +245,9 @@ func snapshotTables(ctx context.Context, rtx pgx.Tx, wtx *tx, src string, plan i
 		if name == "goose_db_version" {
 			continue // the spare's own says the same
 		}
+		if plan.Omits(name) {
+			continue // left empty in the sandbox
+		}
 		t := &snapTable{name: name}
 		rows, err := rtx.Query(ctx, `SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)
 			FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace

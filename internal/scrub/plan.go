@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"hash"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -41,6 +42,20 @@ func (p *Plan) attributeAction(table, key, typ string) string {
 }
 
 var _ ion.ScrubPlan = (*Plan)(nil)
+
+// NeverCopied are the tenant tables a snapshot leaves behind whatever the
+// policy says: webhook receivers hold shared secrets and URLs of production
+// consumers, their deliveries hold production payloads, and idempotency
+// records hold production answers. None of them is business data a sandbox
+// needs, and copying them could send production events to a sandbox's
+// receivers.
+var NeverCopied = []string{
+	"webhook_receivers", "webhook_subscriptions", "webhook_events", "webhook_deliveries",
+	"idempotency_steps", "idempotency_responses",
+}
+
+// Omits implements ion.ScrubPlan.
+func (p *Plan) Omits(table string) bool { return slices.Contains(NeverCopied, table) }
 
 // NewPlan returns the plan of policy under a new random 32-byte key, which
 // only the plan holds: pseudonyms cannot be recomputed once it is gone.

@@ -392,6 +392,9 @@ func snapshotTables(ctx context.Context, tx *sql.Tx, plan ion.ScrubPlan, active 
 	var tables []*snapshotTable
 	var missing []string
 	for _, name := range names {
+		if plan.Omits(name) {
+			continue // left empty in the sandbox
+		}
 		t := &snapshotTable{name: name}
 		cols, err := tableColumns(ctx, tx, name)
 		if err != nil {

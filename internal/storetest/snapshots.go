@@ -241,6 +241,16 @@ func SeedCanaries(t *testing.T, ctx context.Context, ts ion.TenantStore) []strin
 			{Key: "color", Type: "STRING", Value: "blue"},
 		}
 	}
+	// A receiver with a SINK subscription first: every change below then
+	// records an event whose payload repeats the canaries, and the
+	// receiver's URL, secret and header are canaries of their own. None of
+	// it may reach a snapshot.
+	rcv := must(ts.CreateWebhookReceiver(ctx, ion.WebhookReceiver{Name: c("receiver-name"),
+		URL: "https://hooks.example/" + c("receiver-url"), SharedSecret: c("receiver-secret"),
+		Headers: []ion.WebhookHeader{{Key: "X-Canary", Value: c("receiver-header")}}, DeliveryMode: ion.DeliverySink}))(t)
+	for _, res := range []string{ion.ResourcePart, ion.ResourceSupplier, ion.ResourceRun} {
+		must(ts.CreateWebhookSubscription(ctx, ion.WebhookSubscription{ReceiverID: rcv.ID, Resource: res, Action: ion.ActionCreate}))(t)
+	}
 	supName := c("supplier-name")
 	sup := must(ts.CreateSupplier(ctx, ion.Supplier{Name: supName, Attributes: append(attrs("supplier"), ion.Attribute{Key: "terms", Value: c("supplier-terms")})}))(t)
 	must(ts.CreateSupplier(ctx, ion.Supplier{Name: supName}))(t)
@@ -340,6 +350,12 @@ func DumpTenant(t *testing.T, ctx context.Context, ts ion.TenantStore) TenantDum
 	add("issues", issues, refs(len(issues), func(i int) []any { return []any{issues[i].ID, issues[i].RunID, issues[i].RunStepID} }))
 	teams := must(ts.Teams(ctx, opts))(t).Items
 	add("teams", teams, refs(len(teams), func(i int) []any { return []any{teams[i].ID} }))
+	// Webhook configuration and the sink's deliveries are in JSON only: a
+	// snapshot never copies them, so their counts differ on purpose.
+	all = append(all, must(ts.WebhookReceivers(ctx, opts))(t).Items)
+	for _, dl := range must(ts.WebhookDeliveries(ctx, opts))(t).Items {
+		all = append(all, string(dl.Event.Data)) // as text: []byte would marshal as base64
+	}
 	b, err := json.Marshal(all)
 	ok(t, err)
 	d.JSON = string(b)
