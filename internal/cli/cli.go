@@ -28,6 +28,7 @@ type CLI struct {
 	Seed    SeedCmd    `cmd:"" help:"Seed test data in the configured environment."`
 	Smoke   SmokeCmd   `cmd:"" help:"Smoke test: read, write, read back, clean up; exit 0 only if all pass."`
 	Promote PromoteCmd `cmd:"" help:"Read-only checks before promoting an integration to another environment."`
+	Listen  ListenCmd  `cmd:"" help:"Stream a sandbox's webhook sink to a local receiver, signed as live deliveries are."`
 }
 
 // Globals are handed to every command's Run.
@@ -51,6 +52,8 @@ type ServeCmd struct {
 	TLSKey        string `name:"tls-key" env:"IONBOX_TLS_KEY" help:"Private key (PEM) for --tls-cert."`
 	TLSSelfSigned bool   `name:"tls-self-signed" env:"IONBOX_TLS_SELF_SIGNED" help:"Serve HTTPS with a local CA made once in <data>/tls; its CA file is logged."`
 	Redis         string `name:"redis" env:"IONBOX_REDIS" help:"Share rate limits across replicas through this Redis (redis://host:port/db); default: in-process limits."`
+
+	AllowPrivateWebhooks bool `name:"allow-private-webhooks" env:"IONBOX_ALLOW_PRIVATE_WEBHOOKS" help:"Allow webhook receivers on loopback and private addresses (local development and tests); default: public addresses only."`
 }
 
 func (c *ServeCmd) Run(g *Globals) error {
@@ -59,7 +62,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		Addr: c.Addr, DataDir: c.Data, Store: c.Store, PublicURL: c.PublicURL, AdminToken: c.AdminToken,
 		StoreSchema: c.StoreSchema, HashKey: c.HashKey,
 		SandboxDomain: c.SandboxDomain, TLSCert: c.TLSCert, TLSKey: c.TLSKey, TLSSelfSigned: c.TLSSelfSigned,
-		Redis: c.Redis,
+		Redis: c.Redis, AllowPrivateWebhooks: c.AllowPrivateWebhooks,
 	})
 }
 

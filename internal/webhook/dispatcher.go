@@ -110,6 +110,7 @@ type Dispatcher struct {
 
 	wg   sync.WaitGroup // lane goroutines
 	done chan struct{}
+	ctx  context.Context // Start's: ends the attempts in flight
 }
 
 type laneKey struct {
@@ -157,7 +158,7 @@ func (d *Dispatcher) Wake(tenant string) {
 // Start runs the dispatcher until ctx ends; Wait waits for it and for the
 // attempts in flight.
 func (d *Dispatcher) Start(ctx context.Context) {
-	d.done = make(chan struct{})
+	d.done, d.ctx = make(chan struct{}), ctx
 	go func() {
 		defer close(d.done)
 		tick := time.NewTicker(d.cfg.PollEvery)
@@ -314,11 +315,14 @@ func (d *Dispatcher) runLane(k laneKey, l *lane, j job) {
 	}
 }
 
-// attempt sends one delivery and records its outcome. It runs to the end
-// even while the server stops, so that an answered delivery is recorded;
-// the sender's timeout bounds it.
+// attempt sends one delivery and records its outcome. An attempt cut short
+// because the server is stopping is not recorded: the delivery stays
+// leased and is attempted again after the lease, as after a crash.
 func (d *Dispatcher) attempt(j job) {
-	ctx := context.Background()
+	ctx := d.ctx
+	if ctx.Err() != nil {
+		return
+	}
 	log := d.cfg.Logger
 	rcv, err := j.store.WebhookReceiver(ctx, j.d.ReceiverID)
 	var out ion.DeliveryOutcome
@@ -332,8 +336,11 @@ func (d *Dispatcher) attempt(j job) {
 		out = ion.DeliveryOutcome{DeliveryID: j.d.ID, AttemptedAt: d.cfg.Now(), Error: "the receiver is disabled"}
 	default:
 		out = d.send(ctx, j, rcv)
+		if ctx.Err() != nil {
+			return
+		}
 	}
-	if err := j.store.FinishWebhookDelivery(ctx, out); err != nil {
+	if err := j.store.FinishWebhookDelivery(context.WithoutCancel(ctx), out); err != nil {
 		log.Warn("webhook dispatcher: record attempt", "tenant", j.tenant, "delivery", j.d.ID, "err", err)
 	}
 }
