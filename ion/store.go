@@ -342,6 +342,8 @@ type TenantStore interface {
 	DeleteTeam(ctx context.Context, id ID, etag string) error
 	Team(ctx context.Context, id ID) (Team, error)
 	Teams(ctx context.Context, opts ListOptions) (Page[Team], error)
+
+	WebhookStore
 }
 
 // ControlStore holds what spans tenants: environments, organizations, users,
@@ -379,6 +381,7 @@ type ControlStore interface {
 	RetireSigningKey(ctx context.Context, env, kid string, at time.Time) error
 
 	SandboxStore
+	WebhookRegistry
 }
 
 // Stores opens the control store and tenant stores of one deployment.

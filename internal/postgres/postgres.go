@@ -105,6 +105,7 @@ func (o Options) validate() error {
 // and one schema per tenant in one database, shared by any number of
 // processes.
 type Stores struct {
+	webhooks    webhookNotifier // OnWebhookQueued's functions
 	opts        Options
 	config      *pgxpool.Config // the parsed URL, for migration connections
 	pool        *pgxpool.Pool   // tenant schemas; search_path set per transaction

@@ -280,6 +280,9 @@ func orderInventory(tx *tx, po ion.PurchaseOrder, l ion.PurchaseOrderLine, part 
 			if err := checkUnreferenced(tx, "part inventory", inv.ID, inventoryReferrers...); err != nil {
 				return err
 			}
+			if err := track(tx, partInventories, inv.ID); err != nil {
+				return err
+			}
 			if _, err := tx.exec(`UPDATE part_inventories SET quantity = ?, etag = ?, updated_at = ? WHERE id = ?`,
 				l.Quantity, ion.NewEtag(), tx.nowMicros(), inv.ID); err != nil {
 				return err
@@ -291,12 +294,18 @@ func orderInventory(tx *tx, po ion.PurchaseOrder, l ion.PurchaseOrderLine, part 
 			lot := fmt.Sprintf("PO%d-L%d", po.ID, l.ID)
 			inv.LotNumber = &lot
 		}
-		_, err := insertInventory(tx, inv, part, onOrder)
-		return err
+		id, err := insertInventory(tx, inv, part, onOrder)
+		if err != nil {
+			return err
+		}
+		return trackCreated(tx, partInventories, id)
 	}
 	want := int(l.Quantity)
 	for _, inv := range have[min(want, len(have)):] {
 		if err := checkUnreferenced(tx, "part inventory", inv.ID, inventoryReferrers...); err != nil {
+			return err
+		}
+		if err := track(tx, partInventories, inv.ID); err != nil {
 			return err
 		}
 		if _, err := tx.exec(`DELETE FROM part_inventories WHERE id = ?`, inv.ID); err != nil {
@@ -318,6 +327,9 @@ func orderInventory(tx *tx, po ion.PurchaseOrder, l ion.PurchaseOrderLine, part 
 			return err
 		}
 		inv.ID = id
+		if err := trackCreated(tx, partInventories, id); err != nil {
+			return err
+		}
 		have = append(have, inv)
 	}
 	return nil
@@ -405,6 +417,12 @@ func deleteLine(tx *tx, po ion.PurchaseOrder, l ion.PurchaseOrderLine) error {
 		} else if err != nil {
 			return err
 		}
+	}
+	if err := trackWhere(tx, partInventories, "t.purchase_order_line_id = ?", l.ID); err != nil {
+		return err
+	}
+	if err := track(tx, purchaseOrderLines, l.ID); err != nil {
+		return err
 	}
 	if _, err := tx.exec(`DELETE FROM part_inventories WHERE purchase_order_line_id = ?`, l.ID); err != nil {
 		return err

@@ -58,7 +58,19 @@ func (s *TenantStore) update(ctx context.Context, op string, fn func(tx *tx) err
 	if err := s.stores.checkOpen(); err != nil {
 		return err
 	}
-	return s.db.update(ctx, op, fn)
+	// queued is reset per attempt: a retried transaction starts over.
+	var queued bool
+	err := s.db.update(ctx, op, func(tx *tx) error {
+		queued = false
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.flushChanges(&queued)
+	})
+	if err == nil && queued {
+		s.stores.notifyWebhookQueued(s.id)
+	}
+	return err
 }
 
 // view runs fn in one read transaction on the tenant's schema.
@@ -98,6 +110,9 @@ func create[T any](ctx context.Context, s *TenantStore, e *entity[T], insert fun
 		if err != nil {
 			return err
 		}
+		if err := trackCreated(tx, e, id); err != nil {
+			return err
+		}
 		out, err = e.get(tx.ctx, tx, id)
 		return err
 	})
@@ -114,6 +129,9 @@ func change[T any](ctx context.Context, s *TenantStore, e *entity[T], op string,
 			return err
 		}
 		if err := ion.CheckEtag(e.kind, e.meta(cur), etag); err != nil {
+			return err
+		}
+		if err := track(tx, e, id); err != nil {
 			return err
 		}
 		if err := fn(tx, cur); err != nil {
@@ -134,6 +152,9 @@ func remove[T any](ctx context.Context, s *TenantStore, e *entity[T], id ion.ID,
 			return err
 		}
 		if err := ion.CheckEtag(e.kind, e.meta(cur), etag); err != nil {
+			return err
+		}
+		if err := track(tx, e, id); err != nil {
 			return err
 		}
 		if fn != nil {

@@ -184,6 +184,9 @@ func (s *TenantStore) DeleteAbomInstallation(ctx context.Context, id ion.ID, eta
 		if err := ion.CheckEtag("aBOM installation", a.Meta, etag); err != nil {
 			return err
 		}
+		if err := track(tx, abomInstallations, id); err != nil {
+			return err
+		}
 		if _, err := tx.exec(`DELETE FROM abom_installations WHERE id = ?`, id); err != nil {
 			return err
 		}

@@ -212,6 +212,9 @@ type tx struct {
 	*sql.Tx
 	ctx context.Context
 	now time.Time
+	// capture records the business objects the transaction touches, for
+	// webhook events (see webhooks.go); nil until the first touch.
+	capture *changeCapture
 }
 
 // nowMicros is now as stored.

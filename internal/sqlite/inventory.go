@@ -315,6 +315,9 @@ func rederiveInventoryWhere(tx *tx, cond string, args ...any) error {
 		return err
 	}
 	for _, d := range changed {
+		if err := track(tx, partInventories, d.id); err != nil {
+			return err
+		}
 		if _, err := tx.exec(`UPDATE part_inventories SET status = ?, quantity_installed = ?, etag = ?, updated_at = ? WHERE id = ?`,
 			d.status, d.installed, ion.NewEtag(), tx.nowMicros(), d.id); err != nil {
 			return err

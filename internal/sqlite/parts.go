@@ -192,6 +192,9 @@ func (s *TenantStore) DeletePart(ctx context.Context, id ion.ID, etag string) er
 		); err != nil {
 			return err
 		}
+		if err := trackWhere(tx, parts, "t.revised_from_id = ?", id); err != nil {
+			return err
+		}
 		_, err := tx.exec(`UPDATE parts SET revised_from_id = NULL, etag = new_etag(), updated_at = ? WHERE revised_from_id = ?`, tx.nowMicros(), id)
 		return err
 	})
@@ -230,6 +233,9 @@ func (s *TenantStore) CreatePartRevision(ctx context.Context, partID ion.ID, rev
 		src.Status = ion.PartReleased
 		id, err := insertPart(tx, src)
 		if err != nil {
+			return err
+		}
+		if err := trackCreated(tx, parts, id); err != nil {
 			return err
 		}
 		out, err = parts.get(tx.ctx, tx, id)

@@ -181,7 +181,10 @@ func (s *TenantStore) DeleteProcedure(ctx context.Context, id ion.ID, etag strin
 		if p.Status != ion.ProcDraft {
 			return ion.Invalid("id", "procedure %d is %s; only a DRAFT procedure can be deleted.", p.ID, p.Status)
 		}
-		return checkUnreferenced(tx, "procedure", id, referrer{"runs", "procedure_id", "runs"})
+		if err := checkUnreferenced(tx, "procedure", id, referrer{"runs", "procedure_id", "runs"}); err != nil {
+			return err
+		}
+		return trackWhere(tx, steps, "t.procedure_id = ?", id)
 	})
 }
 
@@ -375,6 +378,9 @@ func checkNoEdgeCycle(tx *tx, table, stepCol, upCol string, id ion.ID, upstream 
 func (s *TenantStore) DeleteStep(ctx context.Context, id ion.ID, etag string) error {
 	return remove(ctx, s, steps, id, etag, func(tx *tx, st ion.Step) error {
 		if _, err := draftProcedure(tx, "id", st.ProcedureID); err != nil {
+			return err
+		}
+		if err := trackWhere(tx, steps, "t.procedure_id = ?", st.ProcedureID); err != nil {
 			return err
 		}
 		_, err := tx.exec(`WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT s.id FROM steps s JOIN sub ON s.parent_id = sub.id)

@@ -132,6 +132,9 @@ func (s *TenantStore) CreateRun(ctx context.Context, r ion.Run) (ion.Run, error)
 				return 0, fmt.Errorf("copy procedure %d: %w", r.ProcedureID, err)
 			}
 		}
+		if err := trackCreatedWhere(tx, runSteps, "t.run_id = ?", id); err != nil {
+			return 0, err
+		}
 		if r.PartInventoryID != nil {
 			return id, rederiveInventory(tx, *r.PartInventoryID)
 		}
@@ -203,6 +206,9 @@ func (s *TenantStore) CancelRun(ctx context.Context, id ion.ID, etag string) (io
 		case ion.StatusComplete:
 			return ion.Invalid("id", "run %d is COMPLETE; a completed run cannot be canceled.", r.ID)
 		}
+		if err := trackWhere(tx, runSteps, "t.run_id = ?", r.ID); err != nil {
+			return err
+		}
 		if _, err := tx.exec(`UPDATE run_steps SET status = 'CANCELED', etag = new_etag(), updated_at = ? WHERE run_id = ? AND status NOT IN ('COMPLETE', 'CANCELED')`,
 			tx.nowMicros(), r.ID); err != nil {
 			return err
@@ -246,6 +252,12 @@ func (s *TenantStore) DeleteRun(ctx context.Context, id ion.ID, etag string) err
 		}
 		if issues > 0 {
 			return ion.Errorf(ion.ECONFLICT, "run %d cannot be deleted: %d issues reference it or its steps. Delete or change them first.", id, issues)
+		}
+		if err := trackWhere(tx, runSteps, "t.run_id = ?", id); err != nil {
+			return err
+		}
+		if err := track(tx, runs, id); err != nil {
+			return err
 		}
 		if _, err := tx.exec(`DELETE FROM runs WHERE id = ?`, id); err != nil {
 			return err
@@ -313,6 +325,9 @@ func rederiveRun(tx *tx, runID ion.ID) error {
 	}
 	if status == r.Status && sameTime(started, r.StartedAt) && sameTime(completed, r.CompletedAt) {
 		return nil
+	}
+	if err := track(tx, runs, r.ID); err != nil {
+		return err
 	}
 	if _, err := tx.exec(`UPDATE runs SET status = ?, started_at = ?, completed_at = ?, etag = ?, updated_at = ? WHERE id = ?`,
 		status, sqlcol.NullMicros(started), sqlcol.NullMicros(completed), ion.NewEtag(), tx.nowMicros(), r.ID); err != nil {

@@ -82,6 +82,7 @@ func (o Options) validate() error {
 // spans tenants and one file per tenant under tenants/, opened on first use
 // and closed when idle.
 type Stores struct {
+	webhooks webhookNotifier // OnWebhookQueued's functions
 	dir      string
 	opts     Options
 	control  *ControlStore

@@ -25,7 +25,18 @@ func (s *TenantStore) update(ctx context.Context, op string, fn func(tx *tx) err
 		return wrapErr(op, err)
 	}
 	defer release()
-	return db.update(ctx, op, fn)
+	var queued bool
+	err = db.update(ctx, op, func(tx *tx) error {
+		queued = false
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.flushChanges(&queued)
+	})
+	if err == nil && queued {
+		s.stores.notifyWebhookQueued(s.id)
+	}
+	return err
 }
 
 // view runs fn in one read transaction on the tenant's read pool.
@@ -69,6 +80,9 @@ func create[T any](ctx context.Context, s *TenantStore, e *entity[T], insert fun
 		if err != nil {
 			return err
 		}
+		if err := trackCreated(tx, e, id); err != nil {
+			return err
+		}
 		out, err = e.get(tx.ctx, tx, id)
 		return err
 	})
@@ -85,6 +99,9 @@ func change[T any](ctx context.Context, s *TenantStore, e *entity[T], op string,
 			return err
 		}
 		if err := ion.CheckEtag(e.kind, e.meta(cur), etag); err != nil {
+			return err
+		}
+		if err := track(tx, e, id); err != nil {
 			return err
 		}
 		if err := fn(tx, cur); err != nil {
@@ -105,6 +122,9 @@ func remove[T any](ctx context.Context, s *TenantStore, e *entity[T], id ion.ID,
 			return err
 		}
 		if err := ion.CheckEtag(e.kind, e.meta(cur), etag); err != nil {
+			return err
+		}
+		if err := track(tx, e, id); err != nil {
 			return err
 		}
 		if fn != nil {

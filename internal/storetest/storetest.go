@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"Sandboxes", testSandboxes},
 		{"SandboxLifecycle", testSandboxLifecycle},
 		{"Durability", testDurability},
+		{"Webhooks", testWebhooks},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {
