@@ -12,7 +12,7 @@ import (
 // webhookDelivery is the server's half of webhooks that runs beside
 // requests: the dispatcher that sends LIVE deliveries and the sink stream.
 type webhookDelivery struct {
-	dispatcher *webhook.Dispatcher // nil when the store keeps no outbox
+	dispatcher *webhook.Dispatcher
 	stream     http.Handler
 }
 
@@ -21,32 +21,19 @@ type webhookDelivery struct {
 func newWebhookDelivery(cfg Config, stores ion.Stores, done <-chan struct{}) (*webhookDelivery, error) {
 	log := cfg.Logger
 	tenants := func(ctx context.Context, tenant string) (ion.WebhookStore, error) {
-		ts, err := stores.Tenant(ctx, tenant)
-		if err != nil {
-			return nil, err
-		}
-		ws, ok := any(ts).(ion.WebhookStore)
-		if !ok {
-			return nil, fmt.Errorf("tenant store %T keeps no webhook outbox", ts)
-		}
-		return ws, nil
+		return stores.Tenant(ctx, tenant)
 	}
 	stream, err := webhook.NewSinkStream(webhook.SinkStreamConfig{Tenants: tenants, Done: done, Logger: log})
 	if err != nil {
 		return nil, err
 	}
 	w := &webhookDelivery{stream: stream}
-	registry, ok := any(stores.Control()).(ion.WebhookRegistry)
-	if !ok {
-		log.Warn("webhook delivery is off: the store keeps no webhook registry", "store", fmt.Sprintf("%T", stores.Control()))
-		return w, nil
-	}
 	if cfg.AllowPrivateWebhooks {
 		log.Warn("--allow-private-webhooks: webhook receivers on loopback and private addresses are allowed (local development only)")
 	}
 	d, err := webhook.New(webhook.Config{
 		Tenants:   tenants,
-		Registry:  registry,
+		Registry:  stores.Control(),
 		Sender:    webhook.NewSender(webhook.SenderConfig{Guard: webhook.Guard{AllowPrivate: cfg.AllowPrivateWebhooks}}),
 		Now:       cfg.Now,
 		PollEvery: cfg.WebhookPollEvery,
@@ -56,25 +43,14 @@ func newWebhookDelivery(cfg Config, stores ion.Stores, done <-chan struct{}) (*w
 		return nil, fmt.Errorf("webhook dispatcher: %w", err)
 	}
 	w.dispatcher = d
-	// Whichever part of the store learns of commits tells the dispatcher,
-	// so that a delivery goes out without waiting for the next poll.
-	for _, n := range []any{stores, stores.Control()} {
-		if notifier, ok := n.(ion.WebhookNotifier); ok {
-			notifier.OnWebhookQueued(d.Wake)
-			break
-		}
+	// A store that learns of its commits tells the dispatcher, so that a
+	// delivery goes out without waiting for the next poll.
+	if notifier, ok := stores.(ion.WebhookNotifier); ok {
+		notifier.OnWebhookQueued(d.Wake)
 	}
 	return w, nil
 }
 
-func (w *webhookDelivery) start(ctx context.Context) {
-	if w.dispatcher != nil {
-		w.dispatcher.Start(ctx)
-	}
-}
+func (w *webhookDelivery) start(ctx context.Context) { w.dispatcher.Start(ctx) }
 
-func (w *webhookDelivery) wait() {
-	if w.dispatcher != nil {
-		w.dispatcher.Wait()
-	}
-}
+func (w *webhookDelivery) wait() { w.dispatcher.Wait() }
