@@ -129,6 +129,7 @@ type job struct {
 	tenant    string
 	store     ion.WebhookStore
 	d         ion.WebhookDelivery
+	rcv       *ion.WebhookReceiver // nil: the receiver was deleted
 	leaseEnds time.Time
 }
 
@@ -242,9 +243,24 @@ func (d *Dispatcher) claimTenant(ctx context.Context, tenant string) error {
 		if err != nil {
 			return err
 		}
+		// One read per receiver and claim, not per delivery: a claim is at
+		// most a lease old, and a receiver disabled meanwhile only costs
+		// attempts the store then refuses to count twice.
+		receivers := map[ion.ID]*ion.WebhookReceiver{}
 		dropped := false
 		for _, dl := range ds {
-			if !d.enqueue(job{tenant: tenant, store: store, d: dl, leaseEnds: now.Add(d.cfg.Lease)}) {
+			rcv, seen := receivers[dl.ReceiverID]
+			if !seen {
+				r, err := store.WebhookReceiver(ctx, dl.ReceiverID)
+				switch {
+				case err == nil:
+					rcv = &r
+				case ion.ErrorCode(err) != ion.ENOTFOUND:
+					return fmt.Errorf("read receiver %d: %w", dl.ReceiverID, err)
+				}
+				receivers[dl.ReceiverID] = rcv
+			}
+			if !d.enqueue(job{tenant: tenant, store: store, d: dl, rcv: rcv, leaseEnds: now.Add(d.cfg.Lease)}) {
 				dropped = true
 			}
 		}
@@ -324,18 +340,14 @@ func (d *Dispatcher) attempt(j job) {
 		return
 	}
 	log := d.cfg.Logger
-	rcv, err := j.store.WebhookReceiver(ctx, j.d.ReceiverID)
 	var out ion.DeliveryOutcome
 	switch {
-	case ion.ErrorCode(err) == ion.ENOTFOUND:
+	case j.rcv == nil:
 		out = ion.DeliveryOutcome{DeliveryID: j.d.ID, AttemptedAt: d.cfg.Now(), Error: "the receiver was deleted"}
-	case err != nil:
-		log.Warn("webhook dispatcher: read receiver", "tenant", j.tenant, "receiver", j.d.ReceiverID, "err", err)
-		return // leased: retried when the lease ends
-	case rcv.Status == ion.ReceiverDisabled:
+	case j.rcv.Status == ion.ReceiverDisabled:
 		out = ion.DeliveryOutcome{DeliveryID: j.d.ID, AttemptedAt: d.cfg.Now(), Error: "the receiver is disabled"}
 	default:
-		out = d.send(ctx, j, rcv)
+		out = d.send(ctx, j, *j.rcv)
 		if ctx.Err() != nil {
 			return
 		}
