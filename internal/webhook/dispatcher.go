@@ -47,8 +47,11 @@ type Config struct {
 	// queued); default 20000.
 	MaxClaimed int
 	// Lease is how long a claimed delivery is reserved for this replica;
-	// default 2 min. A delivery not finished by then is claimed again
-	// (by any replica): at least once.
+	// default 30 s. A delivery not finished by then is claimed again (by
+	// any replica): at least once. It is also how long deliveries claimed
+	// by a replica that crashed wait before another takes them. A queued
+	// delivery whose lease has less than the sender's timeout left is not
+	// attempted (it may be another replica's by the time it is answered).
 	Lease time.Duration
 	// ClaimBatch is how many deliveries one claim takes; default 200.
 	ClaimBatch int
@@ -85,7 +88,7 @@ func (c *Config) validate() error {
 		c.MaxClaimed = 20000
 	}
 	if c.Lease <= 0 {
-		c.Lease = 2 * time.Minute
+		c.Lease = 30 * time.Second
 	}
 	if c.ClaimBatch <= 0 {
 		c.ClaimBatch = 200
