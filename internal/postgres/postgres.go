@@ -350,7 +350,8 @@ func (s *Stores) DeleteTenant(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("postgres: delete tenant %s: %w", id, err)
 	}
-	return nil
+	// A deleted tenant has no receivers for a dispatcher to poll.
+	return s.control.SetWebhookTenant(ctx, id, false)
 }
 
 // Close stops the spare refiller and closes the pools. Stores and the

@@ -220,6 +220,9 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 				if ok, err := schemaExists(tx, tenant); err != nil || !ok {
 					return errors.Join(err, errTenantNotFound(id))
 				}
+				if err := carryWebhookTables(tx, tenant, src); err != nil {
+					return fmt.Errorf("keep webhook configuration: %w", err)
+				}
 				if _, err := tx.exec(`DROP SCHEMA ` + quote(tenant) + ` CASCADE`); err != nil {
 					return err
 				}

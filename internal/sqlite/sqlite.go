@@ -253,7 +253,8 @@ func (s *Stores) DeleteTenant(ctx context.Context, id string) error {
 	if err := os.RemoveAll(s.statesDir(id)); err != nil {
 		return fmt.Errorf("sqlite: delete tenant %s: its saved states: %w", id, err)
 	}
-	return nil
+	// A deleted tenant has no receivers for a dispatcher to poll.
+	return s.control.SetWebhookTenant(ctx, id, false)
 }
 
 // deleteTenant is DeleteTenant; the caller holds the tenant's state lock.

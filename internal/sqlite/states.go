@@ -243,6 +243,9 @@ func (s *Stores) swapTenantFile(ctx context.Context, id, from string) error {
 	s.fileMu.Lock()
 	defer s.fileMu.Unlock()
 	path := s.tenantPath(id)
+	if err := carryWebhookTables(ctx, path, from); err != nil {
+		return fmt.Errorf("keep webhook configuration: %w", err)
+	}
 	// The old file's journal must not be applied to the new one.
 	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
 		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {

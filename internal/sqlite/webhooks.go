@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -756,4 +758,60 @@ func (c *ControlStore) WebhookTenants(ctx context.Context) ([]string, error) {
 		return rows.Err()
 	})
 	return out, err
+}
+
+// webhookTables are the tables a restore keeps from the tenant's current
+// file, parents first: webhook configuration survives a reset, and so do
+// the event log and the deliveries still owed (at-least-once), whose ids
+// must keep growing because receivers dedupe by them.
+var webhookTables = []string{"webhook_receivers", "webhook_subscriptions", "webhook_events", "webhook_deliveries"}
+
+// carryWebhookTables copies the webhook tables (and their id sequences)
+// of the tenant file at current into the file at restored, which is about
+// to replace it. Nobody uses either file meanwhile.
+func carryWebhookTables(ctx context.Context, current, restored string) error {
+	db := sql.OpenDB(connector{dsn(restored, 5*time.Second, false)})
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	// A state saved before the webhook migration gets the tables first.
+	if err := migrate(ctx, db, tenantMigrations); err != nil {
+		return err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS cur`, current); err != nil {
+		return err
+	}
+	var has int
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM cur.sqlite_master WHERE type = 'table' AND name = 'webhook_receivers'`).Scan(&has); err != nil {
+		return err
+	}
+	if has == 0 {
+		return nil // the current file predates webhooks: nothing to keep
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }() // after Commit a no-op
+	for i := len(webhookTables) - 1; i >= 0; i-- {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM main.`+webhookTables[i]); err != nil {
+			return err
+		}
+	}
+	for _, t := range webhookTables {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO main.`+t+` SELECT * FROM cur.`+t); err != nil {
+			return fmt.Errorf("copy %s: %w", t, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM main.sqlite_sequence WHERE name = ?`, t); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO main.sqlite_sequence (name, seq) SELECT name, seq FROM cur.sqlite_sequence WHERE name = ?`, t); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
