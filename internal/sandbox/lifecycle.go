@@ -92,6 +92,7 @@ func (s *Service) Reset(ctx context.Context, name, checkpoint string) (ResetResu
 		return ResetResult{}, fmt.Errorf("sandbox: reset %q: %w", name, restoreErr)
 	}
 	s.record(bg, name, ion.EventReset, actorOperator, "to "+resetTo)
+	s.announce(bg, sb, ion.EventSandboxReset, map[string]any{"resetTo": resetTo})
 	sb, err = s.cfg.Control.Sandbox(bg, name)
 	if err != nil {
 		return ResetResult{}, fmt.Errorf("sandbox: reset %q: %w", name, err)
@@ -283,6 +284,7 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) (SweepReport, error)
 				rep.Dormant++
 				s.record(ctx, sb.Name, ion.EventDormant, actorSweeper,
 					fmt.Sprintf("no activity since %s", sb.LastActivityAt.Format(time.RFC3339)))
+				s.announce(ctx, sb, ion.EventSandboxDormant, map[string]any{"state": ion.SandboxDormant, "lastActivityAt": sb.LastActivityAt.UTC()})
 			}
 		}
 	}

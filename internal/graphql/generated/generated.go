@@ -51,6 +51,9 @@ type ResolverRoot interface {
 	Supplier() SupplierResolver
 	Team() TeamResolver
 	User() UserResolver
+	WebhookEvent() WebhookEventResolver
+	WebhookReceiver() WebhookReceiverResolver
+	WebhookSubscription() WebhookSubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -162,6 +165,10 @@ type ComplexityRoot struct {
 
 	DeletePayload struct {
 		ID func(childComplexity int) int
+	}
+
+	FireWebhookEventPayload struct {
+		WebhookEvents func(childComplexity int) int
 	}
 
 	Issue struct {
@@ -279,64 +286,72 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		ArchiveRun              func(childComplexity int, id int64, etag string) int
-		CancelRun               func(childComplexity int, id int64, etag string) int
-		CreateAPIKey            func(childComplexity int) int
-		CreateAbomInstallation  func(childComplexity int, input model.CreateABomInstallationInput) int
-		CreateBuildRequirement  func(childComplexity int, input model.CreateBuildRequirementInput) int
-		CreateIssue             func(childComplexity int, input model.CreateIssueInput) int
-		CreateLocation          func(childComplexity int, input model.CreateLocationInput) int
-		CreateMbomItem          func(childComplexity int, input model.CreateMBomItemInput) int
-		CreateMbomSubstitute    func(childComplexity int, input model.CreateMBomSubstituteInput) int
-		CreatePart              func(childComplexity int, input model.CreatePartInput) int
-		CreatePartInventory     func(childComplexity int, input model.CreatePartInventoryInput) int
-		CreatePartRevision      func(childComplexity int, input model.CreatePartRevisionInput) int
-		CreateProcedure         func(childComplexity int, title *string, description *string, exportControlled *bool, typeArg *string, input *model.CreateProcedureInput) int
-		CreatePurchaseOrder     func(childComplexity int, input model.CreatePurchaseOrderInput) int
-		CreatePurchaseOrderLine func(childComplexity int, input model.CreatePurchaseOrderLineInput) int
-		CreateRun               func(childComplexity int, input model.CreateRunInput) int
-		CreateRunStep           func(childComplexity int, input model.CreateRunStepInput) int
-		CreateRunStepField      func(childComplexity int, input model.CreateRunStepFieldInput) int
-		CreateStep              func(childComplexity int, input model.CreateStepInput) int
-		CreateStepField         func(childComplexity int, input model.CreateStepFieldInput) int
-		CreateSupplier          func(childComplexity int, input model.CreateSupplierInput) int
-		CreateTeam              func(childComplexity int, input model.CreateTeamInput) int
-		CreateUnitOfMeasurement func(childComplexity int, input model.CreateUnitOfMeasurementInput) int
-		DeleteAPIKey            func(childComplexity int, input model.APIKeyInput) int
-		DeleteAbomInstallation  func(childComplexity int, id int64, etag string) int
-		DeleteBuildRequirement  func(childComplexity int, id int64, etag string) int
-		DeleteIssue             func(childComplexity int, id int64, etag string) int
-		DeleteLocation          func(childComplexity int, id int64, etag string) int
-		DeleteMbomItem          func(childComplexity int, id int64, etag string) int
-		DeleteMbomSubstitute    func(childComplexity int, id int64, etag string) int
-		DeletePart              func(childComplexity int, id int64, etag string) int
-		DeletePartInventory     func(childComplexity int, id int64, etag string) int
-		DeleteProcedure         func(childComplexity int, id int64, etag string) int
-		DeletePurchaseOrder     func(childComplexity int, id int64, etag string) int
-		DeletePurchaseOrderLine func(childComplexity int, id int64, etag string) int
-		DeleteRun               func(childComplexity int, id int64, etag string) int
-		DeleteStep              func(childComplexity int, id int64, etag string) int
-		DeleteStepField         func(childComplexity int, id int64, etag string) int
-		DeleteSupplier          func(childComplexity int, id int64, etag string) int
-		DeleteTeam              func(childComplexity int, id int64, etag string) int
-		DeleteUnitOfMeasurement func(childComplexity int, id int64, etag string) int
-		UpdateAPIKey            func(childComplexity int, input model.APIKeyInput) int
-		UpdateIssue             func(childComplexity int, input model.UpdateIssueInput) int
-		UpdateLocation          func(childComplexity int, input model.UpdateLocationInput) int
-		UpdateMbomItem          func(childComplexity int, input model.UpdateMBomItemInput) int
-		UpdatePart              func(childComplexity int, input model.UpdatePartInput) int
-		UpdatePartInventory     func(childComplexity int, input model.UpdatePartInventoryInput) int
-		UpdateProcedure         func(childComplexity int, input model.UpdateProcedureInput) int
-		UpdatePurchaseOrder     func(childComplexity int, input model.UpdatePurchaseOrderInput) int
-		UpdatePurchaseOrderLine func(childComplexity int, input model.UpdatePurchaseOrderLineInput) int
-		UpdateRun               func(childComplexity int, input model.UpdateRunInput) int
-		UpdateRunStep           func(childComplexity int, input model.UpdateRunStepInput) int
-		UpdateRunStepFieldValue func(childComplexity int, input model.UpdateRunStepFieldValueInput) int
-		UpdateStep              func(childComplexity int, input model.UpdateStepInput) int
-		UpdateStepField         func(childComplexity int, input model.UpdateStepFieldInput) int
-		UpdateSupplier          func(childComplexity int, input model.UpdateSupplierInput) int
-		UpdateTeam              func(childComplexity int, input model.UpdateTeamInput) int
-		UpdateUnitOfMeasurement func(childComplexity int, input model.UpdateUnitOfMeasurementInput) int
+		AddHeaderToWebhookReceiver      func(childComplexity int, input model.AddHeaderToWebhookReceiverInput) int
+		ArchiveRun                      func(childComplexity int, id int64, etag string) int
+		CancelRun                       func(childComplexity int, id int64, etag string) int
+		CreateAPIKey                    func(childComplexity int) int
+		CreateAbomInstallation          func(childComplexity int, input model.CreateABomInstallationInput) int
+		CreateBuildRequirement          func(childComplexity int, input model.CreateBuildRequirementInput) int
+		CreateIssue                     func(childComplexity int, input model.CreateIssueInput) int
+		CreateLocation                  func(childComplexity int, input model.CreateLocationInput) int
+		CreateMbomItem                  func(childComplexity int, input model.CreateMBomItemInput) int
+		CreateMbomSubstitute            func(childComplexity int, input model.CreateMBomSubstituteInput) int
+		CreatePart                      func(childComplexity int, input model.CreatePartInput) int
+		CreatePartInventory             func(childComplexity int, input model.CreatePartInventoryInput) int
+		CreatePartRevision              func(childComplexity int, input model.CreatePartRevisionInput) int
+		CreateProcedure                 func(childComplexity int, title *string, description *string, exportControlled *bool, typeArg *string, input *model.CreateProcedureInput) int
+		CreatePurchaseOrder             func(childComplexity int, input model.CreatePurchaseOrderInput) int
+		CreatePurchaseOrderLine         func(childComplexity int, input model.CreatePurchaseOrderLineInput) int
+		CreateRun                       func(childComplexity int, input model.CreateRunInput) int
+		CreateRunStep                   func(childComplexity int, input model.CreateRunStepInput) int
+		CreateRunStepField              func(childComplexity int, input model.CreateRunStepFieldInput) int
+		CreateStep                      func(childComplexity int, input model.CreateStepInput) int
+		CreateStepField                 func(childComplexity int, input model.CreateStepFieldInput) int
+		CreateSupplier                  func(childComplexity int, input model.CreateSupplierInput) int
+		CreateTeam                      func(childComplexity int, input model.CreateTeamInput) int
+		CreateUnitOfMeasurement         func(childComplexity int, input model.CreateUnitOfMeasurementInput) int
+		CreateWebhookReceiver           func(childComplexity int, input model.CreateWebhookReceiverInput) int
+		CreateWebhookSubscription       func(childComplexity int, input model.CreateWebhookSubscriptionInput) int
+		DeleteAPIKey                    func(childComplexity int, input model.APIKeyInput) int
+		DeleteAbomInstallation          func(childComplexity int, id int64, etag string) int
+		DeleteBuildRequirement          func(childComplexity int, id int64, etag string) int
+		DeleteIssue                     func(childComplexity int, id int64, etag string) int
+		DeleteLocation                  func(childComplexity int, id int64, etag string) int
+		DeleteMbomItem                  func(childComplexity int, id int64, etag string) int
+		DeleteMbomSubstitute            func(childComplexity int, id int64, etag string) int
+		DeletePart                      func(childComplexity int, id int64, etag string) int
+		DeletePartInventory             func(childComplexity int, id int64, etag string) int
+		DeleteProcedure                 func(childComplexity int, id int64, etag string) int
+		DeletePurchaseOrder             func(childComplexity int, id int64, etag string) int
+		DeletePurchaseOrderLine         func(childComplexity int, id int64, etag string) int
+		DeleteRun                       func(childComplexity int, id int64, etag string) int
+		DeleteStep                      func(childComplexity int, id int64, etag string) int
+		DeleteStepField                 func(childComplexity int, id int64, etag string) int
+		DeleteSupplier                  func(childComplexity int, id int64, etag string) int
+		DeleteTeam                      func(childComplexity int, id int64, etag string) int
+		DeleteUnitOfMeasurement         func(childComplexity int, id int64, etag string) int
+		DeleteWebhookReceiver           func(childComplexity int, id int64, etag string) int
+		DeleteWebhookSubscription       func(childComplexity int, id int64, etag string) int
+		FireWebhookEvent                func(childComplexity int, input model.FireWebhookEventInput) int
+		RemoveHeaderFromWebhookReceiver func(childComplexity int, input model.RemoveHeaderFromWebhookReceiverInput) int
+		UpdateAPIKey                    func(childComplexity int, input model.APIKeyInput) int
+		UpdateIssue                     func(childComplexity int, input model.UpdateIssueInput) int
+		UpdateLocation                  func(childComplexity int, input model.UpdateLocationInput) int
+		UpdateMbomItem                  func(childComplexity int, input model.UpdateMBomItemInput) int
+		UpdatePart                      func(childComplexity int, input model.UpdatePartInput) int
+		UpdatePartInventory             func(childComplexity int, input model.UpdatePartInventoryInput) int
+		UpdateProcedure                 func(childComplexity int, input model.UpdateProcedureInput) int
+		UpdatePurchaseOrder             func(childComplexity int, input model.UpdatePurchaseOrderInput) int
+		UpdatePurchaseOrderLine         func(childComplexity int, input model.UpdatePurchaseOrderLineInput) int
+		UpdateRun                       func(childComplexity int, input model.UpdateRunInput) int
+		UpdateRunStep                   func(childComplexity int, input model.UpdateRunStepInput) int
+		UpdateRunStepFieldValue         func(childComplexity int, input model.UpdateRunStepFieldValueInput) int
+		UpdateStep                      func(childComplexity int, input model.UpdateStepInput) int
+		UpdateStepField                 func(childComplexity int, input model.UpdateStepFieldInput) int
+		UpdateSupplier                  func(childComplexity int, input model.UpdateSupplierInput) int
+		UpdateTeam                      func(childComplexity int, input model.UpdateTeamInput) int
+		UpdateUnitOfMeasurement         func(childComplexity int, input model.UpdateUnitOfMeasurementInput) int
+		UpdateWebhookReceiver           func(childComplexity int, input model.UpdateWebhookReceiverInput) int
 	}
 
 	Organization struct {
@@ -535,48 +550,52 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APIKeys            func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.APIKeysInputFilters, sort []*string) int
-		AbomInstallation   func(childComplexity int, id int64) int
-		AbomInstallations  func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.AbomInstallationsInputFilters, sort []*string) int
-		BuildRequirement   func(childComplexity int, id int64) int
-		BuildRequirements  func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.BuildRequirementsInputFilters, sort []*string) int
-		CurrentUser        func(childComplexity int) int
-		Issue              func(childComplexity int, id int64) int
-		Issues             func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.IssuesInputFilters, sort []*string) int
-		Location           func(childComplexity int, id int64) int
-		Locations          func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.LocationsInputFilters, sort []*string) int
-		MbomItem           func(childComplexity int, id int64) int
-		MbomItems          func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.MBomItemsInputFilters, sort []*string) int
-		MbomSubstitutes    func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.MBomSubstituteInputFilters, sort []*string) int
-		Me                 func(childComplexity int) int
-		Part               func(childComplexity int, id int64) int
-		PartInventories    func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.PartInventoriesInputFilters, sort []*string) int
-		PartInventory      func(childComplexity int, id int64) int
-		Parts              func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.PartsInputFilters, sort []*string) int
-		Procedure          func(childComplexity int, id int64) int
-		Procedures         func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.ProceduresInputFilters, sort []*string) int
-		PurchaseOrder      func(childComplexity int, id int64) int
-		PurchaseOrderLine  func(childComplexity int, id int64) int
-		PurchaseOrderLines func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.PurchaseOrderLinesInputFilters, sort []*string) int
-		PurchaseOrders     func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.PurchaseOrdersInputFilters, sort []*string) int
-		Run                func(childComplexity int, id int64) int
-		RunStep            func(childComplexity int, id int64) int
-		RunStepField       func(childComplexity int, id int64) int
-		RunStepFields      func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.RunStepFieldsInputFilters, sort []*string) int
-		RunSteps           func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.RunStepsInputFilters, sort []*string) int
-		Runs               func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.RunsInputFilters, sort []*string) int
-		Step               func(childComplexity int, id int64) int
-		StepField          func(childComplexity int, id int64) int
-		StepFields         func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.StepFieldsInputFilters, sort []*string) int
-		Steps              func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.StepsFilters, sort []*string) int
-		Supplier           func(childComplexity int, id int64) int
-		Suppliers          func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.SuppliersInputFilters, sort []*string) int
-		Team               func(childComplexity int, id int64) int
-		Teams              func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.TeamsInputFilters, sort []*string) int
-		UnitOfMeasurement  func(childComplexity int, id int64) int
-		UnitsOfMeasurement func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.UnitsOfMeasurementInputFilters, sort []*string) int
-		User               func(childComplexity int, id int64) int
-		Users              func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.UserInputFilters, sort []*string) int
+		APIKeys              func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.APIKeysInputFilters, sort []*string) int
+		AbomInstallation     func(childComplexity int, id int64) int
+		AbomInstallations    func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.AbomInstallationsInputFilters, sort []*string) int
+		BuildRequirement     func(childComplexity int, id int64) int
+		BuildRequirements    func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.BuildRequirementsInputFilters, sort []*string) int
+		CurrentUser          func(childComplexity int) int
+		Issue                func(childComplexity int, id int64) int
+		Issues               func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.IssuesInputFilters, sort []*string) int
+		Location             func(childComplexity int, id int64) int
+		Locations            func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.LocationsInputFilters, sort []*string) int
+		MbomItem             func(childComplexity int, id int64) int
+		MbomItems            func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.MBomItemsInputFilters, sort []*string) int
+		MbomSubstitutes      func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.MBomSubstituteInputFilters, sort []*string) int
+		Me                   func(childComplexity int) int
+		Part                 func(childComplexity int, id int64) int
+		PartInventories      func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.PartInventoriesInputFilters, sort []*string) int
+		PartInventory        func(childComplexity int, id int64) int
+		Parts                func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.PartsInputFilters, sort []*string) int
+		Procedure            func(childComplexity int, id int64) int
+		Procedures           func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.ProceduresInputFilters, sort []*string) int
+		PurchaseOrder        func(childComplexity int, id int64) int
+		PurchaseOrderLine    func(childComplexity int, id int64) int
+		PurchaseOrderLines   func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.PurchaseOrderLinesInputFilters, sort []*string) int
+		PurchaseOrders       func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.PurchaseOrdersInputFilters, sort []*string) int
+		Run                  func(childComplexity int, id int64) int
+		RunStep              func(childComplexity int, id int64) int
+		RunStepField         func(childComplexity int, id int64) int
+		RunStepFields        func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.RunStepFieldsInputFilters, sort []*string) int
+		RunSteps             func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.RunStepsInputFilters, sort []*string) int
+		Runs                 func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.RunsInputFilters, sort []*string) int
+		Step                 func(childComplexity int, id int64) int
+		StepField            func(childComplexity int, id int64) int
+		StepFields           func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.StepFieldsInputFilters, sort []*string) int
+		Steps                func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.StepsFilters, sort []*string) int
+		Supplier             func(childComplexity int, id int64) int
+		Suppliers            func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.SuppliersInputFilters, sort []*string) int
+		Team                 func(childComplexity int, id int64) int
+		Teams                func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.TeamsInputFilters, sort []*string) int
+		UnitOfMeasurement    func(childComplexity int, id int64) int
+		UnitsOfMeasurement   func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.UnitsOfMeasurementInputFilters, sort []*string) int
+		User                 func(childComplexity int, id int64) int
+		Users                func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.UserInputFilters, sort []*string) int
+		WebhookEvents        func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.WebhookEventsInputFilters, sort []*string) int
+		WebhookReceiver      func(childComplexity int, id int64) int
+		WebhookReceivers     func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.WebhookReceiversInputFilters, sort []*string) int
+		WebhookSubscriptions func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.WebhookSubscriptionsInputFilters, sort []*string) int
 	}
 
 	Role struct {
@@ -847,6 +866,102 @@ type ComplexityRoot struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
+
+	WebhookEvent struct {
+		Action         func(childComplexity int) int
+		Attempts       func(childComplexity int) int
+		Data           func(childComplexity int) int
+		DeliveredAt    func(childComplexity int) int
+		EventID        func(childComplexity int) int
+		ID             func(childComplexity int) int
+		LastAttemptAt  func(childComplexity int) int
+		LastError      func(childComplexity int) int
+		LastStatusCode func(childComplexity int) int
+		Mode           func(childComplexity int) int
+		NextAttemptAt  func(childComplexity int) int
+		ObjectID       func(childComplexity int) int
+		Payload        func(childComplexity int) int
+		ReceiverID     func(childComplexity int) int
+		Resource       func(childComplexity int) int
+		Status         func(childComplexity int) int
+		SubscriptionID func(childComplexity int) int
+		Timestamp      func(childComplexity int) int
+		WebhookID      func(childComplexity int) int
+	}
+
+	WebhookEventConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	WebhookEventEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	WebhookHeader struct {
+		Key   func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
+	WebhookReceiver struct {
+		CreatedAt            func(childComplexity int) int
+		DeliveryMode         func(childComplexity int) int
+		Etag                 func(childComplexity int) int
+		ExpectedResponseCode func(childComplexity int) int
+		FailingSince         func(childComplexity int) int
+		Headers              func(childComplexity int) int
+		ID                   func(childComplexity int) int
+		LastError            func(childComplexity int) int
+		Name                 func(childComplexity int) int
+		SharedSecret         func(childComplexity int) int
+		Status               func(childComplexity int) int
+		Subscriptions        func(childComplexity int) int
+		URL                  func(childComplexity int) int
+		UpdatedAt            func(childComplexity int) int
+	}
+
+	WebhookReceiverConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	WebhookReceiverEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	WebhookReceiverPayload struct {
+		WebhookReceiver func(childComplexity int) int
+	}
+
+	WebhookSubscription struct {
+		Action     func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		Etag       func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Receiver   func(childComplexity int) int
+		ReceiverID func(childComplexity int) int
+		Resource   func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
+	}
+
+	WebhookSubscriptionConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	WebhookSubscriptionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	WebhookSubscriptionPayload struct {
+		WebhookSubscription func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -961,6 +1076,14 @@ type MutationResolver interface {
 	UpdateRunStep(ctx context.Context, input model.UpdateRunStepInput) (*model.RunStepPayload, error)
 	CreateRunStepField(ctx context.Context, input model.CreateRunStepFieldInput) (*model.RunStepFieldPayload, error)
 	UpdateRunStepFieldValue(ctx context.Context, input model.UpdateRunStepFieldValueInput) (*model.RunStepFieldPayload, error)
+	CreateWebhookReceiver(ctx context.Context, input model.CreateWebhookReceiverInput) (*model.WebhookReceiverPayload, error)
+	UpdateWebhookReceiver(ctx context.Context, input model.UpdateWebhookReceiverInput) (*model.WebhookReceiverPayload, error)
+	DeleteWebhookReceiver(ctx context.Context, id int64, etag string) (*model.DeletePayload, error)
+	AddHeaderToWebhookReceiver(ctx context.Context, input model.AddHeaderToWebhookReceiverInput) (*model.WebhookReceiverPayload, error)
+	RemoveHeaderFromWebhookReceiver(ctx context.Context, input model.RemoveHeaderFromWebhookReceiverInput) (*model.WebhookReceiverPayload, error)
+	CreateWebhookSubscription(ctx context.Context, input model.CreateWebhookSubscriptionInput) (*model.WebhookSubscriptionPayload, error)
+	DeleteWebhookSubscription(ctx context.Context, id int64, etag string) (*model.DeletePayload, error)
+	FireWebhookEvent(ctx context.Context, input model.FireWebhookEventInput) (*model.FireWebhookEventPayload, error)
 }
 type PartResolver interface {
 	RevisedFrom(ctx context.Context, obj *ion.Part) (*ion.Part, error)
@@ -1050,6 +1173,10 @@ type QueryResolver interface {
 	RunStep(ctx context.Context, id int64) (*ion.RunStep, error)
 	RunStepFields(ctx context.Context, first *int, after *string, last *int, before *string, filters *model.RunStepFieldsInputFilters, sort []*string) (*model.Connection[ion.RunStepField], error)
 	RunStepField(ctx context.Context, id int64) (*ion.RunStepField, error)
+	WebhookReceivers(ctx context.Context, first *int, after *string, last *int, before *string, filters *model.WebhookReceiversInputFilters, sort []*string) (*model.Connection[ion.WebhookReceiver], error)
+	WebhookReceiver(ctx context.Context, id int64) (*ion.WebhookReceiver, error)
+	WebhookSubscriptions(ctx context.Context, first *int, after *string, last *int, before *string, filters *model.WebhookSubscriptionsInputFilters, sort []*string) (*model.Connection[ion.WebhookSubscription], error)
+	WebhookEvents(ctx context.Context, first *int, after *string, last *int, before *string, filters *model.WebhookEventsInputFilters, sort []*string) (*model.Connection[ion.WebhookDelivery], error)
 }
 type RunResolver interface {
 	Procedure(ctx context.Context, obj *ion.Run) (*ion.Procedure, error)
@@ -1101,6 +1228,23 @@ type UserResolver interface {
 	Roles(ctx context.Context, obj *ion.User) ([]model.Role, error)
 	PermissionGroups(ctx context.Context, obj *ion.User) ([]model.PermissionGroup, error)
 	Teams(ctx context.Context, obj *ion.User) ([]ion.Team, error)
+}
+type WebhookEventResolver interface {
+	EventID(ctx context.Context, obj *ion.WebhookDelivery) (int64, error)
+	WebhookID(ctx context.Context, obj *ion.WebhookDelivery) (int64, error)
+
+	Resource(ctx context.Context, obj *ion.WebhookDelivery) (string, error)
+	Action(ctx context.Context, obj *ion.WebhookDelivery) (string, error)
+	ObjectID(ctx context.Context, obj *ion.WebhookDelivery) (int64, error)
+	Timestamp(ctx context.Context, obj *ion.WebhookDelivery) (*time.Time, error)
+	Payload(ctx context.Context, obj *ion.WebhookDelivery) (string, error)
+	Data(ctx context.Context, obj *ion.WebhookDelivery) (string, error)
+}
+type WebhookReceiverResolver interface {
+	Subscriptions(ctx context.Context, obj *ion.WebhookReceiver) ([]ion.WebhookSubscription, error)
+}
+type WebhookSubscriptionResolver interface {
+	Receiver(ctx context.Context, obj *ion.WebhookSubscription) (*ion.WebhookReceiver, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1507,6 +1651,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeletePayload.ID(childComplexity), true
+
+	case "FireWebhookEventPayload.webhookEvents":
+		if e.ComplexityRoot.FireWebhookEventPayload.WebhookEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FireWebhookEventPayload.WebhookEvents(childComplexity), true
 
 	case "Issue.attributes":
 		if e.ComplexityRoot.Issue.Attributes == nil {
@@ -1920,6 +2071,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MBomSubstitutePayload.MbomSubstitute(childComplexity), true
 
+	case "Mutation.addHeaderToWebhookReceiver":
+		if e.ComplexityRoot.Mutation.AddHeaderToWebhookReceiver == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addHeaderToWebhookReceiver_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddHeaderToWebhookReceiver(childComplexity, args["input"].(model.AddHeaderToWebhookReceiverInput)), true
 	case "Mutation.archiveRun":
 		if e.ComplexityRoot.Mutation.ArchiveRun == nil {
 			break
@@ -2168,6 +2330,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateUnitOfMeasurement(childComplexity, args["input"].(model.CreateUnitOfMeasurementInput)), true
+	case "Mutation.createWebhookReceiver":
+		if e.ComplexityRoot.Mutation.CreateWebhookReceiver == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createWebhookReceiver_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateWebhookReceiver(childComplexity, args["input"].(model.CreateWebhookReceiverInput)), true
+	case "Mutation.createWebhookSubscription":
+		if e.ComplexityRoot.Mutation.CreateWebhookSubscription == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createWebhookSubscription_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateWebhookSubscription(childComplexity, args["input"].(model.CreateWebhookSubscriptionInput)), true
 	case "Mutation.deleteApiKey":
 		if e.ComplexityRoot.Mutation.DeleteAPIKey == nil {
 			break
@@ -2366,6 +2550,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteUnitOfMeasurement(childComplexity, args["id"].(int64), args["etag"].(string)), true
+	case "Mutation.deleteWebhookReceiver":
+		if e.ComplexityRoot.Mutation.DeleteWebhookReceiver == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteWebhookReceiver_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteWebhookReceiver(childComplexity, args["id"].(int64), args["etag"].(string)), true
+	case "Mutation.deleteWebhookSubscription":
+		if e.ComplexityRoot.Mutation.DeleteWebhookSubscription == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteWebhookSubscription_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteWebhookSubscription(childComplexity, args["id"].(int64), args["etag"].(string)), true
+	case "Mutation.fireWebhookEvent":
+		if e.ComplexityRoot.Mutation.FireWebhookEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_fireWebhookEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FireWebhookEvent(childComplexity, args["input"].(model.FireWebhookEventInput)), true
+	case "Mutation.removeHeaderFromWebhookReceiver":
+		if e.ComplexityRoot.Mutation.RemoveHeaderFromWebhookReceiver == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeHeaderFromWebhookReceiver_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveHeaderFromWebhookReceiver(childComplexity, args["input"].(model.RemoveHeaderFromWebhookReceiverInput)), true
 	case "Mutation.updateApiKey":
 		if e.ComplexityRoot.Mutation.UpdateAPIKey == nil {
 			break
@@ -2553,6 +2781,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateUnitOfMeasurement(childComplexity, args["input"].(model.UpdateUnitOfMeasurementInput)), true
+	case "Mutation.updateWebhookReceiver":
+		if e.ComplexityRoot.Mutation.UpdateWebhookReceiver == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateWebhookReceiver_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateWebhookReceiver(childComplexity, args["input"].(model.UpdateWebhookReceiverInput)), true
 
 	case "Organization.domain":
 		if e.ComplexityRoot.Organization.Domain == nil {
@@ -3786,6 +4025,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Users(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filters"].(*model.UserInputFilters), args["sort"].([]*string)), true
+	case "Query.webhookEvents":
+		if e.ComplexityRoot.Query.WebhookEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Query_webhookEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WebhookEvents(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filters"].(*model.WebhookEventsInputFilters), args["sort"].([]*string)), true
+	case "Query.webhookReceiver":
+		if e.ComplexityRoot.Query.WebhookReceiver == nil {
+			break
+		}
+
+		args, err := ec.field_Query_webhookReceiver_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WebhookReceiver(childComplexity, args["id"].(int64)), true
+	case "Query.webhookReceivers":
+		if e.ComplexityRoot.Query.WebhookReceivers == nil {
+			break
+		}
+
+		args, err := ec.field_Query_webhookReceivers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WebhookReceivers(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filters"].(*model.WebhookReceiversInputFilters), args["sort"].([]*string)), true
+	case "Query.webhookSubscriptions":
+		if e.ComplexityRoot.Query.WebhookSubscriptions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_webhookSubscriptions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WebhookSubscriptions(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filters"].(*model.WebhookSubscriptionsInputFilters), args["sort"].([]*string)), true
 
 	case "Role.id":
 		if e.ComplexityRoot.Role.ID == nil {
@@ -4789,6 +5072,378 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UserEdge.Node(childComplexity), true
 
+	case "WebhookEvent.action":
+		if e.ComplexityRoot.WebhookEvent.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.Action(childComplexity), true
+	case "WebhookEvent.attempts":
+		if e.ComplexityRoot.WebhookEvent.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.Attempts(childComplexity), true
+	case "WebhookEvent.data":
+		if e.ComplexityRoot.WebhookEvent.Data == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.Data(childComplexity), true
+	case "WebhookEvent.deliveredAt":
+		if e.ComplexityRoot.WebhookEvent.DeliveredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.DeliveredAt(childComplexity), true
+	case "WebhookEvent.eventId":
+		if e.ComplexityRoot.WebhookEvent.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.EventID(childComplexity), true
+	case "WebhookEvent.id":
+		if e.ComplexityRoot.WebhookEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.ID(childComplexity), true
+	case "WebhookEvent.lastAttemptAt":
+		if e.ComplexityRoot.WebhookEvent.LastAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.LastAttemptAt(childComplexity), true
+	case "WebhookEvent.lastError":
+		if e.ComplexityRoot.WebhookEvent.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.LastError(childComplexity), true
+	case "WebhookEvent.lastStatusCode":
+		if e.ComplexityRoot.WebhookEvent.LastStatusCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.LastStatusCode(childComplexity), true
+	case "WebhookEvent.deliveryMode":
+		if e.ComplexityRoot.WebhookEvent.Mode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.Mode(childComplexity), true
+	case "WebhookEvent.nextAttemptAt":
+		if e.ComplexityRoot.WebhookEvent.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.NextAttemptAt(childComplexity), true
+	case "WebhookEvent.objectId":
+		if e.ComplexityRoot.WebhookEvent.ObjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.ObjectID(childComplexity), true
+	case "WebhookEvent.payload":
+		if e.ComplexityRoot.WebhookEvent.Payload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.Payload(childComplexity), true
+	case "WebhookEvent.receiverId":
+		if e.ComplexityRoot.WebhookEvent.ReceiverID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.ReceiverID(childComplexity), true
+	case "WebhookEvent.resource":
+		if e.ComplexityRoot.WebhookEvent.Resource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.Resource(childComplexity), true
+	case "WebhookEvent.status":
+		if e.ComplexityRoot.WebhookEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.Status(childComplexity), true
+	case "WebhookEvent.subscriptionId":
+		if e.ComplexityRoot.WebhookEvent.SubscriptionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.SubscriptionID(childComplexity), true
+	case "WebhookEvent.timestamp":
+		if e.ComplexityRoot.WebhookEvent.Timestamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.Timestamp(childComplexity), true
+	case "WebhookEvent.webhookId":
+		if e.ComplexityRoot.WebhookEvent.WebhookID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.WebhookID(childComplexity), true
+
+	case "WebhookEventConnection.edges":
+		if e.ComplexityRoot.WebhookEventConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEventConnection.Edges(childComplexity), true
+	case "WebhookEventConnection.pageInfo":
+		if e.ComplexityRoot.WebhookEventConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEventConnection.PageInfo(childComplexity), true
+	case "WebhookEventConnection.totalCount":
+		if e.ComplexityRoot.WebhookEventConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEventConnection.TotalCount(childComplexity), true
+
+	case "WebhookEventEdge.cursor":
+		if e.ComplexityRoot.WebhookEventEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEventEdge.Cursor(childComplexity), true
+	case "WebhookEventEdge.node":
+		if e.ComplexityRoot.WebhookEventEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEventEdge.Node(childComplexity), true
+
+	case "WebhookHeader.key":
+		if e.ComplexityRoot.WebhookHeader.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookHeader.Key(childComplexity), true
+	case "WebhookHeader.value":
+		if e.ComplexityRoot.WebhookHeader.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookHeader.Value(childComplexity), true
+
+	case "WebhookReceiver.createdAt":
+		if e.ComplexityRoot.WebhookReceiver.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiver.CreatedAt(childComplexity), true
+	case "WebhookReceiver.deliveryMode":
+		if e.ComplexityRoot.WebhookReceiver.DeliveryMode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiver.DeliveryMode(childComplexity), true
+	case "WebhookReceiver._etag":
+		if e.ComplexityRoot.WebhookReceiver.Etag == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiver.Etag(childComplexity), true
+	case "WebhookReceiver.expectedResponseCode":
+		if e.ComplexityRoot.WebhookReceiver.ExpectedResponseCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiver.ExpectedResponseCode(childComplexity), true
+	case "WebhookReceiver.failingSince":
+		if e.ComplexityRoot.WebhookReceiver.FailingSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiver.FailingSince(childComplexity), true
+	case "WebhookReceiver.headers":
+		if e.ComplexityRoot.WebhookReceiver.Headers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiver.Headers(childComplexity), true
+	case "WebhookReceiver.id":
+		if e.ComplexityRoot.WebhookReceiver.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiver.ID(childComplexity), true
+	case "WebhookReceiver.lastError":
+		if e.ComplexityRoot.WebhookReceiver.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiver.LastError(childComplexity), true
+	case "WebhookReceiver.name":
+		if e.ComplexityRoot.WebhookReceiver.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiver.Name(childComplexity), true
+	case "WebhookReceiver.sharedSecret":
+		if e.ComplexityRoot.WebhookReceiver.SharedSecret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiver.SharedSecret(childComplexity), true
+	case "WebhookReceiver.status":
+		if e.ComplexityRoot.WebhookReceiver.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiver.Status(childComplexity), true
+	case "WebhookReceiver.subscriptions":
+		if e.ComplexityRoot.WebhookReceiver.Subscriptions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiver.Subscriptions(childComplexity), true
+	case "WebhookReceiver.url":
+		if e.ComplexityRoot.WebhookReceiver.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiver.URL(childComplexity), true
+	case "WebhookReceiver.updatedAt":
+		if e.ComplexityRoot.WebhookReceiver.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiver.UpdatedAt(childComplexity), true
+
+	case "WebhookReceiverConnection.edges":
+		if e.ComplexityRoot.WebhookReceiverConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiverConnection.Edges(childComplexity), true
+	case "WebhookReceiverConnection.pageInfo":
+		if e.ComplexityRoot.WebhookReceiverConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiverConnection.PageInfo(childComplexity), true
+	case "WebhookReceiverConnection.totalCount":
+		if e.ComplexityRoot.WebhookReceiverConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiverConnection.TotalCount(childComplexity), true
+
+	case "WebhookReceiverEdge.cursor":
+		if e.ComplexityRoot.WebhookReceiverEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiverEdge.Cursor(childComplexity), true
+	case "WebhookReceiverEdge.node":
+		if e.ComplexityRoot.WebhookReceiverEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiverEdge.Node(childComplexity), true
+
+	case "WebhookReceiverPayload.webhookReceiver":
+		if e.ComplexityRoot.WebhookReceiverPayload.WebhookReceiver == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookReceiverPayload.WebhookReceiver(childComplexity), true
+
+	case "WebhookSubscription.action":
+		if e.ComplexityRoot.WebhookSubscription.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookSubscription.Action(childComplexity), true
+	case "WebhookSubscription.createdAt":
+		if e.ComplexityRoot.WebhookSubscription.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookSubscription.CreatedAt(childComplexity), true
+	case "WebhookSubscription._etag":
+		if e.ComplexityRoot.WebhookSubscription.Etag == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookSubscription.Etag(childComplexity), true
+	case "WebhookSubscription.id":
+		if e.ComplexityRoot.WebhookSubscription.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookSubscription.ID(childComplexity), true
+	case "WebhookSubscription.receiver":
+		if e.ComplexityRoot.WebhookSubscription.Receiver == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookSubscription.Receiver(childComplexity), true
+	case "WebhookSubscription.receiverId":
+		if e.ComplexityRoot.WebhookSubscription.ReceiverID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookSubscription.ReceiverID(childComplexity), true
+	case "WebhookSubscription.resource":
+		if e.ComplexityRoot.WebhookSubscription.Resource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookSubscription.Resource(childComplexity), true
+	case "WebhookSubscription.updatedAt":
+		if e.ComplexityRoot.WebhookSubscription.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookSubscription.UpdatedAt(childComplexity), true
+
+	case "WebhookSubscriptionConnection.edges":
+		if e.ComplexityRoot.WebhookSubscriptionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookSubscriptionConnection.Edges(childComplexity), true
+	case "WebhookSubscriptionConnection.pageInfo":
+		if e.ComplexityRoot.WebhookSubscriptionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookSubscriptionConnection.PageInfo(childComplexity), true
+	case "WebhookSubscriptionConnection.totalCount":
+		if e.ComplexityRoot.WebhookSubscriptionConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookSubscriptionConnection.TotalCount(childComplexity), true
+
+	case "WebhookSubscriptionEdge.cursor":
+		if e.ComplexityRoot.WebhookSubscriptionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookSubscriptionEdge.Cursor(childComplexity), true
+	case "WebhookSubscriptionEdge.node":
+		if e.ComplexityRoot.WebhookSubscriptionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookSubscriptionEdge.Node(childComplexity), true
+
+	case "WebhookSubscriptionPayload.webhookSubscription":
+		if e.ComplexityRoot.WebhookSubscriptionPayload.WebhookSubscription == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookSubscriptionPayload.WebhookSubscription(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -4801,6 +5456,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("APIKeyInput", ec.unmarshalInputAPIKeyInput),
 			graphql.NewInputUnmarshaler("APIKeysInputFilters", ec.unmarshalInputAPIKeysInputFilters),
 			graphql.NewInputUnmarshaler("AbomInstallationsInputFilters", ec.unmarshalInputAbomInstallationsInputFilters),
+			graphql.NewInputUnmarshaler("AddHeaderToWebhookReceiverInput", ec.unmarshalInputAddHeaderToWebhookReceiverInput),
 			graphql.NewInputUnmarshaler("AttributeInput", ec.unmarshalInputAttributeInput),
 			graphql.NewInputUnmarshaler("BooleanFilterInput", ec.unmarshalInputBooleanFilterInput),
 			graphql.NewInputUnmarshaler("BuildRequirementsInputFilters", ec.unmarshalInputBuildRequirementsInputFilters),
@@ -4824,8 +5480,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateSupplierInput", ec.unmarshalInputCreateSupplierInput),
 			graphql.NewInputUnmarshaler("CreateTeamInput", ec.unmarshalInputCreateTeamInput),
 			graphql.NewInputUnmarshaler("CreateUnitOfMeasurementInput", ec.unmarshalInputCreateUnitOfMeasurementInput),
+			graphql.NewInputUnmarshaler("CreateWebhookReceiverInput", ec.unmarshalInputCreateWebhookReceiverInput),
+			graphql.NewInputUnmarshaler("CreateWebhookSubscriptionInput", ec.unmarshalInputCreateWebhookSubscriptionInput),
 			graphql.NewInputUnmarshaler("DateTimeFilterInput", ec.unmarshalInputDateTimeFilterInput),
 			graphql.NewInputUnmarshaler("EnumFilterInput", ec.unmarshalInputEnumFilterInput),
+			graphql.NewInputUnmarshaler("FireWebhookEventInput", ec.unmarshalInputFireWebhookEventInput),
 			graphql.NewInputUnmarshaler("FloatFilterInput", ec.unmarshalInputFloatFilterInput),
 			graphql.NewInputUnmarshaler("IDFilterInput", ec.unmarshalInputIDFilterInput),
 			graphql.NewInputUnmarshaler("IntFilterInput", ec.unmarshalInputIntFilterInput),
@@ -4839,6 +5498,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ProceduresInputFilters", ec.unmarshalInputProceduresInputFilters),
 			graphql.NewInputUnmarshaler("PurchaseOrderLinesInputFilters", ec.unmarshalInputPurchaseOrderLinesInputFilters),
 			graphql.NewInputUnmarshaler("PurchaseOrdersInputFilters", ec.unmarshalInputPurchaseOrdersInputFilters),
+			graphql.NewInputUnmarshaler("RemoveHeaderFromWebhookReceiverInput", ec.unmarshalInputRemoveHeaderFromWebhookReceiverInput),
 			graphql.NewInputUnmarshaler("RunCreateInput", ec.unmarshalInputRunCreateInput),
 			graphql.NewInputUnmarshaler("RunStepFieldsInputFilters", ec.unmarshalInputRunStepFieldsInputFilters),
 			graphql.NewInputUnmarshaler("RunStepsInputFilters", ec.unmarshalInputRunStepsInputFilters),
@@ -4866,7 +5526,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateSupplierInput", ec.unmarshalInputUpdateSupplierInput),
 			graphql.NewInputUnmarshaler("UpdateTeamInput", ec.unmarshalInputUpdateTeamInput),
 			graphql.NewInputUnmarshaler("UpdateUnitOfMeasurementInput", ec.unmarshalInputUpdateUnitOfMeasurementInput),
+			graphql.NewInputUnmarshaler("UpdateWebhookReceiverInput", ec.unmarshalInputUpdateWebhookReceiverInput),
 			graphql.NewInputUnmarshaler("UserInputFilters", ec.unmarshalInputUserInputFilters),
+			graphql.NewInputUnmarshaler("WebhookEventsInputFilters", ec.unmarshalInputWebhookEventsInputFilters),
+			graphql.NewInputUnmarshaler("WebhookHeaderInput", ec.unmarshalInputWebhookHeaderInput),
+			graphql.NewInputUnmarshaler("WebhookReceiversInputFilters", ec.unmarshalInputWebhookReceiversInputFilters),
+			graphql.NewInputUnmarshaler("WebhookSubscriptionsInputFilters", ec.unmarshalInputWebhookSubscriptionsInputFilters),
 		)
 	}
 	first := true
@@ -6472,6 +7137,252 @@ type Mutation {
   deleteApiKey(input: APIKeyInput!): APIKeyPayload
 }
 `, BuiltIn: false},
+	{Name: "../schema/webhooks.graphqls", Input: `# Webhooks (ION-API.md §6): receivers, subscriptions and the delivery log.
+
+"""
+What a subscription watches (ION's ResourceEnum). The plural spellings that
+published clients send (RUNS, PART_INVENTORIES) are accepted as the same
+resource; answers always use the singular.
+"""
+enum ResourceEnum {
+  PART PARTS
+  PART_INVENTORY PART_INVENTORIES
+  MBOM_ITEM MBOM_ITEMS
+  LOCATION LOCATIONS
+  PROCEDURE PROCEDURES
+  STEP STEPS
+  RUN RUNS
+  RUN_STEP RUN_STEPS
+  BUILD_REQUIREMENT BUILD_REQUIREMENTS
+  ABOM_INSTALLATION ABOM_INSTALLATIONS
+  ISSUE ISSUES
+  SUPPLIER SUPPLIERS
+  PURCHASE_ORDER PURCHASE_ORDERS
+  PURCHASE_ORDER_LINE PURCHASE_ORDER_LINES
+  FILE_ATTACHMENT FILE_ATTACHMENTS
+  "The sandbox itself: sandbox.reset and sandbox.dormant events."
+  SANDBOX SANDBOXES
+}
+
+enum WebhookSubscriptionActions { CREATE UPDATE DELETE }
+
+"""
+Where a receiver's events go. LIVE: POSTed to its URL. SINK: recorded and
+signed but never sent (see webhookEvents). Production receivers are always
+LIVE; sandbox receivers default to SINK.
+"""
+enum WebhookDeliveryModeEnum { LIVE SINK }
+
+"A DISABLED receiver gets no events; lastError says why. Set ACTIVE to re-enable it."
+enum WebhookReceiverStatusEnum { ACTIVE DISABLED }
+
+"PENDING: not yet delivered (retries continue). SINK: recorded by a sink receiver."
+enum WebhookEventStatusEnum { PENDING DELIVERED FAILED SINK }
+
+"A custom header sent with every delivery to a receiver."
+type WebhookHeader {
+  key: String!
+  value: String!
+}
+
+"A URL plus a shared secret that events are POSTed to, signed with the secret."
+type WebhookReceiver {
+  id: ID!
+  _etag: String!
+  name: String!
+  url: String!
+  "The HMAC key of x-ion-signature and webhook-signature. Shown to the organization's members, as in ION."
+  sharedSecret: String!
+  "A delivery succeeds on this status or any 2xx. Default 200."
+  expectedResponseCode: Int!
+  headers: [WebhookHeader!]!
+  deliveryMode: WebhookDeliveryModeEnum!
+  status: WebhookReceiverStatusEnum!
+  "Why the receiver was disabled or its last delivery failed; empty while deliveries succeed."
+  lastError: String
+  "When the current run of failed deliveries began; null while deliveries succeed."
+  failingSince: DateTime
+  subscriptions: [WebhookSubscription!]!
+  createdAt: DateTime!
+  updatedAt: DateTime!
+}
+
+"A (resource, action) pair whose events go to a receiver."
+type WebhookSubscription {
+  id: ID!
+  _etag: String!
+  receiverId: ID!
+  receiver: WebhookReceiver
+  resource: ResourceEnum!
+  action: WebhookSubscriptionActions!
+  createdAt: DateTime!
+  updatedAt: DateTime!
+}
+
+"""
+One event for one receiver: a delivery and its log entry. id is the delivery
+id, the webhook-id header (stable across retries). The receiver's response
+body is never shown.
+"""
+type WebhookEvent {
+  id: ID!
+  eventId: ID!
+  "The receiver's id (ION calls a receiver a webhook)."
+  webhookId: ID!
+  receiverId: ID!
+  subscriptionId: ID!
+  resource: ResourceEnum!
+  "CREATE, UPDATE, DELETE, or a sandbox event (sandbox.reset, sandbox.dormant)."
+  action: String!
+  "The changed object's id (0 for sandbox events)."
+  objectId: ID!
+  "When the change committed."
+  timestamp: DateTime!
+  "The JSON body a receiver gets (or would get, from a sink)."
+  payload: String!
+  "The event's data as JSON: {\"new\", \"old\", \"changed_fields\"}."
+  data: String!
+  deliveryMode: WebhookDeliveryModeEnum!
+  status: WebhookEventStatusEnum!
+  attempts: Int!
+  lastStatusCode: Int
+  lastError: String
+  lastAttemptAt: DateTime
+  nextAttemptAt: DateTime
+  deliveredAt: DateTime
+}
+
+type WebhookReceiverConnection { edges: [WebhookReceiverEdge]! pageInfo: PageInfo! totalCount: Int! }
+type WebhookReceiverEdge { node: WebhookReceiver cursor: String! }
+type WebhookSubscriptionConnection { edges: [WebhookSubscriptionEdge]! pageInfo: PageInfo! totalCount: Int! }
+type WebhookSubscriptionEdge { node: WebhookSubscription cursor: String! }
+type WebhookEventConnection { edges: [WebhookEventEdge]! pageInfo: PageInfo! totalCount: Int! }
+type WebhookEventEdge { node: WebhookEvent cursor: String! }
+
+input WebhookReceiversInputFilters {
+  id: IDFilterInput
+  name: StringFilterInput
+  url: StringFilterInput
+  deliveryMode: EnumFilterInput
+  status: EnumFilterInput
+  createdAt: DateTimeFilterInput
+  updatedAt: DateTimeFilterInput
+}
+
+enum WebhookReceiverSortEnum { ID_ASC ID_DESC CREATED_ASC CREATED_DESC UPDATED_ASC UPDATED_DESC NAME_ASC NAME_DESC }
+
+input WebhookSubscriptionsInputFilters {
+  id: IDFilterInput
+  receiverId: IDFilterInput
+  "Plural spellings match too."
+  resource: EnumFilterInput
+  action: EnumFilterInput
+  createdAt: DateTimeFilterInput
+}
+
+enum WebhookSubscriptionSortEnum { ID_ASC ID_DESC CREATED_ASC CREATED_DESC RESOURCE_ASC RESOURCE_DESC }
+
+input WebhookEventsInputFilters {
+  id: IDFilterInput
+  eventId: IDFilterInput
+  "Plural spellings match too."
+  resource: EnumFilterInput
+  action: StringFilterInput
+  receiverId: IDFilterInput
+  webhookId: IDFilterInput
+  subscriptionId: IDFilterInput
+  objectId: IDFilterInput
+  status: EnumFilterInput
+  timestamp: DateTimeFilterInput
+  createdAt: DateTimeFilterInput
+}
+
+enum WebhookEventSortEnum { ID_ASC ID_DESC CREATED_ASC CREATED_DESC TIMESTAMP_ASC TIMESTAMP_DESC }
+
+input WebhookHeaderInput {
+  key: String!
+  value: String!
+}
+
+input CreateWebhookReceiverInput {
+  "Defaults to the url."
+  name: String
+  url: String!
+  "Generated when omitted; read it back from sharedSecret."
+  sharedSecret: String
+  expectedResponseCode: Int
+  headers: [WebhookHeaderInput!]
+  "Production: LIVE only. Sandbox: SINK unless set to LIVE."
+  deliveryMode: WebhookDeliveryModeEnum
+}
+
+input UpdateWebhookReceiverInput {
+  id: ID!
+  etag: String
+  _etag: String
+  name: String
+  url: String
+  sharedSecret: String
+  expectedResponseCode: Int
+  "Replaces every custom header."
+  headers: [WebhookHeaderInput!]
+  deliveryMode: WebhookDeliveryModeEnum
+  status: WebhookReceiverStatusEnum
+}
+
+input AddHeaderToWebhookReceiverInput {
+  receiverId: ID!
+  "The receiver's _etag; when omitted, the header is added to the receiver as it is now."
+  etag: String
+  key: String!
+  value: String!
+}
+
+input RemoveHeaderFromWebhookReceiverInput {
+  receiverId: ID!
+  etag: String
+  key: String!
+}
+
+input CreateWebhookSubscriptionInput {
+  receiverId: ID!
+  resource: ResourceEnum!
+  action: WebhookSubscriptionActions!
+}
+
+input FireWebhookEventInput {
+  resource: ResourceEnum!
+  action: WebhookSubscriptionActions!
+  "The object the event is about; its current state becomes the event's data.new when it exists."
+  objectId: ID
+}
+
+type WebhookReceiverPayload { webhookReceiver: WebhookReceiver }
+type WebhookSubscriptionPayload { webhookSubscription: WebhookSubscription }
+"The deliveries the fired event made, one per matching subscription."
+type FireWebhookEventPayload { webhookEvents: [WebhookEvent!]! }
+
+extend type Query {
+  webhookReceivers(first: Int, after: String, last: Int, before: String, filters: WebhookReceiversInputFilters, sort: [WebhookReceiverSortEnum]): WebhookReceiverConnection!
+  webhookReceiver(id: ID!): WebhookReceiver
+  webhookSubscriptions(first: Int, after: String, last: Int, before: String, filters: WebhookSubscriptionsInputFilters, sort: [WebhookSubscriptionSortEnum]): WebhookSubscriptionConnection!
+  "The delivery log, oldest first unless sorted (a sandbox's sink shows here too)."
+  webhookEvents(first: Int, after: String, last: Int, before: String, filters: WebhookEventsInputFilters, sort: [WebhookEventSortEnum]): WebhookEventConnection!
+}
+
+extend type Mutation {
+  createWebhookReceiver(input: CreateWebhookReceiverInput!): WebhookReceiverPayload
+  updateWebhookReceiver(input: UpdateWebhookReceiverInput!): WebhookReceiverPayload
+  "Also deletes its subscriptions and its pending deliveries."
+  deleteWebhookReceiver(id: ID!, etag: String!): DeletePayload
+  addHeaderToWebhookReceiver(input: AddHeaderToWebhookReceiverInput!): WebhookReceiverPayload
+  removeHeaderFromWebhookReceiver(input: RemoveHeaderFromWebhookReceiverInput!): WebhookReceiverPayload
+  createWebhookSubscription(input: CreateWebhookSubscriptionInput!): WebhookSubscriptionPayload
+  deleteWebhookSubscription(id: ID!, etag: String!): DeletePayload
+  "Sandbox only: records an event as if the change had happened, for every matching subscription."
+  fireWebhookEvent(input: FireWebhookEventInput!): FireWebhookEventPayload
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -6691,6 +7602,14 @@ func (ec *executionContext) childFields_DeletePayload(ctx context.Context, field
 		return ec.fieldContext_DeletePayload_id(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeletePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_FireWebhookEventPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "webhookEvents":
+		return ec.fieldContext_FireWebhookEventPayload_webhookEvents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FireWebhookEventPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Issue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7849,6 +8768,198 @@ func (ec *executionContext) childFields_UserEdge(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type UserEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_WebhookEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookEvent_id(ctx, field)
+	case "eventId":
+		return ec.fieldContext_WebhookEvent_eventId(ctx, field)
+	case "webhookId":
+		return ec.fieldContext_WebhookEvent_webhookId(ctx, field)
+	case "receiverId":
+		return ec.fieldContext_WebhookEvent_receiverId(ctx, field)
+	case "subscriptionId":
+		return ec.fieldContext_WebhookEvent_subscriptionId(ctx, field)
+	case "resource":
+		return ec.fieldContext_WebhookEvent_resource(ctx, field)
+	case "action":
+		return ec.fieldContext_WebhookEvent_action(ctx, field)
+	case "objectId":
+		return ec.fieldContext_WebhookEvent_objectId(ctx, field)
+	case "timestamp":
+		return ec.fieldContext_WebhookEvent_timestamp(ctx, field)
+	case "payload":
+		return ec.fieldContext_WebhookEvent_payload(ctx, field)
+	case "data":
+		return ec.fieldContext_WebhookEvent_data(ctx, field)
+	case "deliveryMode":
+		return ec.fieldContext_WebhookEvent_deliveryMode(ctx, field)
+	case "status":
+		return ec.fieldContext_WebhookEvent_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_WebhookEvent_attempts(ctx, field)
+	case "lastStatusCode":
+		return ec.fieldContext_WebhookEvent_lastStatusCode(ctx, field)
+	case "lastError":
+		return ec.fieldContext_WebhookEvent_lastError(ctx, field)
+	case "lastAttemptAt":
+		return ec.fieldContext_WebhookEvent_lastAttemptAt(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_WebhookEvent_nextAttemptAt(ctx, field)
+	case "deliveredAt":
+		return ec.fieldContext_WebhookEvent_deliveredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WebhookEventConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WebhookEventConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_WebhookEventConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEventConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_WebhookEventEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_WebhookEventEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookHeader(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_WebhookHeader_key(ctx, field)
+	case "value":
+		return ec.fieldContext_WebhookHeader_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookHeader", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookReceiver(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookReceiver_id(ctx, field)
+	case "_etag":
+		return ec.fieldContext_WebhookReceiver__etag(ctx, field)
+	case "name":
+		return ec.fieldContext_WebhookReceiver_name(ctx, field)
+	case "url":
+		return ec.fieldContext_WebhookReceiver_url(ctx, field)
+	case "sharedSecret":
+		return ec.fieldContext_WebhookReceiver_sharedSecret(ctx, field)
+	case "expectedResponseCode":
+		return ec.fieldContext_WebhookReceiver_expectedResponseCode(ctx, field)
+	case "headers":
+		return ec.fieldContext_WebhookReceiver_headers(ctx, field)
+	case "deliveryMode":
+		return ec.fieldContext_WebhookReceiver_deliveryMode(ctx, field)
+	case "status":
+		return ec.fieldContext_WebhookReceiver_status(ctx, field)
+	case "lastError":
+		return ec.fieldContext_WebhookReceiver_lastError(ctx, field)
+	case "failingSince":
+		return ec.fieldContext_WebhookReceiver_failingSince(ctx, field)
+	case "subscriptions":
+		return ec.fieldContext_WebhookReceiver_subscriptions(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WebhookReceiver_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_WebhookReceiver_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookReceiver", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookReceiverConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WebhookReceiverConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WebhookReceiverConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_WebhookReceiverConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookReceiverConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookReceiverEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_WebhookReceiverEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_WebhookReceiverEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookReceiverEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookReceiverPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "webhookReceiver":
+		return ec.fieldContext_WebhookReceiverPayload_webhookReceiver(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookReceiverPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookSubscription(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookSubscription_id(ctx, field)
+	case "_etag":
+		return ec.fieldContext_WebhookSubscription__etag(ctx, field)
+	case "receiverId":
+		return ec.fieldContext_WebhookSubscription_receiverId(ctx, field)
+	case "receiver":
+		return ec.fieldContext_WebhookSubscription_receiver(ctx, field)
+	case "resource":
+		return ec.fieldContext_WebhookSubscription_resource(ctx, field)
+	case "action":
+		return ec.fieldContext_WebhookSubscription_action(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WebhookSubscription_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_WebhookSubscription_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookSubscription", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookSubscriptionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WebhookSubscriptionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WebhookSubscriptionConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_WebhookSubscriptionConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookSubscriptionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookSubscriptionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_WebhookSubscriptionEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_WebhookSubscriptionEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookSubscriptionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookSubscriptionPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "webhookSubscription":
+		return ec.fieldContext_WebhookSubscriptionPayload_webhookSubscription(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookSubscriptionPayload", field.Name)
+}
+
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -7964,6 +9075,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Mutation_addHeaderToWebhookReceiver_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddHeaderToWebhookReceiverInput, error) {
+			return ec.unmarshalNAddHeaderToWebhookReceiverInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐAddHeaderToWebhookReceiverInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Mutation_archiveRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -8313,6 +9438,34 @@ func (ec *executionContext) field_Mutation_createUnitOfMeasurement_args(ctx cont
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateUnitOfMeasurementInput, error) {
 			return ec.unmarshalNCreateUnitOfMeasurementInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐCreateUnitOfMeasurementInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createWebhookReceiver_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateWebhookReceiverInput, error) {
+			return ec.unmarshalNCreateWebhookReceiverInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐCreateWebhookReceiverInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createWebhookSubscription_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateWebhookSubscriptionInput, error) {
+			return ec.unmarshalNCreateWebhookSubscriptionInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐCreateWebhookSubscriptionInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8709,6 +9862,78 @@ func (ec *executionContext) field_Mutation_deleteUnitOfMeasurement_args(ctx cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteWebhookReceiver_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "etag",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["etag"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteWebhookSubscription_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "etag",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["etag"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_fireWebhookEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.FireWebhookEventInput, error) {
+			return ec.unmarshalNFireWebhookEventInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐFireWebhookEventInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_removeHeaderFromWebhookReceiver_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RemoveHeaderFromWebhookReceiverInput, error) {
+			return ec.unmarshalNRemoveHeaderFromWebhookReceiverInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐRemoveHeaderFromWebhookReceiverInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateApiKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8939,6 +10164,20 @@ func (ec *executionContext) field_Mutation_updateUnitOfMeasurement_args(ctx cont
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateUnitOfMeasurementInput, error) {
 			return ec.unmarshalNUpdateUnitOfMeasurementInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐUpdateUnitOfMeasurementInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateWebhookReceiver_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateWebhookReceiverInput, error) {
+			return ec.unmarshalNUpdateWebhookReceiverInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐUpdateWebhookReceiverInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10353,6 +11592,182 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
 		func(ctx context.Context, v any) ([]*string, error) {
 			return ec.unmarshalOUserSortEnum2ᚕᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sort"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_webhookEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filters",
+		func(ctx context.Context, v any) (*model.WebhookEventsInputFilters, error) {
+			return ec.unmarshalOWebhookEventsInputFilters2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookEventsInputFilters(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filters"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
+		func(ctx context.Context, v any) ([]*string, error) {
+			return ec.unmarshalOWebhookEventSortEnum2ᚕᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sort"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_webhookReceiver_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_webhookReceivers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filters",
+		func(ctx context.Context, v any) (*model.WebhookReceiversInputFilters, error) {
+			return ec.unmarshalOWebhookReceiversInputFilters2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookReceiversInputFilters(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filters"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
+		func(ctx context.Context, v any) ([]*string, error) {
+			return ec.unmarshalOWebhookReceiverSortEnum2ᚕᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sort"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_webhookSubscriptions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filters",
+		func(ctx context.Context, v any) (*model.WebhookSubscriptionsInputFilters, error) {
+			return ec.unmarshalOWebhookSubscriptionsInputFilters2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookSubscriptionsInputFilters(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filters"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
+		func(ctx context.Context, v any) ([]*string, error) {
+			return ec.unmarshalOWebhookSubscriptionSortEnum2ᚕᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -12066,6 +13481,38 @@ func (ec *executionContext) _DeletePayload_id(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_DeletePayload_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeletePayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _FireWebhookEventPayload_webhookEvents(ctx context.Context, field graphql.CollectedField, obj *model.FireWebhookEventPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FireWebhookEventPayload_webhookEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WebhookEvents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []ion.WebhookDelivery) graphql.Marshaler {
+			return ec.marshalNWebhookEvent2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookDeliveryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FireWebhookEventPayload_webhookEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FireWebhookEventPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookEvent(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Issue_id(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
@@ -16354,6 +17801,358 @@ func (ec *executionContext) fieldContext_Mutation_updateRunStepFieldValue(ctx co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_updateRunStepFieldValue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createWebhookReceiver(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createWebhookReceiver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateWebhookReceiver(ctx, fc.Args["input"].(model.CreateWebhookReceiverInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WebhookReceiverPayload) graphql.Marshaler {
+			return ec.marshalOWebhookReceiverPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookReceiverPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createWebhookReceiver(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookReceiverPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createWebhookReceiver_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateWebhookReceiver(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateWebhookReceiver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateWebhookReceiver(ctx, fc.Args["input"].(model.UpdateWebhookReceiverInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WebhookReceiverPayload) graphql.Marshaler {
+			return ec.marshalOWebhookReceiverPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookReceiverPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateWebhookReceiver(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookReceiverPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateWebhookReceiver_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteWebhookReceiver(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteWebhookReceiver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteWebhookReceiver(ctx, fc.Args["id"].(int64), fc.Args["etag"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeletePayload) graphql.Marshaler {
+			return ec.marshalODeletePayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐDeletePayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteWebhookReceiver(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeletePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteWebhookReceiver_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addHeaderToWebhookReceiver(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addHeaderToWebhookReceiver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddHeaderToWebhookReceiver(ctx, fc.Args["input"].(model.AddHeaderToWebhookReceiverInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WebhookReceiverPayload) graphql.Marshaler {
+			return ec.marshalOWebhookReceiverPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookReceiverPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addHeaderToWebhookReceiver(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookReceiverPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addHeaderToWebhookReceiver_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeHeaderFromWebhookReceiver(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeHeaderFromWebhookReceiver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveHeaderFromWebhookReceiver(ctx, fc.Args["input"].(model.RemoveHeaderFromWebhookReceiverInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WebhookReceiverPayload) graphql.Marshaler {
+			return ec.marshalOWebhookReceiverPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookReceiverPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeHeaderFromWebhookReceiver(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookReceiverPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeHeaderFromWebhookReceiver_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createWebhookSubscription(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createWebhookSubscription(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateWebhookSubscription(ctx, fc.Args["input"].(model.CreateWebhookSubscriptionInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WebhookSubscriptionPayload) graphql.Marshaler {
+			return ec.marshalOWebhookSubscriptionPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookSubscriptionPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createWebhookSubscription(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookSubscriptionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createWebhookSubscription_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteWebhookSubscription(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteWebhookSubscription(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteWebhookSubscription(ctx, fc.Args["id"].(int64), fc.Args["etag"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeletePayload) graphql.Marshaler {
+			return ec.marshalODeletePayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐDeletePayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteWebhookSubscription(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeletePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteWebhookSubscription_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_fireWebhookEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_fireWebhookEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FireWebhookEvent(ctx, fc.Args["input"].(model.FireWebhookEventInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FireWebhookEventPayload) graphql.Marshaler {
+			return ec.marshalOFireWebhookEventPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐFireWebhookEventPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_fireWebhookEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FireWebhookEventPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_fireWebhookEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -21469,6 +23268,182 @@ func (ec *executionContext) fieldContext_Query_runStepField(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_webhookReceivers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_webhookReceivers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WebhookReceivers(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filters"].(*model.WebhookReceiversInputFilters), fc.Args["sort"].([]*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Connection[ion.WebhookReceiver]) graphql.Marshaler {
+			return ec.marshalNWebhookReceiverConnection2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_webhookReceivers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookReceiverConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_webhookReceivers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_webhookReceiver(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_webhookReceiver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WebhookReceiver(ctx, fc.Args["id"].(int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ion.WebhookReceiver) graphql.Marshaler {
+			return ec.marshalOWebhookReceiver2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookReceiver(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_webhookReceiver(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookReceiver(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_webhookReceiver_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_webhookSubscriptions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_webhookSubscriptions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WebhookSubscriptions(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filters"].(*model.WebhookSubscriptionsInputFilters), fc.Args["sort"].([]*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Connection[ion.WebhookSubscription]) graphql.Marshaler {
+			return ec.marshalNWebhookSubscriptionConnection2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_webhookSubscriptions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookSubscriptionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_webhookSubscriptions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_webhookEvents(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_webhookEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WebhookEvents(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filters"].(*model.WebhookEventsInputFilters), fc.Args["sort"].([]*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Connection[ion.WebhookDelivery]) graphql.Marshaler {
+			return ec.marshalNWebhookEventConnection2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_webhookEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookEventConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_webhookEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25752,6 +27727,1512 @@ func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("UserEdge", field, false, false, "String")
 }
 
+func (ec *executionContext) _WebhookEvent_id(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WebhookEvent_eventId(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_eventId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().EventID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_eventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, true, true, "ID")
+}
+
+func (ec *executionContext) _WebhookEvent_webhookId(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_webhookId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().WebhookID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_webhookId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, true, true, "ID")
+}
+
+func (ec *executionContext) _WebhookEvent_receiverId(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_receiverId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReceiverID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_receiverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WebhookEvent_subscriptionId(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_subscriptionId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubscriptionID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_subscriptionId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WebhookEvent_resource(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_resource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().Resource(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNResourceEnum2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, true, true, "ResourceEnum")
+}
+
+func (ec *executionContext) _WebhookEvent_action(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().Action(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _WebhookEvent_objectId(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_objectId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().ObjectID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_objectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, true, true, "ID")
+}
+
+func (ec *executionContext) _WebhookEvent_timestamp(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_timestamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().Timestamp(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_timestamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _WebhookEvent_payload(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_payload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().Payload(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_payload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _WebhookEvent_data(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_data(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().Data(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_data(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _WebhookEvent_deliveryMode(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_deliveryMode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNWebhookDeliveryModeEnum2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_deliveryMode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "WebhookDeliveryModeEnum")
+}
+
+func (ec *executionContext) _WebhookEvent_status(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNWebhookEventStatusEnum2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "WebhookEventStatusEnum")
+}
+
+func (ec *executionContext) _WebhookEvent_attempts(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WebhookEvent_lastStatusCode(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_lastStatusCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastStatusCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalOInt2int(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_lastStatusCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WebhookEvent_lastError(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookEvent_lastAttemptAt(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_lastAttemptAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastAttemptAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_lastAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _WebhookEvent_nextAttemptAt(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_nextAttemptAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextAttemptAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_nextAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _WebhookEvent_deliveredAt(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_deliveredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_deliveredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _WebhookEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.WebhookDelivery]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEventConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Edge[ion.WebhookDelivery]) graphql.Marshaler {
+			return ec.marshalNWebhookEventEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEventConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookEventConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookEventEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookEventConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.WebhookDelivery]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEventConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEventConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookEventConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookEventConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.WebhookDelivery]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEventConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEventConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEventConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WebhookEventEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.WebhookDelivery]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEventEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ion.WebhookDelivery) graphql.Marshaler {
+			return ec.marshalOWebhookEvent2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookDelivery(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEventEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookEventEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookEventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.WebhookDelivery]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEventEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEventEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookHeader_key(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookHeader) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookHeader_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookHeader_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookHeader", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookHeader_value(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookHeader) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookHeader_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookHeader_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookHeader", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookReceiver_id(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiver_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiver_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookReceiver", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WebhookReceiver__etag(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiver__etag(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Etag, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiver__etag(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookReceiver", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookReceiver_name(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiver_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiver_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookReceiver", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookReceiver_url(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiver_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiver_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookReceiver", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookReceiver_sharedSecret(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiver_sharedSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SharedSecret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiver_sharedSecret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookReceiver", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookReceiver_expectedResponseCode(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiver_expectedResponseCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpectedResponseCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiver_expectedResponseCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookReceiver", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WebhookReceiver_headers(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiver_headers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Headers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []ion.WebhookHeader) graphql.Marshaler {
+			return ec.marshalNWebhookHeader2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookHeaderᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiver_headers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookReceiver",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookHeader(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookReceiver_deliveryMode(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiver_deliveryMode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveryMode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNWebhookDeliveryModeEnum2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiver_deliveryMode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookReceiver", field, false, false, "WebhookDeliveryModeEnum")
+}
+
+func (ec *executionContext) _WebhookReceiver_status(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiver_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNWebhookReceiverStatusEnum2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiver_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookReceiver", field, false, false, "WebhookReceiverStatusEnum")
+}
+
+func (ec *executionContext) _WebhookReceiver_lastError(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiver_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiver_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookReceiver", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookReceiver_failingSince(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiver_failingSince(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FailingSince, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiver_failingSince(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookReceiver", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _WebhookReceiver_subscriptions(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiver_subscriptions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookReceiver().Subscriptions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []ion.WebhookSubscription) graphql.Marshaler {
+			return ec.marshalNWebhookSubscription2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookSubscriptionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiver_subscriptions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookReceiver",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookSubscription(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookReceiver_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiver_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiver_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookReceiver", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _WebhookReceiver_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiver_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiver_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookReceiver", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _WebhookReceiverConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.WebhookReceiver]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiverConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Edge[ion.WebhookReceiver]) graphql.Marshaler {
+			return ec.marshalNWebhookReceiverEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiverConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookReceiverConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookReceiverEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookReceiverConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.WebhookReceiver]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiverConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiverConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookReceiverConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookReceiverConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.WebhookReceiver]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiverConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiverConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookReceiverConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WebhookReceiverEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.WebhookReceiver]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiverEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ion.WebhookReceiver) graphql.Marshaler {
+			return ec.marshalOWebhookReceiver2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookReceiver(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiverEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookReceiverEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookReceiver(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookReceiverEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.WebhookReceiver]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiverEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiverEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookReceiverEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookReceiverPayload_webhookReceiver(ctx context.Context, field graphql.CollectedField, obj *model.WebhookReceiverPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookReceiverPayload_webhookReceiver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WebhookReceiver, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ion.WebhookReceiver) graphql.Marshaler {
+			return ec.marshalOWebhookReceiver2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookReceiver(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookReceiverPayload_webhookReceiver(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookReceiverPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookReceiver(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookSubscription_id(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookSubscription_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookSubscription_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookSubscription", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WebhookSubscription__etag(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookSubscription__etag(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Etag, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookSubscription__etag(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookSubscription", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookSubscription_receiverId(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookSubscription_receiverId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReceiverID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookSubscription_receiverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookSubscription", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WebhookSubscription_receiver(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookSubscription_receiver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookSubscription().Receiver(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ion.WebhookReceiver) graphql.Marshaler {
+			return ec.marshalOWebhookReceiver2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookReceiver(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookSubscription_receiver(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookSubscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookReceiver(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookSubscription_resource(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookSubscription_resource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNResourceEnum2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookSubscription_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookSubscription", field, false, false, "ResourceEnum")
+}
+
+func (ec *executionContext) _WebhookSubscription_action(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookSubscription_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNWebhookSubscriptionActions2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookSubscription_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookSubscription", field, false, false, "WebhookSubscriptionActions")
+}
+
+func (ec *executionContext) _WebhookSubscription_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookSubscription_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookSubscription_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookSubscription", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _WebhookSubscription_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookSubscription_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookSubscription_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookSubscription", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _WebhookSubscriptionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.WebhookSubscription]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookSubscriptionConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Edge[ion.WebhookSubscription]) graphql.Marshaler {
+			return ec.marshalNWebhookSubscriptionEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookSubscriptionConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookSubscriptionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookSubscriptionEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookSubscriptionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.WebhookSubscription]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookSubscriptionConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookSubscriptionConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookSubscriptionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookSubscriptionConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.WebhookSubscription]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookSubscriptionConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookSubscriptionConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookSubscriptionConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WebhookSubscriptionEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.WebhookSubscription]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookSubscriptionEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ion.WebhookSubscription) graphql.Marshaler {
+			return ec.marshalOWebhookSubscription2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookSubscription(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookSubscriptionEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookSubscriptionEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookSubscription(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookSubscriptionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.WebhookSubscription]) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookSubscriptionEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookSubscriptionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookSubscriptionEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookSubscriptionPayload_webhookSubscription(ctx context.Context, field graphql.CollectedField, obj *model.WebhookSubscriptionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookSubscriptionPayload_webhookSubscription(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WebhookSubscription, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ion.WebhookSubscription) graphql.Marshaler {
+			return ec.marshalOWebhookSubscription2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookSubscription(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookSubscriptionPayload_webhookSubscription(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookSubscriptionPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookSubscription(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27032,6 +30513,69 @@ func (ec *executionContext) unmarshalInputAbomInstallationsInputFilters(ctx cont
 func UnmarshalAbomInstallationsInputFilters(ctx context.Context, raw any) (model.AbomInstallationsInputFilters, error) {
 	var out model.AbomInstallationsInputFilters
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AbomInstallationsInputFilters", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAddHeaderToWebhookReceiverInput(ctx context.Context, obj any) (model.AddHeaderToWebhookReceiverInput, error) {
+	var it model.AddHeaderToWebhookReceiverInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"receiverId", "etag", "key", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "receiverId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiverId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiverID = data
+		case "etag":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("etag"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Etag = data
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAddHeaderToWebhookReceiverInput unmarshals raw into the AddHeaderToWebhookReceiverInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddHeaderToWebhookReceiverInput(ctx context.Context, raw any) (model.AddHeaderToWebhookReceiverInput, error) {
+	var out model.AddHeaderToWebhookReceiverInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddHeaderToWebhookReceiverInput", raw, &out)
 	return out, err
 }
 
@@ -28645,6 +32189,139 @@ func UnmarshalCreateUnitOfMeasurementInput(ctx context.Context, raw any) (model.
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateWebhookReceiverInput(ctx context.Context, obj any) (model.CreateWebhookReceiverInput, error) {
+	var it model.CreateWebhookReceiverInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "url", "sharedSecret", "expectedResponseCode", "headers", "deliveryMode"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "url":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URL = data
+		case "sharedSecret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sharedSecret"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SharedSecret = data
+		case "expectedResponseCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedResponseCode"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedResponseCode = data
+		case "headers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("headers"))
+			data, err := ec.unmarshalOWebhookHeaderInput2ᚕgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookHeaderInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Headers = data
+		case "deliveryMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryMode"))
+			data, err := ec.unmarshalOWebhookDeliveryModeEnum2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeliveryMode = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateWebhookReceiverInput unmarshals raw into the CreateWebhookReceiverInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateWebhookReceiverInput(ctx context.Context, raw any) (model.CreateWebhookReceiverInput, error) {
+	var out model.CreateWebhookReceiverInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateWebhookReceiverInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateWebhookSubscriptionInput(ctx context.Context, obj any) (model.CreateWebhookSubscriptionInput, error) {
+	var it model.CreateWebhookSubscriptionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"receiverId", "resource", "action"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "receiverId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiverId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiverID = data
+		case "resource":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resource"))
+			data, err := ec.unmarshalNResourceEnum2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Resource = data
+		case "action":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("action"))
+			data, err := ec.unmarshalNWebhookSubscriptionActions2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Action = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateWebhookSubscriptionInput unmarshals raw into the CreateWebhookSubscriptionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateWebhookSubscriptionInput(ctx context.Context, raw any) (model.CreateWebhookSubscriptionInput, error) {
+	var out model.CreateWebhookSubscriptionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateWebhookSubscriptionInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDateTimeFilterInput(ctx context.Context, obj any) (model.DateTimeFilterInput, error) {
 	var it model.DateTimeFilterInput
 	if obj == nil {
@@ -28866,6 +32543,62 @@ func (ec *executionContext) unmarshalInputEnumFilterInput(ctx context.Context, o
 func UnmarshalEnumFilterInput(ctx context.Context, raw any) (model.EnumFilterInput, error) {
 	var out model.EnumFilterInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "EnumFilterInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputFireWebhookEventInput(ctx context.Context, obj any) (model.FireWebhookEventInput, error) {
+	var it model.FireWebhookEventInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"resource", "action", "objectId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "resource":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resource"))
+			data, err := ec.unmarshalNResourceEnum2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Resource = data
+		case "action":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("action"))
+			data, err := ec.unmarshalNWebhookSubscriptionActions2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Action = data
+		case "objectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ObjectID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalFireWebhookEventInput unmarshals raw into the FireWebhookEventInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalFireWebhookEventInput(ctx context.Context, raw any) (model.FireWebhookEventInput, error) {
+	var out model.FireWebhookEventInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "FireWebhookEventInput", raw, &out)
 	return out, err
 }
 
@@ -30147,6 +33880,62 @@ func (ec *executionContext) unmarshalInputPurchaseOrdersInputFilters(ctx context
 func UnmarshalPurchaseOrdersInputFilters(ctx context.Context, raw any) (model.PurchaseOrdersInputFilters, error) {
 	var out model.PurchaseOrdersInputFilters
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PurchaseOrdersInputFilters", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRemoveHeaderFromWebhookReceiverInput(ctx context.Context, obj any) (model.RemoveHeaderFromWebhookReceiverInput, error) {
+	var it model.RemoveHeaderFromWebhookReceiverInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"receiverId", "etag", "key"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "receiverId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiverId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiverID = data
+		case "etag":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("etag"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Etag = data
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRemoveHeaderFromWebhookReceiverInput unmarshals raw into the RemoveHeaderFromWebhookReceiverInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRemoveHeaderFromWebhookReceiverInput(ctx context.Context, raw any) (model.RemoveHeaderFromWebhookReceiverInput, error) {
+	var out model.RemoveHeaderFromWebhookReceiverInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RemoveHeaderFromWebhookReceiverInput", raw, &out)
 	return out, err
 }
 
@@ -32425,6 +36214,111 @@ func UnmarshalUpdateUnitOfMeasurementInput(ctx context.Context, raw any) (model.
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateWebhookReceiverInput(ctx context.Context, obj any) (model.UpdateWebhookReceiverInput, error) {
+	var it model.UpdateWebhookReceiverInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "etag", "_etag", "name", "url", "sharedSecret", "expectedResponseCode", "headers", "deliveryMode", "status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "etag":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("etag"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Etag = data
+		case "_etag":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("_etag"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnderscoreEtag = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "url":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URL = data
+		case "sharedSecret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sharedSecret"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SharedSecret = data
+		case "expectedResponseCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedResponseCode"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedResponseCode = data
+		case "headers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("headers"))
+			data, err := ec.unmarshalOWebhookHeaderInput2ᚕgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookHeaderInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Headers = data
+		case "deliveryMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryMode"))
+			data, err := ec.unmarshalOWebhookDeliveryModeEnum2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeliveryMode = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOWebhookReceiverStatusEnum2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateWebhookReceiverInput unmarshals raw into the UpdateWebhookReceiverInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateWebhookReceiverInput(ctx context.Context, raw any) (model.UpdateWebhookReceiverInput, error) {
+	var out model.UpdateWebhookReceiverInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateWebhookReceiverInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUserInputFilters(ctx context.Context, obj any) (model.UserInputFilters, error) {
 	var it model.UserInputFilters
 	if obj == nil {
@@ -32492,6 +36386,321 @@ func (ec *executionContext) unmarshalInputUserInputFilters(ctx context.Context, 
 func UnmarshalUserInputFilters(ctx context.Context, raw any) (model.UserInputFilters, error) {
 	var out model.UserInputFilters
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UserInputFilters", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputWebhookEventsInputFilters(ctx context.Context, obj any) (model.WebhookEventsInputFilters, error) {
+	var it model.WebhookEventsInputFilters
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "eventId", "resource", "action", "receiverId", "webhookId", "subscriptionId", "objectId", "status", "timestamp", "createdAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOIDFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐIDFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "eventId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventId"))
+			data, err := ec.unmarshalOIDFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐIDFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventID = data
+		case "resource":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resource"))
+			data, err := ec.unmarshalOEnumFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEnumFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Resource = data
+		case "action":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("action"))
+			data, err := ec.unmarshalOStringFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐStringFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Action = data
+		case "receiverId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiverId"))
+			data, err := ec.unmarshalOIDFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐIDFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiverID = data
+		case "webhookId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("webhookId"))
+			data, err := ec.unmarshalOIDFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐIDFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WebhookID = data
+		case "subscriptionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subscriptionId"))
+			data, err := ec.unmarshalOIDFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐIDFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubscriptionID = data
+		case "objectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectId"))
+			data, err := ec.unmarshalOIDFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐIDFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ObjectID = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOEnumFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEnumFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "timestamp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timestamp"))
+			data, err := ec.unmarshalODateTimeFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐDateTimeFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Timestamp = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalODateTimeFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐDateTimeFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWebhookEventsInputFilters unmarshals raw into the WebhookEventsInputFilters input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWebhookEventsInputFilters(ctx context.Context, raw any) (model.WebhookEventsInputFilters, error) {
+	var out model.WebhookEventsInputFilters
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WebhookEventsInputFilters", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputWebhookHeaderInput(ctx context.Context, obj any) (model.WebhookHeaderInput, error) {
+	var it model.WebhookHeaderInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWebhookHeaderInput unmarshals raw into the WebhookHeaderInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWebhookHeaderInput(ctx context.Context, raw any) (model.WebhookHeaderInput, error) {
+	var out model.WebhookHeaderInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WebhookHeaderInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputWebhookReceiversInputFilters(ctx context.Context, obj any) (model.WebhookReceiversInputFilters, error) {
+	var it model.WebhookReceiversInputFilters
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "url", "deliveryMode", "status", "createdAt", "updatedAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOIDFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐIDFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOStringFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐStringFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "url":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
+			data, err := ec.unmarshalOStringFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐStringFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URL = data
+		case "deliveryMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryMode"))
+			data, err := ec.unmarshalOEnumFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEnumFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeliveryMode = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOEnumFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEnumFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalODateTimeFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐDateTimeFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "updatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
+			data, err := ec.unmarshalODateTimeFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐDateTimeFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWebhookReceiversInputFilters unmarshals raw into the WebhookReceiversInputFilters input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWebhookReceiversInputFilters(ctx context.Context, raw any) (model.WebhookReceiversInputFilters, error) {
+	var out model.WebhookReceiversInputFilters
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WebhookReceiversInputFilters", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputWebhookSubscriptionsInputFilters(ctx context.Context, obj any) (model.WebhookSubscriptionsInputFilters, error) {
+	var it model.WebhookSubscriptionsInputFilters
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "receiverId", "resource", "action", "createdAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOIDFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐIDFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "receiverId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiverId"))
+			data, err := ec.unmarshalOIDFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐIDFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiverID = data
+		case "resource":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resource"))
+			data, err := ec.unmarshalOEnumFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEnumFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Resource = data
+		case "action":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("action"))
+			data, err := ec.unmarshalOEnumFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEnumFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Action = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalODateTimeFilterInput2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐDateTimeFilterInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWebhookSubscriptionsInputFilters unmarshals raw into the WebhookSubscriptionsInputFilters input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWebhookSubscriptionsInputFilters(ctx context.Context, raw any) (model.WebhookSubscriptionsInputFilters, error) {
+	var out model.WebhookSubscriptionsInputFilters
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WebhookSubscriptionsInputFilters", raw, &out)
 	return out, err
 }
 
@@ -33227,6 +37436,39 @@ func (ec *executionContext) _DeletePayload(ctx context.Context, sel ast.Selectio
 			out.Values[i] = graphql.MarshalString("DeletePayload")
 		case "id":
 			out.Values[i] = ec._DeletePayload_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var fireWebhookEventPayloadImplementors = []string{"FireWebhookEventPayload"}
+
+func (ec *executionContext) _FireWebhookEventPayload(ctx context.Context, sel ast.SelectionSet, obj *model.FireWebhookEventPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fireWebhookEventPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FireWebhookEventPayload")
+		case "webhookEvents":
+			out.Values[i] = ec._FireWebhookEventPayload_webhookEvents(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -34459,6 +38701,62 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "updateRunStepFieldValue":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updateRunStepFieldValue(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createWebhookReceiver":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createWebhookReceiver(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updateWebhookReceiver":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateWebhookReceiver(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "deleteWebhookReceiver":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteWebhookReceiver(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "addHeaderToWebhookReceiver":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addHeaderToWebhookReceiver(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "removeHeaderFromWebhookReceiver":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeHeaderFromWebhookReceiver(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createWebhookSubscription":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createWebhookSubscription(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "deleteWebhookSubscription":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteWebhookSubscription(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "fireWebhookEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_fireWebhookEvent(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
@@ -36053,6 +40351,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_runStepField(ctx, field)
+				})
+		case "webhookReceivers":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_webhookReceivers(ctx, field)
+				})
+		case "webhookReceiver":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_webhookReceiver(ctx, field)
+				})
+		case "webhookSubscriptions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_webhookSubscriptions(ctx, field)
+				})
+		case "webhookEvents":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_webhookEvents(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -37924,6 +42246,652 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var webhookEventImplementors = []string{"WebhookEvent"}
+
+func (ec *executionContext) _WebhookEvent(ctx context.Context, sel ast.SelectionSet, obj *ion.WebhookDelivery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookEvent")
+		case "id":
+			out.Values[i] = ec._WebhookEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "eventId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_eventId(ctx, field, obj)
+				})
+		case "webhookId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_webhookId(ctx, field, obj)
+				})
+		case "receiverId":
+			out.Values[i] = ec._WebhookEvent_receiverId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "subscriptionId":
+			out.Values[i] = ec._WebhookEvent_subscriptionId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resource":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_resource(ctx, field, obj)
+				})
+		case "action":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_action(ctx, field, obj)
+				})
+		case "objectId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_objectId(ctx, field, obj)
+				})
+		case "timestamp":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_timestamp(ctx, field, obj)
+				})
+		case "payload":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_payload(ctx, field, obj)
+				})
+		case "data":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_data(ctx, field, obj)
+				})
+		case "deliveryMode":
+			out.Values[i] = ec._WebhookEvent_deliveryMode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._WebhookEvent_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attempts":
+			out.Values[i] = ec._WebhookEvent_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastStatusCode":
+			out.Values[i] = ec._WebhookEvent_lastStatusCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastError":
+			out.Values[i] = ec._WebhookEvent_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastAttemptAt":
+			out.Values[i] = ec._WebhookEvent_lastAttemptAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nextAttemptAt":
+			out.Values[i] = ec._WebhookEvent_nextAttemptAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deliveredAt":
+			out.Values[i] = ec._WebhookEvent_deliveredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookEventConnectionImplementors = []string{"WebhookEventConnection"}
+
+func (ec *executionContext) _WebhookEventConnection(ctx context.Context, sel ast.SelectionSet, obj *model.Connection[ion.WebhookDelivery]) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookEventConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookEventConnection")
+		case "edges":
+			out.Values[i] = ec._WebhookEventConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._WebhookEventConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._WebhookEventConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookEventEdgeImplementors = []string{"WebhookEventEdge"}
+
+func (ec *executionContext) _WebhookEventEdge(ctx context.Context, sel ast.SelectionSet, obj *model.Edge[ion.WebhookDelivery]) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookEventEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookEventEdge")
+		case "node":
+			out.Values[i] = ec._WebhookEventEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._WebhookEventEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookHeaderImplementors = []string{"WebhookHeader"}
+
+func (ec *executionContext) _WebhookHeader(ctx context.Context, sel ast.SelectionSet, obj *ion.WebhookHeader) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookHeaderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookHeader")
+		case "key":
+			out.Values[i] = ec._WebhookHeader_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._WebhookHeader_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookReceiverImplementors = []string{"WebhookReceiver"}
+
+func (ec *executionContext) _WebhookReceiver(ctx context.Context, sel ast.SelectionSet, obj *ion.WebhookReceiver) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookReceiverImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookReceiver")
+		case "id":
+			out.Values[i] = ec._WebhookReceiver_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "_etag":
+			out.Values[i] = ec._WebhookReceiver__etag(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._WebhookReceiver_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "url":
+			out.Values[i] = ec._WebhookReceiver_url(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sharedSecret":
+			out.Values[i] = ec._WebhookReceiver_sharedSecret(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expectedResponseCode":
+			out.Values[i] = ec._WebhookReceiver_expectedResponseCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "headers":
+			out.Values[i] = ec._WebhookReceiver_headers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deliveryMode":
+			out.Values[i] = ec._WebhookReceiver_deliveryMode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._WebhookReceiver_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastError":
+			out.Values[i] = ec._WebhookReceiver_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failingSince":
+			out.Values[i] = ec._WebhookReceiver_failingSince(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "subscriptions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookReceiver_subscriptions(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._WebhookReceiver_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._WebhookReceiver_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookReceiverConnectionImplementors = []string{"WebhookReceiverConnection"}
+
+func (ec *executionContext) _WebhookReceiverConnection(ctx context.Context, sel ast.SelectionSet, obj *model.Connection[ion.WebhookReceiver]) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookReceiverConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookReceiverConnection")
+		case "edges":
+			out.Values[i] = ec._WebhookReceiverConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._WebhookReceiverConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._WebhookReceiverConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookReceiverEdgeImplementors = []string{"WebhookReceiverEdge"}
+
+func (ec *executionContext) _WebhookReceiverEdge(ctx context.Context, sel ast.SelectionSet, obj *model.Edge[ion.WebhookReceiver]) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookReceiverEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookReceiverEdge")
+		case "node":
+			out.Values[i] = ec._WebhookReceiverEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._WebhookReceiverEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookReceiverPayloadImplementors = []string{"WebhookReceiverPayload"}
+
+func (ec *executionContext) _WebhookReceiverPayload(ctx context.Context, sel ast.SelectionSet, obj *model.WebhookReceiverPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookReceiverPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookReceiverPayload")
+		case "webhookReceiver":
+			out.Values[i] = ec._WebhookReceiverPayload_webhookReceiver(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookSubscriptionImplementors = []string{"WebhookSubscription"}
+
+func (ec *executionContext) _WebhookSubscription(ctx context.Context, sel ast.SelectionSet, obj *ion.WebhookSubscription) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookSubscriptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookSubscription")
+		case "id":
+			out.Values[i] = ec._WebhookSubscription_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "_etag":
+			out.Values[i] = ec._WebhookSubscription__etag(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "receiverId":
+			out.Values[i] = ec._WebhookSubscription_receiverId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "receiver":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookSubscription_receiver(ctx, field, obj)
+				})
+		case "resource":
+			out.Values[i] = ec._WebhookSubscription_resource(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "action":
+			out.Values[i] = ec._WebhookSubscription_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._WebhookSubscription_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._WebhookSubscription_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookSubscriptionConnectionImplementors = []string{"WebhookSubscriptionConnection"}
+
+func (ec *executionContext) _WebhookSubscriptionConnection(ctx context.Context, sel ast.SelectionSet, obj *model.Connection[ion.WebhookSubscription]) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookSubscriptionConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookSubscriptionConnection")
+		case "edges":
+			out.Values[i] = ec._WebhookSubscriptionConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._WebhookSubscriptionConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._WebhookSubscriptionConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookSubscriptionEdgeImplementors = []string{"WebhookSubscriptionEdge"}
+
+func (ec *executionContext) _WebhookSubscriptionEdge(ctx context.Context, sel ast.SelectionSet, obj *model.Edge[ion.WebhookSubscription]) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookSubscriptionEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookSubscriptionEdge")
+		case "node":
+			out.Values[i] = ec._WebhookSubscriptionEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._WebhookSubscriptionEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookSubscriptionPayloadImplementors = []string{"WebhookSubscriptionPayload"}
+
+func (ec *executionContext) _WebhookSubscriptionPayload(ctx context.Context, sel ast.SelectionSet, obj *model.WebhookSubscriptionPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookSubscriptionPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookSubscriptionPayload")
+		case "webhookSubscription":
+			out.Values[i] = ec._WebhookSubscriptionPayload_webhookSubscription(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
@@ -38347,6 +43315,11 @@ func (ec *executionContext) marshalNAbomInstallationEdge2ᚕᚖgithubᚗcomᚋio
 	return ret
 }
 
+func (ec *executionContext) unmarshalNAddHeaderToWebhookReceiverInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐAddHeaderToWebhookReceiverInput(ctx context.Context, v any) (model.AddHeaderToWebhookReceiverInput, error) {
+	res, err := ec.unmarshalInputAddHeaderToWebhookReceiverInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAttribute2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐAttribute(ctx context.Context, sel ast.SelectionSet, v model.Attribute) graphql.Marshaler {
 	return ec._Attribute(ctx, sel, &v)
 }
@@ -38519,6 +43492,16 @@ func (ec *executionContext) unmarshalNCreateUnitOfMeasurementInput2githubᚗcom�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateWebhookReceiverInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐCreateWebhookReceiverInput(ctx context.Context, v any) (model.CreateWebhookReceiverInput, error) {
+	res, err := ec.unmarshalInputCreateWebhookReceiverInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateWebhookSubscriptionInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐCreateWebhookSubscriptionInput(ctx context.Context, v any) (model.CreateWebhookSubscriptionInput, error) {
+	res, err := ec.unmarshalInputCreateWebhookSubscriptionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNDateTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := model.UnmarshalDateTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -38527,6 +43510,24 @@ func (ec *executionContext) unmarshalNDateTime2timeᚐTime(ctx context.Context, 
 func (ec *executionContext) marshalNDateTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
 	res := model.MarshalDateTime(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "DateTime!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNDateTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	res, err := model.UnmarshalDateTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDateTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DateTime!")
+		return graphql.Null
+	}
+	_ = sel
+	res := model.MarshalDateTime(*v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "DateTime!")
 	}
@@ -38559,6 +43560,11 @@ func (ec *executionContext) marshalNFieldTypeEnum2string(ctx context.Context, se
 		graphql.AddInvalidNullFromMarshaler(ctx, "FieldTypeEnum!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNFireWebhookEventInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐFireWebhookEventInput(ctx context.Context, v any) (model.FireWebhookEventInput, error) {
+	res, err := ec.unmarshalInputFireWebhookEventInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
@@ -39008,6 +44014,25 @@ func (ec *executionContext) marshalNPurchaseOrderStatusEnum2string(ctx context.C
 	return res
 }
 
+func (ec *executionContext) unmarshalNRemoveHeaderFromWebhookReceiverInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐRemoveHeaderFromWebhookReceiverInput(ctx context.Context, v any) (model.RemoveHeaderFromWebhookReceiverInput, error) {
+	res, err := ec.unmarshalInputRemoveHeaderFromWebhookReceiverInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNResourceEnum2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNResourceEnum2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ResourceEnum!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNRole2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
 	return ec._Role(ctx, sel, &v)
 }
@@ -39443,6 +44468,11 @@ func (ec *executionContext) unmarshalNUpdateUnitOfMeasurementInput2githubᚗcom�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNUpdateWebhookReceiverInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐUpdateWebhookReceiverInput(ctx context.Context, v any) (model.UpdateWebhookReceiverInput, error) {
+	res, err := ec.unmarshalInputUpdateWebhookReceiverInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNUser2githubᚗcomᚋionboxᚋionboxᚋionᚐUser(ctx context.Context, sel ast.SelectionSet, v ion.User) graphql.Marshaler {
 	return ec._User(ctx, sel, &v)
 }
@@ -39484,6 +44514,181 @@ func (ec *executionContext) marshalNUserEdge2ᚕᚖgithubᚗcomᚋionboxᚋionbo
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOUserEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNWebhookDeliveryModeEnum2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWebhookDeliveryModeEnum2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "WebhookDeliveryModeEnum!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNWebhookEvent2githubᚗcomᚋionboxᚋionboxᚋionᚐWebhookDelivery(ctx context.Context, sel ast.SelectionSet, v ion.WebhookDelivery) graphql.Marshaler {
+	return ec._WebhookEvent(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNWebhookEvent2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookDeliveryᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.WebhookDelivery) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWebhookEvent2githubᚗcomᚋionboxᚋionboxᚋionᚐWebhookDelivery(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWebhookEventConnection2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[ion.WebhookDelivery]) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WebhookEventConnection!")
+		return graphql.Null
+	}
+	return ec._WebhookEventConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWebhookEventEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.WebhookDelivery]) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOWebhookEventEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNWebhookEventStatusEnum2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWebhookEventStatusEnum2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "WebhookEventStatusEnum!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNWebhookHeader2githubᚗcomᚋionboxᚋionboxᚋionᚐWebhookHeader(ctx context.Context, sel ast.SelectionSet, v ion.WebhookHeader) graphql.Marshaler {
+	return ec._WebhookHeader(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNWebhookHeader2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookHeaderᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.WebhookHeader) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWebhookHeader2githubᚗcomᚋionboxᚋionboxᚋionᚐWebhookHeader(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNWebhookHeaderInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookHeaderInput(ctx context.Context, v any) (model.WebhookHeaderInput, error) {
+	res, err := ec.unmarshalInputWebhookHeaderInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWebhookReceiverConnection2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[ion.WebhookReceiver]) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WebhookReceiverConnection!")
+		return graphql.Null
+	}
+	return ec._WebhookReceiverConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWebhookReceiverEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.WebhookReceiver]) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOWebhookReceiverEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNWebhookReceiverStatusEnum2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWebhookReceiverStatusEnum2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "WebhookReceiverStatusEnum!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNWebhookSubscription2githubᚗcomᚋionboxᚋionboxᚋionᚐWebhookSubscription(ctx context.Context, sel ast.SelectionSet, v ion.WebhookSubscription) graphql.Marshaler {
+	return ec._WebhookSubscription(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNWebhookSubscription2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookSubscriptionᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.WebhookSubscription) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWebhookSubscription2githubᚗcomᚋionboxᚋionboxᚋionᚐWebhookSubscription(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNWebhookSubscriptionActions2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWebhookSubscriptionActions2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "WebhookSubscriptionActions!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNWebhookSubscriptionConnection2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v *model.Connection[ion.WebhookSubscription]) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WebhookSubscriptionConnection!")
+		return graphql.Null
+	}
+	return ec._WebhookSubscriptionConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWebhookSubscriptionEdge2ᚕᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v []*model.Edge[ion.WebhookSubscription]) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOWebhookSubscriptionEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx, sel, v[i])
 	})
 
 	return ret
@@ -39967,6 +45172,18 @@ func (ec *executionContext) marshalOCreateRunStepPayload2ᚖgithubᚗcomᚋionbo
 	return ec._CreateRunStepPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalODateTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
+	res, err := model.UnmarshalDateTime(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODateTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := model.MarshalDateTime(v)
+	return res
+}
+
 func (ec *executionContext) unmarshalODateTime2ᚕtimeᚐTimeᚄ(ctx context.Context, v any) ([]time.Time, error) {
 	if v == nil {
 		return nil, nil
@@ -40114,6 +45331,13 @@ func (ec *executionContext) marshalOFieldTypeEnum2ᚖstring(ctx context.Context,
 	return res
 }
 
+func (ec *executionContext) marshalOFireWebhookEventPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐFireWebhookEventPayload(ctx context.Context, sel ast.SelectionSet, v *model.FireWebhookEventPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._FireWebhookEventPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
 	if v == nil {
 		return nil, nil
@@ -40216,6 +45440,18 @@ func (ec *executionContext) unmarshalOIDFilterInput2ᚖgithubᚗcomᚋionboxᚋi
 	}
 	res, err := ec.unmarshalInputIDFilterInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt(v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
@@ -41969,6 +47205,283 @@ func (ec *executionContext) marshalOUserSortEnum2ᚖstring(ctx context.Context, 
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOWebhookDeliveryModeEnum2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalString(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOWebhookDeliveryModeEnum2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(*v)
+	return res
+}
+
+func (ec *executionContext) marshalOWebhookEvent2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookDelivery(ctx context.Context, sel ast.SelectionSet, v *ion.WebhookDelivery) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WebhookEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOWebhookEventEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v *model.Edge[ion.WebhookDelivery]) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WebhookEventEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOWebhookEventSortEnum2ᚕᚖstring(ctx context.Context, v any) ([]*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalOWebhookEventSortEnum2ᚖstring(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOWebhookEventSortEnum2ᚕᚖstring(ctx context.Context, sel ast.SelectionSet, v []*string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOWebhookEventSortEnum2ᚖstring(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOWebhookEventSortEnum2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalString(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOWebhookEventSortEnum2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOWebhookEventsInputFilters2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookEventsInputFilters(ctx context.Context, v any) (*model.WebhookEventsInputFilters, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputWebhookEventsInputFilters(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOWebhookHeaderInput2ᚕgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookHeaderInputᚄ(ctx context.Context, v any) ([]model.WebhookHeaderInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.WebhookHeaderInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNWebhookHeaderInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookHeaderInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOWebhookReceiver2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookReceiver(ctx context.Context, sel ast.SelectionSet, v *ion.WebhookReceiver) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WebhookReceiver(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOWebhookReceiverEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v *model.Edge[ion.WebhookReceiver]) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WebhookReceiverEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOWebhookReceiverPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookReceiverPayload(ctx context.Context, sel ast.SelectionSet, v *model.WebhookReceiverPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WebhookReceiverPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOWebhookReceiverSortEnum2ᚕᚖstring(ctx context.Context, v any) ([]*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalOWebhookReceiverSortEnum2ᚖstring(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOWebhookReceiverSortEnum2ᚕᚖstring(ctx context.Context, sel ast.SelectionSet, v []*string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOWebhookReceiverSortEnum2ᚖstring(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOWebhookReceiverSortEnum2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalString(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOWebhookReceiverSortEnum2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOWebhookReceiverStatusEnum2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalString(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOWebhookReceiverStatusEnum2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOWebhookReceiversInputFilters2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookReceiversInputFilters(ctx context.Context, v any) (*model.WebhookReceiversInputFilters, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputWebhookReceiversInputFilters(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOWebhookSubscription2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐWebhookSubscription(ctx context.Context, sel ast.SelectionSet, v *ion.WebhookSubscription) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WebhookSubscription(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOWebhookSubscriptionEdge2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐEdge(ctx context.Context, sel ast.SelectionSet, v *model.Edge[ion.WebhookSubscription]) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WebhookSubscriptionEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOWebhookSubscriptionPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookSubscriptionPayload(ctx context.Context, sel ast.SelectionSet, v *model.WebhookSubscriptionPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WebhookSubscriptionPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOWebhookSubscriptionSortEnum2ᚕᚖstring(ctx context.Context, v any) ([]*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalOWebhookSubscriptionSortEnum2ᚖstring(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOWebhookSubscriptionSortEnum2ᚕᚖstring(ctx context.Context, sel ast.SelectionSet, v []*string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOWebhookSubscriptionSortEnum2ᚖstring(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOWebhookSubscriptionSortEnum2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalString(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOWebhookSubscriptionSortEnum2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOWebhookSubscriptionsInputFilters2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐWebhookSubscriptionsInputFilters(ctx context.Context, v any) (*model.WebhookSubscriptionsInputFilters, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputWebhookSubscriptionsInputFilters(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -43,6 +43,14 @@ type AbomInstallationsInputFilters struct {
 	UpdatedAt          *DateTimeFilterInput `json:"updatedAt,omitempty"`
 }
 
+type AddHeaderToWebhookReceiverInput struct {
+	ReceiverID int64 `json:"receiverId"`
+	// The receiver's _etag; when omitted, the header is added to the receiver as it is now.
+	Etag  *string `json:"etag,omitempty"`
+	Key   string  `json:"key"`
+	Value string  `json:"value"`
+}
+
 type AttributeInput struct {
 	Key   string  `json:"key"`
 	Type  *string `json:"type,omitempty"`
@@ -248,6 +256,24 @@ type CreateUnitOfMeasurementInput struct {
 	Type string `json:"type"`
 }
 
+type CreateWebhookReceiverInput struct {
+	// Defaults to the url.
+	Name *string `json:"name,omitempty"`
+	URL  string  `json:"url"`
+	// Generated when omitted; read it back from sharedSecret.
+	SharedSecret         *string              `json:"sharedSecret,omitempty"`
+	ExpectedResponseCode *int                 `json:"expectedResponseCode,omitempty"`
+	Headers              []WebhookHeaderInput `json:"headers,omitempty"`
+	// Production: LIVE only. Sandbox: SINK unless set to LIVE.
+	DeliveryMode *string `json:"deliveryMode,omitempty"`
+}
+
+type CreateWebhookSubscriptionInput struct {
+	ReceiverID int64  `json:"receiverId"`
+	Resource   string `json:"resource"`
+	Action     string `json:"action"`
+}
+
 type DateTimeFilterInput struct {
 	Eq     *time.Time  `json:"eq,omitempty"`
 	Neq    *time.Time  `json:"neq,omitempty"`
@@ -280,6 +306,18 @@ type EnumFilterInput struct {
 	Lt     *string  `json:"lt,omitempty"`
 	Lte    *string  `json:"lte,omitempty"`
 	IsNull *bool    `json:"isNull,omitempty"`
+}
+
+type FireWebhookEventInput struct {
+	Resource string `json:"resource"`
+	Action   string `json:"action"`
+	// The object the event is about; its current state becomes the event's data.new when it exists.
+	ObjectID *int64 `json:"objectId,omitempty"`
+}
+
+// The deliveries the fired event made, one per matching subscription.
+type FireWebhookEventPayload struct {
+	WebhookEvents []ion.WebhookDelivery `json:"webhookEvents"`
 }
 
 type FloatFilterInput struct {
@@ -473,6 +511,12 @@ type PurchaseOrdersInputFilters struct {
 }
 
 type Query struct {
+}
+
+type RemoveHeaderFromWebhookReceiverInput struct {
+	ReceiverID int64   `json:"receiverId"`
+	Etag       *string `json:"etag,omitempty"`
+	Key        string  `json:"key"`
 }
 
 type Role struct {
@@ -773,10 +817,71 @@ type UpdateUnitOfMeasurementInput struct {
 	Type           *string `json:"type,omitempty"`
 }
 
+type UpdateWebhookReceiverInput struct {
+	ID                   int64   `json:"id"`
+	Etag                 *string `json:"etag,omitempty"`
+	UnderscoreEtag       *string `json:"_etag,omitempty"`
+	Name                 *string `json:"name,omitempty"`
+	URL                  *string `json:"url,omitempty"`
+	SharedSecret         *string `json:"sharedSecret,omitempty"`
+	ExpectedResponseCode *int    `json:"expectedResponseCode,omitempty"`
+	// Replaces every custom header.
+	Headers      []WebhookHeaderInput `json:"headers,omitempty"`
+	DeliveryMode *string              `json:"deliveryMode,omitempty"`
+	Status       *string              `json:"status,omitempty"`
+}
+
 type UserInputFilters struct {
 	ID        *IDFilterInput       `json:"id,omitempty"`
 	Name      *StringFilterInput   `json:"name,omitempty"`
 	Email     *StringFilterInput   `json:"email,omitempty"`
 	Active    *BooleanFilterInput  `json:"active,omitempty"`
+	CreatedAt *DateTimeFilterInput `json:"createdAt,omitempty"`
+}
+
+type WebhookEventsInputFilters struct {
+	ID      *IDFilterInput `json:"id,omitempty"`
+	EventID *IDFilterInput `json:"eventId,omitempty"`
+	// Plural spellings match too.
+	Resource       *EnumFilterInput     `json:"resource,omitempty"`
+	Action         *StringFilterInput   `json:"action,omitempty"`
+	ReceiverID     *IDFilterInput       `json:"receiverId,omitempty"`
+	WebhookID      *IDFilterInput       `json:"webhookId,omitempty"`
+	SubscriptionID *IDFilterInput       `json:"subscriptionId,omitempty"`
+	ObjectID       *IDFilterInput       `json:"objectId,omitempty"`
+	Status         *EnumFilterInput     `json:"status,omitempty"`
+	Timestamp      *DateTimeFilterInput `json:"timestamp,omitempty"`
+	CreatedAt      *DateTimeFilterInput `json:"createdAt,omitempty"`
+}
+
+type WebhookHeaderInput struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+type WebhookReceiverPayload struct {
+	WebhookReceiver *ion.WebhookReceiver `json:"webhookReceiver,omitempty"`
+}
+
+type WebhookReceiversInputFilters struct {
+	ID           *IDFilterInput       `json:"id,omitempty"`
+	Name         *StringFilterInput   `json:"name,omitempty"`
+	URL          *StringFilterInput   `json:"url,omitempty"`
+	DeliveryMode *EnumFilterInput     `json:"deliveryMode,omitempty"`
+	Status       *EnumFilterInput     `json:"status,omitempty"`
+	CreatedAt    *DateTimeFilterInput `json:"createdAt,omitempty"`
+	UpdatedAt    *DateTimeFilterInput `json:"updatedAt,omitempty"`
+}
+
+type WebhookSubscriptionPayload struct {
+	WebhookSubscription *ion.WebhookSubscription `json:"webhookSubscription,omitempty"`
+}
+
+type WebhookSubscriptionsInputFilters struct {
+	ID         *IDFilterInput `json:"id,omitempty"`
+	ReceiverID *IDFilterInput `json:"receiverId,omitempty"`
+	// Plural spellings match too.
+	Resource  *EnumFilterInput     `json:"resource,omitempty"`
+	Action    *EnumFilterInput     `json:"action,omitempty"`
 	CreatedAt *DateTimeFilterInput `json:"createdAt,omitempty"`
 }
