@@ -1,0 +1,260 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ionbox/ionbox/internal/limit"
+	"github.com/ionbox/ionbox/internal/server"
+)
+
+// newHookFixture is a server that may deliver webhooks to loopback
+// receivers (--allow-private-webhooks), with one organization and a token.
+func newHookFixture(b *testing.B) *fixture {
+	b.Helper()
+	server.TuneRuntime()
+	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: b.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Limits:               limit.Config{Production: unlimited, Sandbox: unlimited, SandboxAggregate: unlimited},
+		AllowPrivateWebhooks: true}
+	r, err := server.Start(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = r.Stop() })
+	f := &fixture{url: r.URL, dataDir: cfg.DataDir}
+	admin := func(path string, body any, out any) {
+		j, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", r.URL+path, bytes.NewReader(j))
+		req.Header.Set("Authorization", "Bearer "+r.AdminToken)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil || resp.StatusCode != 201 {
+			b.Fatalf("%s: HTTP %d %v", path, resp.StatusCode, err)
+		}
+	}
+	var org, user struct{ ID int64 }
+	admin("/admin/v1/organizations", map[string]string{"name": "Hooks", "domain": "hooks.example"}, &org)
+	admin(fmt.Sprintf("/admin/v1/organizations/%d/users", org.ID), map[string]string{"name": "H", "email": "h@hooks.example"}, &user)
+	var key struct{ ClientID, ClientSecret, TokenURL string }
+	admin(fmt.Sprintf("/admin/v1/organizations/%d/api-keys", org.ID), map[string]any{"userId": user.ID}, &key)
+	resp, err := http.PostForm(key.TokenURL, url.Values{"grant_type": {"client_credentials"}, "client_id": {key.ClientID}, "client_secret": {key.ClientSecret}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	f.token, f.orgID = tok.AccessToken, org.ID
+	return f
+}
+
+// benchReceiver records when each part's delivery first arrived.
+type benchReceiver struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	first map[int64]time.Time // part id → first attempt's arrival
+	total atomic.Int64
+}
+
+func newBenchReceiver(b *testing.B, delay time.Duration) *benchReceiver {
+	r := &benchReceiver{first: map[int64]time.Time{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		at := time.Now()
+		var p struct {
+			ID int64 `json:"id"`
+		}
+		_ = json.NewDecoder(req.Body).Decode(&p)
+		r.mu.Lock()
+		if _, ok := r.first[p.ID]; !ok {
+			r.first[p.ID] = at
+		}
+		r.mu.Unlock()
+		r.total.Add(1)
+		if delay > 0 {
+			time.Sleep(delay)
+		}
+		w.WriteHeader(200)
+	}))
+	b.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *benchReceiver) arrivals() map[int64]time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.first)
+}
+
+// hook subscribes a new receiver at url to PART CREATE.
+func (f *fixture) hook(b *testing.B, url string) {
+	d := f.mustPost(b, `mutation($input: CreateWebhookReceiverInput!) { createWebhookReceiver(input: $input) { webhookReceiver { id } } }`,
+		map[string]any{"input": map[string]any{"name": "bench", "url": url, "sharedSecret": "bench-secret"}})
+	f.mustPost(b, `mutation($input: CreateWebhookSubscriptionInput!) { createWebhookSubscription(input: $input) { webhookSubscription { id } } }`,
+		map[string]any{"input": map[string]any{"receiverId": dig(d, "createWebhookReceiver", "webhookReceiver", "id"), "resource": "PART", "action": "CREATE"}})
+}
+
+// createParts creates n parts with clients concurrent loops and returns
+// when each part's request was sent, by part id.
+func (f *fixture) createParts(b *testing.B, prefix string, n, clients int, pace time.Duration) map[int64]time.Time {
+	var mu sync.Mutex
+	sent := map[int64]time.Time{}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				t0 := time.Now()
+				d := f.mustPost(b, `mutation($input: CreatePartInput!) { createPart(input: $input) { part { id } } }`,
+					map[string]any{"input": map[string]any{"partNumber": fmt.Sprintf("%s-%05d", prefix, i)}})
+				id, _ := dig(d, "createPart", "part", "id").(float64)
+				mu.Lock()
+				sent[int64(id)] = t0
+				mu.Unlock()
+				if pace > 0 {
+					time.Sleep(pace)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return sent
+}
+
+// waitArrivals polls until r has seen every part in sent.
+func waitArrivals(b *testing.B, r *benchReceiver, sent map[int64]time.Time, timeout time.Duration) map[int64]time.Time {
+	deadline := time.Now().Add(timeout)
+	for {
+		got := r.arrivals()
+		missing := 0
+		for id := range sent {
+			if _, ok := got[id]; !ok {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return got
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d deliveries did not arrive within %v", missing, len(sent), timeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// latencies is, per part, the time from sending the mutation (an upper
+// bound on its commit) to the first delivery attempt's arrival.
+func latencies(sent, arrived map[int64]time.Time) []time.Duration {
+	out := make([]time.Duration, 0, len(sent))
+	for id, t0 := range sent {
+		out = append(out, arrived[id].Sub(t0))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func pct(l []time.Duration, p int) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	return l[min(len(l)-1, len(l)*p/100)]
+}
+
+// BenchmarkWebhookCommitToDelivery: one receiver, 4 clients creating parts
+// at a moderate pace; time from each mutation to its delivery's first
+// attempt at the receiver. Goal: p99 under 1 s. Run with -benchtime 1x.
+func BenchmarkWebhookCommitToDelivery(b *testing.B) {
+	f := newHookFixture(b)
+	rcv := newBenchReceiver(b, 0)
+	f.hook(b, rcv.srv.URL)
+	b.ResetTimer()
+	for range b.N {
+		sent := f.createParts(b, fmt.Sprintf("LAT%d", time.Now().UnixNano()), 1000, 4, 10*time.Millisecond)
+		got := waitArrivals(b, rcv, sent, time.Minute)
+		l := latencies(sent, got)
+		b.ReportMetric(float64(pct(l, 50).Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(pct(l, 99).Microseconds())/1000, "p99-ms")
+		b.ReportMetric(float64(l[len(l)-1].Microseconds())/1000, "max-ms")
+	}
+}
+
+// BenchmarkWebhookSlowReceivers: 16 receivers that take 200 ms to answer
+// and one that answers at once, all subscribed to PART CREATE; 500 parts
+// make 8,000 slow deliveries. Reports the slow receivers' deliveries per
+// second (goal at least 1,000/s) and the fast receiver's commit-to-delivery
+// latency meanwhile (it must not starve). Run with -benchtime 1x.
+func BenchmarkWebhookSlowReceivers(b *testing.B) {
+	const slowReceivers, parts = 16, 500
+	f := newHookFixture(b)
+	var slow []*benchReceiver
+	for range slowReceivers {
+		r := newBenchReceiver(b, 200*time.Millisecond)
+		f.hook(b, r.srv.URL)
+		slow = append(slow, r)
+	}
+	fast := newBenchReceiver(b, 0)
+	f.hook(b, fast.srv.URL)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		before := int64(0)
+		for _, r := range slow {
+			before += r.total.Load()
+		}
+		sent := f.createParts(b, fmt.Sprintf("SLOW%d", time.Now().UnixNano()), parts, 8, 0)
+		fastGot := waitArrivals(b, fast, sent, 5*time.Minute)
+		var last time.Time
+		for _, r := range slow {
+			got := waitArrivals(b, r, sent, 5*time.Minute)
+			for id := range sent {
+				if got[id].After(last) {
+					last = got[id]
+				}
+			}
+		}
+		elapsed := last.Sub(start)
+		total := int64(0)
+		for _, r := range slow {
+			total += r.total.Load()
+		}
+		l := latencies(sent, fastGot)
+		b.ReportMetric(float64(total-before)/elapsed.Seconds(), "slow-deliveries/s")
+		b.ReportMetric(float64(len(sent))/f.since(start, sent).Seconds(), "parts-created/s")
+		b.ReportMetric(float64(pct(l, 50).Microseconds())/1000, "fast-p50-ms")
+		b.ReportMetric(float64(pct(l, 99).Microseconds())/1000, "fast-p99-ms")
+	}
+}
+
+// since is how long creating the parts in sent took from start.
+func (f *fixture) since(start time.Time, sent map[int64]time.Time) time.Duration {
+	var last time.Time
+	for _, t := range sent {
+		if t.After(last) {
+			last = t
+		}
+	}
+	return last.Sub(start)
+}
