@@ -34,7 +34,9 @@ type Config struct {
 	// deliveries (the safety net behind Wake: other replicas' commits,
 	// retries coming due, restarts); default 500 ms.
 	PollEvery time.Duration
-	// Workers caps attempts in flight on this replica; default 512.
+	// Workers caps attempts in flight on this replica; default 512, of
+	// which an eighth is kept for receivers with fewer than two attempts
+	// in flight.
 	Workers int
 	// PerReceiver caps attempts in flight to one receiver, so that a slow
 	// receiver holds at most this many workers; default 32.
@@ -102,7 +104,12 @@ func (c *Config) validate() error {
 // Dispatcher sends the LIVE deliveries of every webhook tenant.
 type Dispatcher struct {
 	cfg Config
-	sem chan struct{} // one token per attempt in flight
+	// Worker tokens: one per attempt in flight. reserve holds the last
+	// Workers/8, which only a receiver's first lightWorkers attempts may
+	// take, so that when busy receivers fill the pool a receiver that is
+	// not busy still gets a worker at once instead of queueing behind
+	// them.
+	sem, reserve chan struct{}
 
 	wake chan struct{}
 
@@ -124,8 +131,51 @@ type laneKey struct {
 // lane is one receiver's queue: at most PerReceiver of its deliveries are
 // attempted at once; the rest wait here, not in the worker pool.
 type lane struct {
-	running int
+	running int // goroutines serving the lane (at most PerReceiver)
+	working int // of those, how many hold a worker token
 	queue   []job
+}
+
+// lightWorkers is how many attempts of one receiver may use the reserve.
+const lightWorkers = 2
+
+// acquire takes a worker token for an attempt of lane l: from the shared
+// pool, or from the reserve while l has fewer than lightWorkers attempts
+// in flight.
+func (d *Dispatcher) acquire(l *lane) chan struct{} {
+	d.mu.Lock()
+	light := l.working < lightWorkers
+	d.mu.Unlock()
+	var token chan struct{}
+	if light && cap(d.reserve) > 0 {
+		// The shared pool first, so that the reserve stays free while
+		// the pool has room.
+		select {
+		case d.sem <- struct{}{}:
+			token = d.sem
+		default:
+			select {
+			case d.sem <- struct{}{}:
+				token = d.sem
+			case d.reserve <- struct{}{}:
+				token = d.reserve
+			}
+		}
+	} else {
+		d.sem <- struct{}{}
+		token = d.sem
+	}
+	d.mu.Lock()
+	l.working++
+	d.mu.Unlock()
+	return token
+}
+
+func (d *Dispatcher) release(l *lane, token chan struct{}) {
+	<-token
+	d.mu.Lock()
+	l.working--
+	d.mu.Unlock()
 }
 
 type job struct {
@@ -141,8 +191,12 @@ func New(cfg Config) (*Dispatcher, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	reserved := max(cfg.Workers/8, 1)
+	if cfg.Workers < 2 {
+		reserved = 0
+	}
 	return &Dispatcher{
-		cfg: cfg, sem: make(chan struct{}, cfg.Workers), wake: make(chan struct{}, 1),
+		cfg: cfg, sem: make(chan struct{}, cfg.Workers-reserved), reserve: make(chan struct{}, reserved), wake: make(chan struct{}, 1),
 		pending: map[string]bool{}, lanes: map[laneKey]*lane{},
 	}, nil
 }
@@ -313,9 +367,9 @@ func (d *Dispatcher) runLane(k laneKey, l *lane, j job) {
 		// A queued delivery whose lease has (nearly) run out may already
 		// be another replica's: leave it to whoever claims it next.
 		if d.cfg.Now().Before(j.leaseEnds.Add(-d.cfg.Sender.cfg.Timeout)) {
-			d.sem <- struct{}{}
+			token := d.acquire(l)
 			d.attempt(j)
-			<-d.sem
+			d.release(l, token)
 		}
 		d.mu.Lock()
 		d.held--
