@@ -42,6 +42,9 @@ func (s *Server) routeSandboxAdmin() {
 	s.admin.HandleFunc("DELETE /admin/v1/sandboxes/{name}/checkpoints/{checkpoint}", s.deleteCheckpoint)
 	s.admin.HandleFunc("POST /admin/v1/sandboxes/{name}/extend", s.extendSandbox)
 	s.admin.HandleFunc("GET /admin/v1/sandboxes/{name}/events", s.sandboxEvents)
+	if s.cfg.Stores != nil {
+		s.admin.HandleFunc("GET /admin/v1/sandboxes/{name}/webhook-events", s.webhookEvents)
+	}
 }
 
 type sandboxRequestJSON struct {

@@ -68,6 +68,9 @@ type Config struct {
 	// SandboxAdmin provisions and deletes sandboxes for the admin API; nil
 	// leaves the sandbox endpoints out.
 	SandboxAdmin SandboxAdmin
+	// Stores opens sandboxes' tenant stores for their webhook log (GET
+	// /admin/v1/sandboxes/{name}/webhook-events); nil leaves it out.
+	Stores ion.Stores
 	// SandboxDomain, when set, serves sandbox NAME at host NAME.<domain>
 	// as well as at /sandboxes/NAME.
 	SandboxDomain string

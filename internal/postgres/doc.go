@@ -45,6 +45,14 @@
 // collation ("und-x-icu"), which the server must provide (Debian's and the
 // official images' builds do).
 //
+// Webhooks (webhooks.go): a tenant's receivers, subscriptions, events and
+// deliveries live in its own schema. Every write records the business objects
+// it touches (track, trackCreated, trackWhere) and, before it commits,
+// one event per changed object and one delivery per matching subscription
+// (internal/capture builds the event data), all in the same transaction;
+// new write paths must track the objects they change. A restore carries
+// the webhook tables over from the current data, so a reset keeps them.
+//
 // This package imports ion and database libraries only. It must not import
 // transports (internal/graphql, internal/httpapi) or other stores; its
 // behaviour is specified by the conformance suite in internal/storetest.

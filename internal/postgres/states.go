@@ -236,6 +236,9 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 		if err != nil {
 			return fmt.Errorf("postgres: restore state %s of tenant %s: %w", name, id, err)
 		}
+		// A state saved by an older version may be behind the migrations:
+		// the next Tenant call checks again.
+		s.migrated.Delete(tenant)
 		s.prepareInBackground(id, name)
 		return nil
 	}

@@ -131,7 +131,7 @@ func change[T any](ctx context.Context, s *TenantStore, e *entity[T], op string,
 		if err := ion.CheckEtag(e.kind, e.meta(cur), etag); err != nil {
 			return err
 		}
-		if err := track(tx, e, id); err != nil {
+		if err := trackRead(tx, e, id, cur); err != nil {
 			return err
 		}
 		if err := fn(tx, cur); err != nil {
@@ -154,7 +154,7 @@ func remove[T any](ctx context.Context, s *TenantStore, e *entity[T], id ion.ID,
 		if err := ion.CheckEtag(e.kind, e.meta(cur), etag); err != nil {
 			return err
 		}
-		if err := track(tx, e, id); err != nil {
+		if err := trackRead(tx, e, id, cur); err != nil {
 			return err
 		}
 		if fn != nil {

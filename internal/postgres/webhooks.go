@@ -120,15 +120,21 @@ func (c *changeCapture) matching(resource, action string) []activeSubscription {
 // current state for the event's "old". Tracking more than changes is
 // harmless: an object whose etag did not change records nothing.
 func track[T any](tx *tx, e *entity[T], id ion.ID) error {
-	return trackState(tx, e, id, false)
+	return trackState(tx, e, id, false, nil)
+}
+
+// trackRead is track for an object the transaction has just read as cur,
+// which saves reading it again.
+func trackRead[T any](tx *tx, e *entity[T], id ion.ID, cur T) error {
+	return trackState(tx, e, id, false, &cur)
 }
 
 // trackCreated notes an object the transaction has just inserted.
 func trackCreated[T any](tx *tx, e *entity[T], id ion.ID) error {
-	return trackState(tx, e, id, true)
+	return trackState(tx, e, id, true, nil)
 }
 
-func trackState[T any](tx *tx, e *entity[T], id ion.ID, created bool) error {
+func trackState[T any](tx *tx, e *entity[T], id ion.ID, created bool, cur *T) error {
 	resource, ok := resourceOfTable[e.table]
 	if !ok {
 		return nil
@@ -152,7 +158,12 @@ func trackState[T any](tx *tx, e *entity[T], id ion.ID, created bool) error {
 		return capture.Of(v)
 	}
 	t := &trackedObject{resource: resource, id: id, load: load}
-	if !created {
+	switch {
+	case cur != nil:
+		if t.before, err = capture.Of(*cur); err != nil {
+			return err
+		}
+	case !created:
 		if t.before, err = load(); err != nil {
 			return err
 		}
@@ -199,7 +210,7 @@ func trackRows[T any](tx *tx, e *entity[T], created bool, cond string, args ...a
 		return err
 	}
 	for _, id := range ids {
-		if err := trackState(tx, e, id, created); err != nil {
+		if err := trackState(tx, e, id, created, nil); err != nil {
 			return err
 		}
 	}
@@ -673,8 +684,8 @@ const claimLock = " FOR UPDATE OF d SKIP LOCKED"
 
 // FinishWebhookDelivery records one attempt: the delivery becomes
 // DELIVERED, PENDING again at NextAttemptAt, or FAILED; the receiver's
-// FailingSince starts at its first failure and clears on a success, and
-// DisableReceiver disables it with Error as LastError.
+// FailingSince starts at its first failure and clears (with LastError) on
+// a success, and DisableReceiver disables it with Error as LastError.
 func (s *TenantStore) FinishWebhookDelivery(ctx context.Context, o ion.DeliveryOutcome) error {
 	disabled := false
 	err := s.update(ctx, "finish webhook delivery", func(tx *tx) error {
@@ -709,7 +720,7 @@ func (s *TenantStore) FinishWebhookDelivery(ctx context.Context, o ion.DeliveryO
 		}
 		switch {
 		case o.Delivered:
-			_, err = tx.exec(`UPDATE webhook_receivers SET failing_since = NULL WHERE id = ?`, receiverID)
+			_, err = tx.exec(`UPDATE webhook_receivers SET failing_since = NULL, last_error = '' WHERE id = ? AND status = 'ACTIVE'`, receiverID)
 		case o.DisableReceiver:
 			disabled = true
 			_, err = tx.exec(`UPDATE webhook_receivers SET status = 'DISABLED', last_error = ?, failing_since = coalesce(failing_since, ?),

@@ -235,7 +235,9 @@ func (s *Stores) swapTenantFile(ctx context.Context, id, from string) error {
 	h.db = nil
 	s.mu.Unlock()
 	h.openMu.Unlock()
+	carry := true
 	if db != nil {
+		carry = hadWebhooks(ctx, db.read)
 		// Closing the last connection checkpoints the WAL into the file;
 		// it is replaced anyway, so an error loses nothing anyone keeps.
 		_ = db.close()
@@ -243,8 +245,10 @@ func (s *Stores) swapTenantFile(ctx context.Context, id, from string) error {
 	s.fileMu.Lock()
 	defer s.fileMu.Unlock()
 	path := s.tenantPath(id)
-	if err := carryWebhookTables(ctx, path, from); err != nil {
-		return fmt.Errorf("keep webhook configuration: %w", err)
+	if carry {
+		if err := carryWebhookTables(ctx, path, from); err != nil {
+			return fmt.Errorf("keep webhook configuration: %w", err)
+		}
 	}
 	// The old file's journal must not be applied to the new one.
 	for _, suffix := range []string{"-wal", "-shm", "-journal"} {

@@ -121,15 +121,21 @@ func (c *changeCapture) matching(resource, action string) []activeSubscription {
 // current state for the event's "old". Tracking more than changes is
 // harmless: an object whose etag did not change records nothing.
 func track[T any](tx *tx, e *entity[T], id ion.ID) error {
-	return trackState(tx, e, id, false)
+	return trackState(tx, e, id, false, nil)
+}
+
+// trackRead is track for an object the transaction has just read as cur,
+// which saves reading it again.
+func trackRead[T any](tx *tx, e *entity[T], id ion.ID, cur T) error {
+	return trackState(tx, e, id, false, &cur)
 }
 
 // trackCreated notes an object the transaction has just inserted.
 func trackCreated[T any](tx *tx, e *entity[T], id ion.ID) error {
-	return trackState(tx, e, id, true)
+	return trackState(tx, e, id, true, nil)
 }
 
-func trackState[T any](tx *tx, e *entity[T], id ion.ID, created bool) error {
+func trackState[T any](tx *tx, e *entity[T], id ion.ID, created bool, cur *T) error {
 	resource, ok := resourceOfTable[e.table]
 	if !ok {
 		return nil
@@ -153,7 +159,12 @@ func trackState[T any](tx *tx, e *entity[T], id ion.ID, created bool) error {
 		return capture.Of(v)
 	}
 	t := &trackedObject{resource: resource, id: id, load: load}
-	if !created {
+	switch {
+	case cur != nil:
+		if t.before, err = capture.Of(*cur); err != nil {
+			return err
+		}
+	case !created:
 		if t.before, err = load(); err != nil {
 			return err
 		}
@@ -200,7 +211,7 @@ func trackRows[T any](tx *tx, e *entity[T], created bool, cond string, args ...a
 		return err
 	}
 	for _, id := range ids {
-		if err := trackState(tx, e, id, created); err != nil {
+		if err := trackState(tx, e, id, created, nil); err != nil {
 			return err
 		}
 	}
@@ -673,8 +684,8 @@ const claimLock = ""
 
 // FinishWebhookDelivery records one attempt: the delivery becomes
 // DELIVERED, PENDING again at NextAttemptAt, or FAILED; the receiver's
-// FailingSince starts at its first failure and clears on a success, and
-// DisableReceiver disables it with Error as LastError.
+// FailingSince starts at its first failure and clears (with LastError) on
+// a success, and DisableReceiver disables it with Error as LastError.
 func (s *TenantStore) FinishWebhookDelivery(ctx context.Context, o ion.DeliveryOutcome) error {
 	disabled := false
 	err := s.update(ctx, "finish webhook delivery", func(tx *tx) error {
@@ -709,7 +720,7 @@ func (s *TenantStore) FinishWebhookDelivery(ctx context.Context, o ion.DeliveryO
 		}
 		switch {
 		case o.Delivered:
-			_, err = tx.exec(`UPDATE webhook_receivers SET failing_since = NULL WHERE id = ?`, receiverID)
+			_, err = tx.exec(`UPDATE webhook_receivers SET failing_since = NULL, last_error = '' WHERE id = ? AND status = 'ACTIVE'`, receiverID)
 		case o.DisableReceiver:
 			disabled = true
 			_, err = tx.exec(`UPDATE webhook_receivers SET status = 'DISABLED', last_error = ?, failing_since = coalesce(failing_since, ?),
@@ -766,6 +777,17 @@ func (c *ControlStore) WebhookTenants(ctx context.Context) ([]string, error) {
 // must keep growing because receivers dedupe by them.
 var webhookTables = []string{"webhook_receivers", "webhook_subscriptions", "webhook_events", "webhook_deliveries"}
 
+// hadWebhooks reports whether a tenant ever had a webhook row: its id
+// sequences are only ever set by inserts and carried forward by restores,
+// so without them neither the tenant nor any state saved from it holds
+// webhook rows, and a restore need not open its files to carry them. On
+// an error it says true, the safe answer.
+func hadWebhooks(ctx context.Context, q queryer) bool {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_sequence WHERE name LIKE 'webhook\_%' ESCAPE '\'`).Scan(&n)
+	return err != nil || n > 0
+}
+
 // carryWebhookTables copies the webhook tables (and their id sequences)
 // of the tenant file at current into the file at restored, which is about
 // to replace it. Nobody uses either file meanwhile.
@@ -773,9 +795,16 @@ func carryWebhookTables(ctx context.Context, current, restored string) error {
 	db := sql.OpenDB(connector{dsn(restored, 5*time.Second, false)})
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	// A state saved before the webhook migration gets the tables first.
-	if err := migrate(ctx, db, tenantMigrations); err != nil {
+	// A state saved before the webhook migration gets the tables first
+	// (checked first: a migration run costs more than the rest).
+	var migrated int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'webhook_receivers'`).Scan(&migrated); err != nil {
 		return err
+	}
+	if migrated == 0 {
+		if err := migrate(ctx, db, tenantMigrations); err != nil {
+			return err
+		}
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {

@@ -313,6 +313,20 @@ func testWebhooks(t *testing.T, h *harness) {
 		wantEvent(t, b, ion.ResourceLocation, ion.ActionDelete, loc.ID)
 		rev := must(ts.CreatePartRevision(ctx, asm.ID, ""))(t)
 		wantEvent(t, b, ion.ResourcePart, ion.ActionCreate, rev.ID)
+		// Deleting a part unlinks the revisions made from it: an UPDATE of each.
+		x := must(ts.CreatePart(ctx, ion.Part{PartNumber: "X-1"}))(t)
+		xRev := must(ts.CreatePartRevision(ctx, x.ID, ""))(t)
+		ok(t, ts.DeletePart(ctx, x.ID, x.Etag))
+		wantEvent(t, b, ion.ResourcePart, ion.ActionDelete, x.ID)
+		wantChanged(t, "unlinked revision", wantEvent(t, b, ion.ResourcePart, ion.ActionUpdate, xRev.ID), "revisedFromId", float64(x.ID), nil)
+		// Canceling a run cancels its open steps: an UPDATE of each.
+		proc2 := must(ts.CreateProcedure(ctx, ion.Procedure{Title: "Inspect"}))(t)
+		must(ts.CreateStep(ctx, ion.Step{ProcedureID: proc2.ID, Title: "look"}))(t)
+		run2 := must(ts.CreateRun(ctx, ion.Run{ProcedureID: proc2.ID}))(t)
+		rs2 := must(ts.RunSteps(ctx, ion.ListOptions{Limit: 10, Filters: []ion.Filter{{Field: "runId", Op: ion.OpEq, Value: run2.ID}}}))(t).Items
+		must(ts.CancelRun(ctx, run2.ID, run2.Etag))(t)
+		wantChanged(t, "canceled run", wantEvent(t, b, ion.ResourceRun, ion.ActionUpdate, run2.ID), "status", ion.StatusTodo, ion.StatusCanceled)
+		wantChanged(t, "canceled run step", wantEvent(t, b, ion.ResourceRunStep, ion.ActionUpdate, rs2[0].ID), "status", ion.StatusTodo, ion.StatusCanceled)
 
 		// Every delivery of a SINK receiver is recorded, never pending.
 		if n := must(ts.WebhookDeliveries(ctx, ion.ListOptions{Filters: []ion.Filter{{Field: "status", Op: ion.OpNeq, Value: ion.DeliveryRecorded}}}))(t).TotalCount; n != 0 {
@@ -445,8 +459,8 @@ func testWebhooks(t *testing.T, h *harness) {
 		if d.Status != ion.DeliveryDelivered || d.Attempts != 3 || d.DeliveredAt == nil || !d.DeliveredAt.Equal(later) {
 			t.Fatalf("after a success: %+v", d)
 		}
-		if rcv := must(b.ts.WebhookReceiver(b.ctx, r.ID))(t); rcv.FailingSince != nil {
-			t.Fatalf("FailingSince %v after a success, want nil", rcv.FailingSince)
+		if rcv := must(b.ts.WebhookReceiver(b.ctx, r.ID))(t); rcv.FailingSince != nil || rcv.LastError != "" {
+			t.Fatalf("FailingSince %v, LastError %q after a success, want nil and empty", rcv.FailingSince, rcv.LastError)
 		}
 		wantErr(t, b.ts.FinishWebhookDelivery(b.ctx, ion.DeliveryOutcome{DeliveryID: id, AttemptedAt: later, Delivered: true}), ion.ECONFLICT, "")
 		wantErr(t, b.ts.FinishWebhookDelivery(b.ctx, ion.DeliveryOutcome{DeliveryID: 9999, AttemptedAt: later}), ion.ENOTFOUND, "")
