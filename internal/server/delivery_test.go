@@ -210,6 +210,21 @@ func TestWebhookDeliveredSignedAndShaped(t *testing.T) {
 	if status, lastErr, _ := b.receiverState(tok, rid); status != "ACTIVE" || lastErr != "" {
 		t.Errorf("receiver after success: %s %q", status, lastErr)
 	}
+	// The delivery log shows the body exactly as it was sent.
+	d := b.mustGQL(tok, `{ webhookEvents { edges { node { payload status attempts lastStatusCode } } } }`, nil)
+	ev := dig(d, "webhookEvents", "edges", 0, "node")
+	if dig(ev, "payload") != string(got.body) {
+		t.Errorf("webhookEvents payload\n%v\ndiffers from the body sent\n%s", dig(ev, "payload"), got.body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for dig(ev, "status") != "DELIVERED" && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		d = b.mustGQL(tok, `{ webhookEvents { edges { node { payload status attempts lastStatusCode } } } }`, nil)
+		ev = dig(d, "webhookEvents", "edges", 0, "node")
+	}
+	if dig(ev, "status") != "DELIVERED" || dig(ev, "attempts") != float64(1) || dig(ev, "lastStatusCode") != float64(200) {
+		t.Errorf("delivery log entry %v", ev)
+	}
 }
 
 // TestWebhookRetriesOnTheServerClock: a 500 is retried after the backoff,
@@ -236,11 +251,15 @@ func TestWebhookRetriesOnTheServerClock(t *testing.T) {
 	b.subscribe(tok, rid, "PART", "CREATE")
 	b.createPart(tok, "RETRY-1")
 	rcv.waitDeliveries(1)
+	// The retry is scheduled from the clock when the attempt is recorded:
+	// move the clock only after that.
+	b.waitRecordedAttempts(tok, 1)
 	if n := len(rcv.settle()); n != 1 {
 		t.Fatalf("retried before the backoff: %d requests", n)
 	}
 	clock.advance(13 * time.Second) // first backoff: 10 s ± 20 %
 	rcv.waitDeliveries(2)
+	b.waitRecordedAttempts(tok, 2)
 	clock.advance(90 * time.Second)
 	if n := len(rcv.settle()); n != 2 {
 		t.Fatalf("retried before Retry-After: %d requests", n)
@@ -310,6 +329,9 @@ func TestWebhookReceiverDisabledAfterDaysOfFailure(t *testing.T) {
 		before := len(rcv.deliveries())
 		b.createPart(tok, fmt.Sprintf("FAIL-%d", step))
 		rcv.waitDeliveries(before + 1)
+		// The receiver has answered; wait until the store has recorded
+		// every answered attempt, so that its status is current.
+		b.waitRecordedAttempts(tok, len(rcv.deliveries()))
 		status, lastErr, _ := b.receiverState(tok, rid)
 		if status == "DISABLED" {
 			if !strings.Contains(lastErr, "every delivery attempt has failed since") || !strings.Contains(lastErr, "503") {
@@ -321,6 +343,28 @@ func TestWebhookReceiverDisabledAfterDaysOfFailure(t *testing.T) {
 			break
 		}
 		clock.advance(8 * time.Hour)
+	}
+}
+
+// waitRecordedAttempts polls the delivery log until it counts at least n
+// attempts.
+func (b *bundle) waitRecordedAttempts(token string, n int) {
+	b.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		d := b.mustGQL(token, `{ webhookEvents(first: 1000) { edges { node { attempts } } } }`, nil)
+		got := 0
+		edges, _ := dig(d, "webhookEvents", "edges").([]any)
+		for _, e := range edges {
+			got += int(dig(e, "node", "attempts").(float64))
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("the log records %d attempts, the receiver answered %d", got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
