@@ -103,7 +103,7 @@ func (snd *Sender) Send(ctx context.Context, rawURL string, s Signed, wallNow ti
 		if errors.Is(err, ErrRefused) {
 			return Result{Err: refusedMessage(err), Refused: true}
 		}
-		return Result{Err: transportMessage(err, ctx)}
+		return Result{Err: transportMessage(ctx, err)}
 	}
 	_, _ = io.CopyN(io.Discard, resp.Body, maxResponseRead)
 	resp.Body.Close()
@@ -122,7 +122,7 @@ func refusedMessage(err error) string {
 
 // transportMessage names the kind of network failure without addresses
 // or anything the receiver sent.
-func transportMessage(err error, ctx context.Context) string {
+func transportMessage(ctx context.Context, err error) string {
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
 	switch {
