@@ -11,7 +11,7 @@ import (
 func TestHandlerVerifiesSignature(t *testing.T) {
 	t.Parallel()
 	secret := []byte("whsec")
-	body := `{"event_id":"e1","resource":"PART","action":"CREATE","id":1}`
+	body := `{"event_id":123456,"resource":"PART","action":"CREATE","id":1}`
 	for _, tc := range []struct {
 		name string
 		sig  string
