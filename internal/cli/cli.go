@@ -28,6 +28,7 @@ type CLI struct {
 	Seed    SeedCmd    `cmd:"" help:"Seed test data in the configured environment."`
 	Smoke   SmokeCmd   `cmd:"" help:"Smoke test: read, write, read back, clean up; exit 0 only if all pass."`
 	Promote PromoteCmd `cmd:"" help:"Read-only checks before promoting an integration to another environment."`
+	Listen  ListenCmd  `cmd:"" help:"Stream a sandbox's webhook sink to a local receiver, signed as live deliveries are."`
 }
 
 // Globals are handed to every command's Run.
@@ -52,6 +53,8 @@ type ServeCmd struct {
 	TLSSelfSigned bool   `name:"tls-self-signed" env:"IONBOX_TLS_SELF_SIGNED" help:"Serve HTTPS with a local CA made once in <data>/tls; its CA file is logged."`
 	Redis         string `name:"redis" env:"IONBOX_REDIS" help:"Share rate limits across replicas through this Redis (redis://host:port/db); default: in-process limits."`
 	ScrubPolicy   string `name:"scrub-policy" env:"IONBOX_SCRUB_POLICY" help:"Scrub policy file for snapshot sandboxes (default: the embedded policy.v1.yaml; print it with ionbox sandbox scrub-policy)."`
+
+	AllowPrivateWebhooks bool `name:"allow-private-webhooks" env:"IONBOX_ALLOW_PRIVATE_WEBHOOKS" help:"Allow webhook receivers on loopback and private addresses (local development and tests); default: public addresses only."`
 }
 
 func (c *ServeCmd) Run(g *Globals) error {
@@ -60,7 +63,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		Addr: c.Addr, DataDir: c.Data, Store: c.Store, PublicURL: c.PublicURL, AdminToken: c.AdminToken,
 		StoreSchema: c.StoreSchema, HashKey: c.HashKey,
 		SandboxDomain: c.SandboxDomain, TLSCert: c.TLSCert, TLSKey: c.TLSKey, TLSSelfSigned: c.TLSSelfSigned,
-		Redis: c.Redis, ScrubPolicy: c.ScrubPolicy,
+		Redis: c.Redis, ScrubPolicy: c.ScrubPolicy, AllowPrivateWebhooks: c.AllowPrivateWebhooks,
 	})
 }
 

@@ -97,6 +97,10 @@ type Config struct {
 	// Gate sheds sandbox requests under overload; default: a gate over
 	// the Limiter's configuration.
 	Gate *limit.Gate
+	// WebhookStream serves GET {base}/webhooks/stream (a sandbox's webhook
+	// sink as Server-Sent Events) for an authenticated actor; nil leaves
+	// the path out.
+	WebhookStream http.Handler
 }
 
 func (c *Config) validate() error {
@@ -301,6 +305,14 @@ func (s *Server) environmentRoutes() http.Handler {
 		env := environmentFrom(r.Context())
 		s.m.instrument(env.Env.Kind, "graphql", s.shedding(env, s.authenticated(env, s.rateLimited(env, s.cfg.GraphQL)))).ServeHTTP(w, r)
 	})
+	if s.cfg.WebhookStream != nil {
+		// Authenticated like /graphql; not rate limited per request,
+		// because one request is one long-lived stream.
+		mux.HandleFunc("GET /webhooks/stream", func(w http.ResponseWriter, r *http.Request) {
+			env := environmentFrom(r.Context())
+			s.m.instrument(env.Env.Kind, "webhooks", s.authenticated(env, s.cfg.WebhookStream)).ServeHTTP(w, r)
+		})
+	}
 	mux.HandleFunc("GET /schema.graphql", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte(s.cfg.SchemaSDL))

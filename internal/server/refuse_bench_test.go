@@ -41,7 +41,11 @@ func BenchmarkRefusedSandboxRequest(b *testing.B) {
 	const adminToken = "0123456789abcdef0123456789abcdef"
 	srv := httptest.NewUnstartedServer(nil)
 	publicURL := "http://" + srv.Listener.Addr().String()
-	h, err := assemble(ctx, stores, bytes.Repeat([]byte("k"), 32), publicURL, "", adminToken, log, limiter, gate, newSandboxLifecycle(nil, 0, log), scrub.DefaultPolicy(), nil)
+	hooks, err := newWebhookDelivery(cfg, stores, ctx.Done())
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := assemble(ctx, stores, bytes.Repeat([]byte("k"), 32), publicURL, "", adminToken, log, limiter, gate, newSandboxLifecycle(nil, 0, log), scrub.DefaultPolicy(), nil, hooks)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -92,6 +92,15 @@ type Config struct {
 	// afterIdempotentRun is graphql.Config.AfterIdempotentRun (tests lose
 	// an answer after its commit there, as a crash would).
 	afterIdempotentRun func()
+	// AllowPrivateWebhooks lets webhook receivers on loopback and private
+	// addresses through (--allow-private-webhooks); default off: only
+	// public addresses, checked at connect time. Link-local and cloud
+	// metadata addresses are refused either way.
+	AllowPrivateWebhooks bool
+	// WebhookPollEvery is how often the dispatcher checks every tenant with
+	// live receivers for due deliveries (commits on this replica wake it at
+	// once); default 500 ms.
+	WebhookPollEvery time.Duration
 }
 
 func (c *Config) setDefaults() error {
@@ -235,13 +244,25 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	lifecycle := newSandboxLifecycle(cfg.Now, cfg.SweepEvery, log)
 	scrubPolicy := scrub.DefaultPolicy()
 	if cfg.ScrubPolicy != "" {
-		scrubPolicy, err = scrub.LoadPolicy(cfg.ScrubPolicy)
+		if scrubPolicy, err = scrub.LoadPolicy(cfg.ScrubPolicy); err != nil {
+			ln.Close()
+			stores.Close()
+			closeLimits()
+			return nil, err
+		}
 	}
-	var h http.Handler
-	if err == nil {
-		h, err = assemble(ctx, stores, []byte(hashKey), publicURL, sandboxDomain, adminToken, log, limiter, gate, lifecycle, scrubPolicy, cfg.afterIdempotentRun)
-	}
+	ctx, cancel := context.WithCancel(ctx)
+	hooks, err := newWebhookDelivery(cfg, stores, ctx.Done())
 	if err != nil {
+		cancel()
+		ln.Close()
+		stores.Close()
+		closeLimits()
+		return nil, err
+	}
+	h, err := assemble(ctx, stores, []byte(hashKey), publicURL, sandboxDomain, adminToken, log, limiter, gate, lifecycle, scrubPolicy, cfg.afterIdempotentRun, hooks)
+	if err != nil {
+		cancel()
 		ln.Close()
 		stores.Close()
 		closeLimits()
@@ -263,10 +284,10 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ctx, cancel := context.WithCancel(ctx)
 	r := &Running{URL: publicURL, Addr: ln.Addr().String(), AdminTokenFile: tokenFile, AdminToken: adminToken, CAFile: caFile, done: make(chan error, 1), cancel: cancel,
 		lifecycle: lifecycle}
 	lifecycle.start(ctx)
+	hooks.start(ctx)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	go func() {
@@ -283,6 +304,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 			err = nil
 		}
 		lifecycle.wait()
+		hooks.wait()
 		if cerr := stores.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close store: %w", cerr)
 		}
@@ -308,7 +330,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 }
 
 // assemble builds the root handler over opened stores.
-func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL, sandboxDomain, adminToken string, log *slog.Logger, limiter *limit.Limiter, gate *limit.Gate, lifecycle *sandboxLifecycle, scrubPolicy *scrub.Policy, afterIdempotentRun func()) (http.Handler, error) {
+func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL, sandboxDomain, adminToken string, log *slog.Logger, limiter *limit.Limiter, gate *limit.Gate, lifecycle *sandboxLifecycle, scrubPolicy *scrub.Policy, afterIdempotentRun func(), hooks *webhookDelivery) (http.Handler, error) {
 	prod, err := stores.Control().EnsureEnvironment(ctx, ion.Environment{
 		Name: ion.ProductionEnvironment, Kind: ion.EnvProduction, State: "active",
 	})
@@ -354,6 +376,7 @@ func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL,
 		Logger:        log,
 		Limiter:       limiter,
 		Gate:          gate,
+		WebhookStream: hooks.stream,
 	})
 }
 

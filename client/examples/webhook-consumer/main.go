@@ -18,7 +18,7 @@ import (
 
 // event is the delivery body (ION-API.md §6).
 type event struct {
-	EventID     string `json:"event_id"`
+	EventID     int64  `json:"event_id"`
 	Resource    string `json:"resource"`
 	Action      string `json:"action"`
 	ID          any    `json:"id"`
@@ -54,8 +54,9 @@ func handler(secret []byte) http.Handler {
 			http.Error(w, "bad body", http.StatusBadRequest)
 			return
 		}
-		// Deliveries are at least once: deduplicate by event_id in real code.
-		log.Printf("event %s: %s %s id=%v env=%s test-run=%q", e.EventID, e.Resource, e.Action, e.ID, e.Environment, r.Header.Get("X-Test-Run"))
+		// Deliveries are at least once: deduplicate by the webhook-id header
+		// (the same for every attempt of one delivery) in real code.
+		log.Printf("event %d: %s %s id=%v env=%s test-run=%q", e.EventID, e.Resource, e.Action, e.ID, e.Environment, r.Header.Get("X-Test-Run"))
 		w.WriteHeader(http.StatusOK)
 	})
 }

@@ -17,7 +17,7 @@ func TestHandlerVerifiesSignature(t *testing.T) {
 	secret := []byte("whsec")
 	srv := httptest.NewServer(handler(secret))
 	t.Cleanup(srv.Close)
-	body := `{"event_id":"e1","resource":"PART","action":"CREATE","id":1}`
+	body := `{"event_id":123456,"resource":"PART","action":"CREATE","id":1}`
 	for _, tc := range []struct {
 		name string
 		body string

@@ -1,0 +1,12 @@
+// Package webhook delivers the webhook outbox that the stores fill in the
+// same transaction as every change: it renders and signs each delivery
+// (x-ion-signature and the Standard Webhooks headers), sends LIVE ones
+// through an HTTP client that refuses private and internal addresses at
+// connect time, retries with backoff for about three days, disables
+// receivers that answer 410 or keep failing, and streams a sandbox's SINK
+// deliveries as Server-Sent Events for `ionbox listen`.
+//
+// It imports ion and the standard library (plus the Standard Webhooks
+// library) only; it never imports a store package: the server hands it the
+// ion.WebhookStore of a tenant.
+package webhook
