@@ -55,6 +55,7 @@ func NewProjection[T any](columns string, scan func(Scanner) (T, error)) (*Proje
 		byOffset[f.offset] = name
 	}
 	p.always[0] = true
+	p.byName["id"] = 0
 	for i, d := range rec.dest[1:] {
 		addr, ok := target(d)
 		name, known := byOffset[addr-base]

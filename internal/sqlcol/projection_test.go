@@ -61,7 +61,7 @@ func TestProjection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"attributes", "createdat", "etag", "locationid", "name", "startedat", "updatedat"}
+	want := []string{"attributes", "createdat", "etag", "id", "locationid", "name", "startedat", "updatedat"}
 	if got := p.Fields(); !cmp.Equal(sortedCopy(got), want) {
 		t.Errorf("Fields() = %v, want %v", sortedCopy(got), want)
 	}
@@ -73,7 +73,7 @@ func TestProjection(t *testing.T) {
 		wantCols []int
 	}{
 		{"nil reads all", nil, widgetColumns, nil},
-		{"some, any spelling", []string{"location_id", "Name", "_etag"}, "t.id, t.etag, t.name, t.location_id, " + subquery, []int{0, 1, 4, 5, 8}},
+		{"some, any spelling", []string{"location_id", "Name", "_etag", "ID"}, "t.id, t.etag, t.name, t.location_id, " + subquery, []int{0, 1, 4, 5, 8}},
 		{"none is the id", []string{}, "t.id, " + subquery, []int{0, 8}},
 		{"a computed field reads all", []string{"name", "computed"}, widgetColumns, nil},
 	} {

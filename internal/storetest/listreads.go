@@ -44,7 +44,7 @@ func testListReads(t *testing.T, h *harness) {
 			opts    ion.ListOptions
 			project func(ion.Part) ion.Part // the fields asked for, the others zero
 		}{
-			{"some fields", ion.ListOptions{Limit: 10, Fields: []string{"partNumber", "description", "_etag"}},
+			{"some fields", ion.ListOptions{Limit: 10, Fields: []string{"id", "partNumber", "description", "_etag"}},
 				func(p ion.Part) ion.Part {
 					return ion.Part{Meta: ion.Meta{ID: p.ID, Etag: p.Etag}, PartNumber: p.PartNumber, Description: p.Description}
 				}},
