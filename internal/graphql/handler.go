@@ -290,6 +290,7 @@ func (h *handler) execute(ctx context.Context, actor ion.Actor, params *graphql.
 	if errs != nil {
 		return responseOf(h.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)), nil
 	}
+	st.op = rc
 	if get && rc.Operation.Operation != ast.Query {
 		return nil, &httpError{http.StatusMethodNotAllowed, ion.EBADREQUEST,
 			fmt.Sprintf("A %s cannot be sent with GET; send it with POST. GET is for queries only.", rc.Operation.Operation), "POST"}
