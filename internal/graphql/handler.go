@@ -285,6 +285,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *handler) execute(ctx context.Context, actor ion.Actor, params *graphql.RawParams, get bool) (*response, *httpError) {
 	st := newRequestState(actor, h.stores)
 	ctx = generated.WithListOrder(withState(ctx, st), st)
+	// NewHandler registers no field middleware (AroundFields or a
+	// FieldInterceptor); adding one means dropping this.
+	ctx = generated.WithPlainFields(ctx)
 	ctx = graphql.StartOperationTrace(ctx)
 	rc, errs := h.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
