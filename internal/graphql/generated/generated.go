@@ -32579,7 +32579,7 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var aPIKeyConnectionImplementors = []string{"APIKeyConnection"}
@@ -32622,7 +32622,7 @@ func (ec *executionContext) _APIKeyConnection(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var aPIKeyEdgeImplementors = []string{"APIKeyEdge"}
@@ -32660,7 +32660,7 @@ func (ec *executionContext) _APIKeyEdge(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var aPIKeyPayloadImplementors = []string{"APIKeyPayload"}
@@ -32693,7 +32693,7 @@ func (ec *executionContext) _APIKeyPayload(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var abomInstallationImplementors = []string{"AbomInstallation"}
@@ -32780,7 +32780,7 @@ func (ec *executionContext) _AbomInstallation(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var abomInstallationConnectionImplementors = []string{"AbomInstallationConnection"}
@@ -32823,7 +32823,7 @@ func (ec *executionContext) _AbomInstallationConnection(ctx context.Context, sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var abomInstallationEdgeImplementors = []string{"AbomInstallationEdge"}
@@ -32861,7 +32861,7 @@ func (ec *executionContext) _AbomInstallationEdge(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var abomInstallationPayloadImplementors = []string{"AbomInstallationPayload"}
@@ -32894,7 +32894,7 @@ func (ec *executionContext) _AbomInstallationPayload(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var attributeImplementors = []string{"Attribute"}
@@ -32942,7 +32942,7 @@ func (ec *executionContext) _Attribute(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var buildRequirementImplementors = []string{"BuildRequirement"}
@@ -33064,7 +33064,7 @@ func (ec *executionContext) _BuildRequirement(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var buildRequirementConnectionImplementors = []string{"BuildRequirementConnection"}
@@ -33107,7 +33107,7 @@ func (ec *executionContext) _BuildRequirementConnection(ctx context.Context, sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var buildRequirementEdgeImplementors = []string{"BuildRequirementEdge"}
@@ -33145,7 +33145,7 @@ func (ec *executionContext) _BuildRequirementEdge(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var buildRequirementPayloadImplementors = []string{"BuildRequirementPayload"}
@@ -33178,7 +33178,7 @@ func (ec *executionContext) _BuildRequirementPayload(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var createRunStepPayloadImplementors = []string{"CreateRunStepPayload"}
@@ -33211,7 +33211,7 @@ func (ec *executionContext) _CreateRunStepPayload(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var deletePayloadImplementors = []string{"DeletePayload"}
@@ -33244,7 +33244,7 @@ func (ec *executionContext) _DeletePayload(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var issueImplementors = []string{"Issue"}
@@ -33358,7 +33358,7 @@ func (ec *executionContext) _Issue(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var issueConnectionImplementors = []string{"IssueConnection"}
@@ -33401,7 +33401,7 @@ func (ec *executionContext) _IssueConnection(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var issueEdgeImplementors = []string{"IssueEdge"}
@@ -33439,7 +33439,7 @@ func (ec *executionContext) _IssueEdge(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var issuePayloadImplementors = []string{"IssuePayload"}
@@ -33472,7 +33472,7 @@ func (ec *executionContext) _IssuePayload(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var locationImplementors = []string{"Location"}
@@ -33542,7 +33542,7 @@ func (ec *executionContext) _Location(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var locationConnectionImplementors = []string{"LocationConnection"}
@@ -33585,7 +33585,7 @@ func (ec *executionContext) _LocationConnection(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var locationEdgeImplementors = []string{"LocationEdge"}
@@ -33623,7 +33623,7 @@ func (ec *executionContext) _LocationEdge(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var locationPayloadImplementors = []string{"LocationPayload"}
@@ -33656,7 +33656,7 @@ func (ec *executionContext) _LocationPayload(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomItemImplementors = []string{"MBomItem"}
@@ -33737,7 +33737,7 @@ func (ec *executionContext) _MBomItem(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomItemConnectionImplementors = []string{"MBomItemConnection"}
@@ -33780,7 +33780,7 @@ func (ec *executionContext) _MBomItemConnection(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomItemEdgeImplementors = []string{"MBomItemEdge"}
@@ -33818,7 +33818,7 @@ func (ec *executionContext) _MBomItemEdge(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomItemPayloadImplementors = []string{"MBomItemPayload"}
@@ -33851,7 +33851,7 @@ func (ec *executionContext) _MBomItemPayload(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomSubstituteImplementors = []string{"MBomSubstitute"}
@@ -33921,7 +33921,7 @@ func (ec *executionContext) _MBomSubstitute(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomSubstituteConnectionImplementors = []string{"MBomSubstituteConnection"}
@@ -33964,7 +33964,7 @@ func (ec *executionContext) _MBomSubstituteConnection(ctx context.Context, sel a
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomSubstituteEdgeImplementors = []string{"MBomSubstituteEdge"}
@@ -34002,7 +34002,7 @@ func (ec *executionContext) _MBomSubstituteEdge(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomSubstitutePayloadImplementors = []string{"MBomSubstitutePayload"}
@@ -34035,7 +34035,7 @@ func (ec *executionContext) _MBomSubstitutePayload(ctx context.Context, sel ast.
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mutationImplementors = []string{"Mutation"}
@@ -34477,7 +34477,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var organizationImplementors = []string{"Organization"}
@@ -34520,7 +34520,7 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var pageInfoImplementors = []string{"PageInfo"}
@@ -34578,7 +34578,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partImplementors = []string{"Part"}
@@ -34718,7 +34718,7 @@ func (ec *executionContext) _Part(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partConnectionImplementors = []string{"PartConnection"}
@@ -34761,7 +34761,7 @@ func (ec *executionContext) _PartConnection(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partEdgeImplementors = []string{"PartEdge"}
@@ -34799,7 +34799,7 @@ func (ec *executionContext) _PartEdge(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partInventoryImplementors = []string{"PartInventory"}
@@ -34979,7 +34979,7 @@ func (ec *executionContext) _PartInventory(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partInventoryConnectionImplementors = []string{"PartInventoryConnection"}
@@ -35022,7 +35022,7 @@ func (ec *executionContext) _PartInventoryConnection(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partInventoryEdgeImplementors = []string{"PartInventoryEdge"}
@@ -35060,7 +35060,7 @@ func (ec *executionContext) _PartInventoryEdge(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partInventoryPayloadImplementors = []string{"PartInventoryPayload"}
@@ -35093,7 +35093,7 @@ func (ec *executionContext) _PartInventoryPayload(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partPayloadImplementors = []string{"PartPayload"}
@@ -35126,7 +35126,7 @@ func (ec *executionContext) _PartPayload(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var permissionGroupImplementors = []string{"PermissionGroup"}
@@ -35164,7 +35164,7 @@ func (ec *executionContext) _PermissionGroup(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var procedureImplementors = []string{"Procedure"}
@@ -35260,7 +35260,7 @@ func (ec *executionContext) _Procedure(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var procedureConnectionImplementors = []string{"ProcedureConnection"}
@@ -35303,7 +35303,7 @@ func (ec *executionContext) _ProcedureConnection(ctx context.Context, sel ast.Se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var procedureEdgeImplementors = []string{"ProcedureEdge"}
@@ -35341,7 +35341,7 @@ func (ec *executionContext) _ProcedureEdge(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var procedurePayloadImplementors = []string{"ProcedurePayload"}
@@ -35374,7 +35374,7 @@ func (ec *executionContext) _ProcedurePayload(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderImplementors = []string{"PurchaseOrder"}
@@ -35456,7 +35456,7 @@ func (ec *executionContext) _PurchaseOrder(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderConnectionImplementors = []string{"PurchaseOrderConnection"}
@@ -35499,7 +35499,7 @@ func (ec *executionContext) _PurchaseOrderConnection(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderEdgeImplementors = []string{"PurchaseOrderEdge"}
@@ -35537,7 +35537,7 @@ func (ec *executionContext) _PurchaseOrderEdge(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderLineImplementors = []string{"PurchaseOrderLine"}
@@ -35633,7 +35633,7 @@ func (ec *executionContext) _PurchaseOrderLine(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderLineConnectionImplementors = []string{"PurchaseOrderLineConnection"}
@@ -35676,7 +35676,7 @@ func (ec *executionContext) _PurchaseOrderLineConnection(ctx context.Context, se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderLineEdgeImplementors = []string{"PurchaseOrderLineEdge"}
@@ -35714,7 +35714,7 @@ func (ec *executionContext) _PurchaseOrderLineEdge(ctx context.Context, sel ast.
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderLinePayloadImplementors = []string{"PurchaseOrderLinePayload"}
@@ -35747,7 +35747,7 @@ func (ec *executionContext) _PurchaseOrderLinePayload(ctx context.Context, sel a
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderPayloadImplementors = []string{"PurchaseOrderPayload"}
@@ -35780,7 +35780,7 @@ func (ec *executionContext) _PurchaseOrderPayload(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var queryImplementors = []string{"Query"}
@@ -36082,7 +36082,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var roleImplementors = []string{"Role"}
@@ -36120,7 +36120,7 @@ func (ec *executionContext) _Role(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runImplementors = []string{"Run"}
@@ -36238,7 +36238,7 @@ func (ec *executionContext) _Run(ctx context.Context, sel ast.SelectionSet, obj 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runConnectionImplementors = []string{"RunConnection"}
@@ -36281,7 +36281,7 @@ func (ec *executionContext) _RunConnection(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runEdgeImplementors = []string{"RunEdge"}
@@ -36319,7 +36319,7 @@ func (ec *executionContext) _RunEdge(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runPayloadImplementors = []string{"RunPayload"}
@@ -36352,7 +36352,7 @@ func (ec *executionContext) _RunPayload(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepImplementors = []string{"RunStep"}
@@ -36470,7 +36470,7 @@ func (ec *executionContext) _RunStep(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepConnectionImplementors = []string{"RunStepConnection"}
@@ -36513,7 +36513,7 @@ func (ec *executionContext) _RunStepConnection(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepEdgeImplementors = []string{"RunStepEdge"}
@@ -36551,7 +36551,7 @@ func (ec *executionContext) _RunStepEdge(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepFieldImplementors = []string{"RunStepField"}
@@ -36641,7 +36641,7 @@ func (ec *executionContext) _RunStepField(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepFieldConnectionImplementors = []string{"RunStepFieldConnection"}
@@ -36684,7 +36684,7 @@ func (ec *executionContext) _RunStepFieldConnection(ctx context.Context, sel ast
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepFieldEdgeImplementors = []string{"RunStepFieldEdge"}
@@ -36722,7 +36722,7 @@ func (ec *executionContext) _RunStepFieldEdge(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepFieldPayloadImplementors = []string{"RunStepFieldPayload"}
@@ -36755,7 +36755,7 @@ func (ec *executionContext) _RunStepFieldPayload(ctx context.Context, sel ast.Se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepPayloadImplementors = []string{"RunStepPayload"}
@@ -36788,7 +36788,7 @@ func (ec *executionContext) _RunStepPayload(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepImplementors = []string{"Step"}
@@ -36907,7 +36907,7 @@ func (ec *executionContext) _Step(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepConnectionImplementors = []string{"StepConnection"}
@@ -36950,7 +36950,7 @@ func (ec *executionContext) _StepConnection(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepEdgeImplementors = []string{"StepEdge"}
@@ -36988,7 +36988,7 @@ func (ec *executionContext) _StepEdge(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepFieldImplementors = []string{"StepField"}
@@ -37072,7 +37072,7 @@ func (ec *executionContext) _StepField(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepFieldConnectionImplementors = []string{"StepFieldConnection"}
@@ -37115,7 +37115,7 @@ func (ec *executionContext) _StepFieldConnection(ctx context.Context, sel ast.Se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepFieldEdgeImplementors = []string{"StepFieldEdge"}
@@ -37153,7 +37153,7 @@ func (ec *executionContext) _StepFieldEdge(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepFieldPayloadImplementors = []string{"StepFieldPayload"}
@@ -37186,7 +37186,7 @@ func (ec *executionContext) _StepFieldPayload(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepPayloadImplementors = []string{"StepPayload"}
@@ -37219,7 +37219,7 @@ func (ec *executionContext) _StepPayload(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var supplierImplementors = []string{"Supplier"}
@@ -37284,7 +37284,7 @@ func (ec *executionContext) _Supplier(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var supplierConnectionImplementors = []string{"SupplierConnection"}
@@ -37327,7 +37327,7 @@ func (ec *executionContext) _SupplierConnection(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var supplierEdgeImplementors = []string{"SupplierEdge"}
@@ -37365,7 +37365,7 @@ func (ec *executionContext) _SupplierEdge(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var supplierPayloadImplementors = []string{"SupplierPayload"}
@@ -37398,7 +37398,7 @@ func (ec *executionContext) _SupplierPayload(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var teamImplementors = []string{"Team"}
@@ -37462,7 +37462,7 @@ func (ec *executionContext) _Team(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var teamConnectionImplementors = []string{"TeamConnection"}
@@ -37505,7 +37505,7 @@ func (ec *executionContext) _TeamConnection(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var teamEdgeImplementors = []string{"TeamEdge"}
@@ -37543,7 +37543,7 @@ func (ec *executionContext) _TeamEdge(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var teamPayloadImplementors = []string{"TeamPayload"}
@@ -37576,7 +37576,7 @@ func (ec *executionContext) _TeamPayload(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var unitOfMeasurementImplementors = []string{"UnitOfMeasurement"}
@@ -37629,7 +37629,7 @@ func (ec *executionContext) _UnitOfMeasurement(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var unitOfMeasurementConnectionImplementors = []string{"UnitOfMeasurementConnection"}
@@ -37672,7 +37672,7 @@ func (ec *executionContext) _UnitOfMeasurementConnection(ctx context.Context, se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var unitOfMeasurementEdgeImplementors = []string{"UnitOfMeasurementEdge"}
@@ -37710,7 +37710,7 @@ func (ec *executionContext) _UnitOfMeasurementEdge(ctx context.Context, sel ast.
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var unitOfMeasurementPayloadImplementors = []string{"UnitOfMeasurementPayload"}
@@ -37743,7 +37743,7 @@ func (ec *executionContext) _UnitOfMeasurementPayload(ctx context.Context, sel a
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var userImplementors = []string{"User"}
@@ -37840,7 +37840,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var userConnectionImplementors = []string{"UserConnection"}
@@ -37883,7 +37883,7 @@ func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var userEdgeImplementors = []string{"UserEdge"}
@@ -37921,7 +37921,7 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -37974,7 +37974,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var __EnumValueImplementors = []string{"__EnumValue"}
@@ -38022,7 +38022,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var __FieldImplementors = []string{"__Field"}
@@ -38080,7 +38080,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var __InputValueImplementors = []string{"__InputValue"}
@@ -38138,7 +38138,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var __SchemaImplementors = []string{"__Schema"}
@@ -38196,7 +38196,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var __TypeImplementors = []string{"__Type"}
@@ -38279,7 +38279,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 // endregion **************************** object.gotpl ****************************

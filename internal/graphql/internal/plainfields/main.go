@@ -1,7 +1,8 @@
 // Command plainfields rewrites gqlgen's generated executor so that a field
 // read straight from a struct field (no resolver, no method: obj.X) is
 // resolved by the generated package's resolvePlainField (see
-// internal/graphql/generated/plainfields.go) instead of graphql.ResolveField.
+// internal/graphql/generated/plainfields.go) instead of graphql.ResolveField,
+// and so that objects are written by objectOf (generated/objects.go).
 // Both take the same arguments; resolvePlainField marshals the value at
 // once when nothing can go wrong with it, without the field context,
 // context value and middleware call that graphql.ResolveField makes for
@@ -31,6 +32,13 @@ var (
 	// graphql.ResolveField and no middleware; group 1 is the call, group 2
 	// the field context function.
 	structField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) _\w+\(ctx context\.Context, field graphql\.CollectedField, obj \*[\w.\[\]]+\) \(ret graphql\.Marshaler\) \{\n\treturn (graphql\.ResolveField|resolvePlainField)\(\n\t\tctx,\n\t\tec\.OperationContext,\n\t\tfield,\n\t\tfunc\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{\n\t\t\treturn ec\.(fieldContext_\w+)\(ctx, field\)\n\t\t\},\n\t\tfunc\(ctx context\.Context\) \(any, error\) \{\n\t\t\treturn obj\.\w+, nil\n\t\t\},\n\t\tnil,\n`)
+)
+
+// objectReturn ends the function that marshals an object; fields and out
+// are its selected fields and their values.
+const (
+	objectReturn   = "\n\treturn out\n}\n"
+	objectReturnTo = "\n\treturn objectOf(fields, out)\n}\n"
 )
 
 func main() {
@@ -66,6 +74,12 @@ func rewrite(path string) error {
 	if n == 0 {
 		return fmt.Errorf("%s has no field read from a struct field by graphql.ResolveField: has gqlgen's generated code changed?", path)
 	}
+	// Objects: see generated/objects.go.
+	objects := strings.Count(out, objectReturn)
+	if objects == 0 && !strings.Contains(out, objectReturnTo) {
+		return fmt.Errorf("%s has no %q ending an object's marshaling: has gqlgen's generated code changed?", path, strings.TrimSpace(objectReturn))
+	}
+	out = strings.ReplaceAll(out, objectReturn, objectReturnTo)
 	formatted, err := format.Source([]byte(out))
 	if err != nil {
 		return err
