@@ -10436,7 +10436,10 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _APIKey_id(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10459,7 +10462,10 @@ func (ec *executionContext) fieldContext_APIKey_id(_ context.Context, field grap
 }
 
 func (ec *executionContext) _APIKey__etag(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10482,7 +10488,10 @@ func (ec *executionContext) fieldContext_APIKey__etag(_ context.Context, field g
 }
 
 func (ec *executionContext) _APIKey_clientId(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ClientID, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10505,7 +10514,10 @@ func (ec *executionContext) fieldContext_APIKey_clientId(_ context.Context, fiel
 }
 
 func (ec *executionContext) _APIKey_clientSecret(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ClientSecret, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10528,7 +10540,10 @@ func (ec *executionContext) fieldContext_APIKey_clientSecret(_ context.Context, 
 }
 
 func (ec *executionContext) _APIKey_secretHint(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.SecretHint, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10551,7 +10566,10 @@ func (ec *executionContext) fieldContext_APIKey_secretHint(_ context.Context, fi
 }
 
 func (ec *executionContext) _APIKey_enabled(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Enabled, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10574,7 +10592,10 @@ func (ec *executionContext) fieldContext_APIKey_enabled(_ context.Context, field
 }
 
 func (ec *executionContext) _APIKey_userId(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UserID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10629,7 +10650,10 @@ func (ec *executionContext) fieldContext_APIKey_user(_ context.Context, field gr
 }
 
 func (ec *executionContext) _APIKey_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10652,7 +10676,10 @@ func (ec *executionContext) fieldContext_APIKey_createdAt(_ context.Context, fie
 }
 
 func (ec *executionContext) _APIKey_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10739,7 +10766,10 @@ func (ec *executionContext) fieldContext_APIKeyConnection_pageInfo(_ context.Con
 }
 
 func (ec *executionContext) _APIKeyConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[model.APIKey]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10794,7 +10824,10 @@ func (ec *executionContext) fieldContext_APIKeyEdge_node(_ context.Context, fiel
 }
 
 func (ec *executionContext) _APIKeyEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[model.APIKey]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10849,7 +10882,10 @@ func (ec *executionContext) fieldContext_APIKeyPayload_apikey(_ context.Context,
 }
 
 func (ec *executionContext) _AbomInstallation_id(ctx context.Context, field graphql.CollectedField, obj *ion.AbomInstallation) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10872,7 +10908,10 @@ func (ec *executionContext) fieldContext_AbomInstallation_id(_ context.Context, 
 }
 
 func (ec *executionContext) _AbomInstallation__etag(ctx context.Context, field graphql.CollectedField, obj *ion.AbomInstallation) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10895,7 +10934,10 @@ func (ec *executionContext) fieldContext_AbomInstallation__etag(_ context.Contex
 }
 
 func (ec *executionContext) _AbomInstallation_buildRequirementId(ctx context.Context, field graphql.CollectedField, obj *ion.AbomInstallation) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.BuildRequirementID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -10950,7 +10992,10 @@ func (ec *executionContext) fieldContext_AbomInstallation_buildRequirement(_ con
 }
 
 func (ec *executionContext) _AbomInstallation_partInventoryId(ctx context.Context, field graphql.CollectedField, obj *ion.AbomInstallation) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.PartInventoryID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11037,7 +11082,10 @@ func (ec *executionContext) fieldContext_AbomInstallation_installedPartInventory
 }
 
 func (ec *executionContext) _AbomInstallation_quantity(ctx context.Context, field graphql.CollectedField, obj *ion.AbomInstallation) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Quantity, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11083,7 +11131,10 @@ func (ec *executionContext) fieldContext_AbomInstallation_buildRequirementRefere
 }
 
 func (ec *executionContext) _AbomInstallation_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.AbomInstallation) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11106,7 +11157,10 @@ func (ec *executionContext) fieldContext_AbomInstallation_createdAt(_ context.Co
 }
 
 func (ec *executionContext) _AbomInstallation_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.AbomInstallation) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11193,7 +11247,10 @@ func (ec *executionContext) fieldContext_AbomInstallationConnection_pageInfo(_ c
 }
 
 func (ec *executionContext) _AbomInstallationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.AbomInstallation]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11248,7 +11305,10 @@ func (ec *executionContext) fieldContext_AbomInstallationEdge_node(_ context.Con
 }
 
 func (ec *executionContext) _AbomInstallationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.AbomInstallation]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11303,7 +11363,10 @@ func (ec *executionContext) fieldContext_AbomInstallationPayload_abomInstallatio
 }
 
 func (ec *executionContext) _Attribute_key(ctx context.Context, field graphql.CollectedField, obj *model.Attribute) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Key, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11326,7 +11389,10 @@ func (ec *executionContext) fieldContext_Attribute_key(_ context.Context, field 
 }
 
 func (ec *executionContext) _Attribute_type(ctx context.Context, field graphql.CollectedField, obj *model.Attribute) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Type, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11349,7 +11415,10 @@ func (ec *executionContext) fieldContext_Attribute_type(_ context.Context, field
 }
 
 func (ec *executionContext) _Attribute_value(ctx context.Context, field graphql.CollectedField, obj *model.Attribute) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Value, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11372,7 +11441,10 @@ func (ec *executionContext) fieldContext_Attribute_value(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Attribute_Etag(ctx context.Context, field graphql.CollectedField, obj *model.Attribute) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11395,7 +11467,10 @@ func (ec *executionContext) fieldContext_Attribute_Etag(_ context.Context, field
 }
 
 func (ec *executionContext) _BuildRequirement_id(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11418,7 +11493,10 @@ func (ec *executionContext) fieldContext_BuildRequirement_id(_ context.Context, 
 }
 
 func (ec *executionContext) _BuildRequirement__etag(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11441,7 +11519,10 @@ func (ec *executionContext) fieldContext_BuildRequirement__etag(_ context.Contex
 }
 
 func (ec *executionContext) _BuildRequirement_partId(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.PartID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11496,7 +11577,10 @@ func (ec *executionContext) fieldContext_BuildRequirement_part(_ context.Context
 }
 
 func (ec *executionContext) _BuildRequirement_partInventoryId(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.PartInventoryID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11551,7 +11635,10 @@ func (ec *executionContext) fieldContext_BuildRequirement_partInventory(_ contex
 }
 
 func (ec *executionContext) _BuildRequirement_quantityPerParentPartInventory(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.QuantityPerParentPartInventory, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11597,7 +11684,10 @@ func (ec *executionContext) fieldContext_BuildRequirement_quantity(_ context.Con
 }
 
 func (ec *executionContext) _BuildRequirement_originMbomItemId(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.OriginMBomItemID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11794,7 +11884,10 @@ func (ec *executionContext) fieldContext_BuildRequirement_partInventories(_ cont
 }
 
 func (ec *executionContext) _BuildRequirement_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11817,7 +11910,10 @@ func (ec *executionContext) fieldContext_BuildRequirement_createdAt(_ context.Co
 }
 
 func (ec *executionContext) _BuildRequirement_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11904,7 +12000,10 @@ func (ec *executionContext) fieldContext_BuildRequirementConnection_pageInfo(_ c
 }
 
 func (ec *executionContext) _BuildRequirementConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.BuildRequirement]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -11959,7 +12058,10 @@ func (ec *executionContext) fieldContext_BuildRequirementEdge_node(_ context.Con
 }
 
 func (ec *executionContext) _BuildRequirementEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.BuildRequirement]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12046,7 +12148,10 @@ func (ec *executionContext) fieldContext_CreateRunStepPayload_step(_ context.Con
 }
 
 func (ec *executionContext) _DeletePayload_id(ctx context.Context, field graphql.CollectedField, obj *model.DeletePayload) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12069,7 +12174,10 @@ func (ec *executionContext) fieldContext_DeletePayload_id(_ context.Context, fie
 }
 
 func (ec *executionContext) _Issue_id(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12092,7 +12200,10 @@ func (ec *executionContext) fieldContext_Issue_id(_ context.Context, field graph
 }
 
 func (ec *executionContext) _Issue__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12115,7 +12226,10 @@ func (ec *executionContext) fieldContext_Issue__etag(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Issue_title(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Title, false, ec.marshalOString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12138,7 +12252,10 @@ func (ec *executionContext) fieldContext_Issue_title(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Issue_status(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNIssueStatusEnum2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12161,7 +12278,10 @@ func (ec *executionContext) fieldContext_Issue_status(_ context.Context, field g
 }
 
 func (ec *executionContext) _Issue_runId(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.RunID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12216,7 +12336,10 @@ func (ec *executionContext) fieldContext_Issue_run(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Issue_runStepId(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.RunStepID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12271,7 +12394,10 @@ func (ec *executionContext) fieldContext_Issue_runStep(_ context.Context, field 
 }
 
 func (ec *executionContext) _Issue_partInventoryId(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.PartInventoryID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12372,7 +12498,10 @@ func (ec *executionContext) fieldContext_Issue_expectedCondition(_ context.Conte
 }
 
 func (ec *executionContext) _Issue_disposition(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Disposition, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12427,7 +12556,10 @@ func (ec *executionContext) fieldContext_Issue_attributes(_ context.Context, fie
 }
 
 func (ec *executionContext) _Issue_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12450,7 +12582,10 @@ func (ec *executionContext) fieldContext_Issue_createdAt(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Issue_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12537,7 +12672,10 @@ func (ec *executionContext) fieldContext_IssueConnection_pageInfo(_ context.Cont
 }
 
 func (ec *executionContext) _IssueConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Issue]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12592,7 +12730,10 @@ func (ec *executionContext) fieldContext_IssueEdge_node(_ context.Context, field
 }
 
 func (ec *executionContext) _IssueEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Issue]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12647,7 +12788,10 @@ func (ec *executionContext) fieldContext_IssuePayload_issue(_ context.Context, f
 }
 
 func (ec *executionContext) _Location_id(ctx context.Context, field graphql.CollectedField, obj *ion.Location) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12670,7 +12814,10 @@ func (ec *executionContext) fieldContext_Location_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Location__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Location) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12693,7 +12840,10 @@ func (ec *executionContext) fieldContext_Location__etag(_ context.Context, field
 }
 
 func (ec *executionContext) _Location_name(ctx context.Context, field graphql.CollectedField, obj *ion.Location) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12716,7 +12866,10 @@ func (ec *executionContext) fieldContext_Location_name(_ context.Context, field 
 }
 
 func (ec *executionContext) _Location_available(ctx context.Context, field graphql.CollectedField, obj *ion.Location) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Available, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12794,7 +12947,10 @@ func (ec *executionContext) fieldContext_Location_partInventories(_ context.Cont
 }
 
 func (ec *executionContext) _Location_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Location) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12817,7 +12973,10 @@ func (ec *executionContext) fieldContext_Location_createdAt(_ context.Context, f
 }
 
 func (ec *executionContext) _Location_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Location) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12904,7 +13063,10 @@ func (ec *executionContext) fieldContext_LocationConnection_pageInfo(_ context.C
 }
 
 func (ec *executionContext) _LocationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Location]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -12959,7 +13121,10 @@ func (ec *executionContext) fieldContext_LocationEdge_node(_ context.Context, fi
 }
 
 func (ec *executionContext) _LocationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Location]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13014,7 +13179,10 @@ func (ec *executionContext) fieldContext_LocationPayload_location(_ context.Cont
 }
 
 func (ec *executionContext) _MBomItem_id(ctx context.Context, field graphql.CollectedField, obj *ion.MBomItem) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13037,7 +13205,10 @@ func (ec *executionContext) fieldContext_MBomItem_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _MBomItem__etag(ctx context.Context, field graphql.CollectedField, obj *ion.MBomItem) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13060,7 +13231,10 @@ func (ec *executionContext) fieldContext_MBomItem__etag(_ context.Context, field
 }
 
 func (ec *executionContext) _MBomItem_partId(ctx context.Context, field graphql.CollectedField, obj *ion.MBomItem) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.PartID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13083,7 +13257,10 @@ func (ec *executionContext) fieldContext_MBomItem_partId(_ context.Context, fiel
 }
 
 func (ec *executionContext) _MBomItem_parentId(ctx context.Context, field graphql.CollectedField, obj *ion.MBomItem) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ParentID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13106,7 +13283,10 @@ func (ec *executionContext) fieldContext_MBomItem_parentId(_ context.Context, fi
 }
 
 func (ec *executionContext) _MBomItem_quantity(ctx context.Context, field graphql.CollectedField, obj *ion.MBomItem) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Quantity, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13225,7 +13405,10 @@ func (ec *executionContext) fieldContext_MBomItem_substitutes(_ context.Context,
 }
 
 func (ec *executionContext) _MBomItem_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.MBomItem) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13248,7 +13431,10 @@ func (ec *executionContext) fieldContext_MBomItem_createdAt(_ context.Context, f
 }
 
 func (ec *executionContext) _MBomItem_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.MBomItem) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13335,7 +13521,10 @@ func (ec *executionContext) fieldContext_MBomItemConnection_pageInfo(_ context.C
 }
 
 func (ec *executionContext) _MBomItemConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.MBomItem]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13390,7 +13579,10 @@ func (ec *executionContext) fieldContext_MBomItemEdge_node(_ context.Context, fi
 }
 
 func (ec *executionContext) _MBomItemEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.MBomItem]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13445,7 +13637,10 @@ func (ec *executionContext) fieldContext_MBomItemPayload_mbomItem(_ context.Cont
 }
 
 func (ec *executionContext) _MBomSubstitute_id(ctx context.Context, field graphql.CollectedField, obj *ion.MBomSubstitute) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13468,7 +13663,10 @@ func (ec *executionContext) fieldContext_MBomSubstitute_id(_ context.Context, fi
 }
 
 func (ec *executionContext) _MBomSubstitute__etag(ctx context.Context, field graphql.CollectedField, obj *ion.MBomSubstitute) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13491,7 +13689,10 @@ func (ec *executionContext) fieldContext_MBomSubstitute__etag(_ context.Context,
 }
 
 func (ec *executionContext) _MBomSubstitute_mbomItemId(ctx context.Context, field graphql.CollectedField, obj *ion.MBomSubstitute) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.MBomItemID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13514,7 +13715,10 @@ func (ec *executionContext) fieldContext_MBomSubstitute_mbomItemId(_ context.Con
 }
 
 func (ec *executionContext) _MBomSubstitute_partId(ctx context.Context, field graphql.CollectedField, obj *ion.MBomSubstitute) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.PartID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13601,7 +13805,10 @@ func (ec *executionContext) fieldContext_MBomSubstitute_mbomItem(_ context.Conte
 }
 
 func (ec *executionContext) _MBomSubstitute_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.MBomSubstitute) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13624,7 +13831,10 @@ func (ec *executionContext) fieldContext_MBomSubstitute_createdAt(_ context.Cont
 }
 
 func (ec *executionContext) _MBomSubstitute_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.MBomSubstitute) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13711,7 +13921,10 @@ func (ec *executionContext) fieldContext_MBomSubstituteConnection_pageInfo(_ con
 }
 
 func (ec *executionContext) _MBomSubstituteConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.MBomSubstitute]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -13766,7 +13979,10 @@ func (ec *executionContext) fieldContext_MBomSubstituteEdge_node(_ context.Conte
 }
 
 func (ec *executionContext) _MBomSubstituteEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.MBomSubstitute]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16361,7 +16577,10 @@ func (ec *executionContext) fieldContext_Mutation_updateRunStepFieldValue(ctx co
 }
 
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *ion.Organization) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16384,7 +16603,10 @@ func (ec *executionContext) fieldContext_Organization_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Organization_name(ctx context.Context, field graphql.CollectedField, obj *ion.Organization) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16407,7 +16629,10 @@ func (ec *executionContext) fieldContext_Organization_name(_ context.Context, fi
 }
 
 func (ec *executionContext) _Organization_domain(ctx context.Context, field graphql.CollectedField, obj *ion.Organization) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Domain, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16430,7 +16655,10 @@ func (ec *executionContext) fieldContext_Organization_domain(_ context.Context, 
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.HasNextPage, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16453,7 +16681,10 @@ func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context,
 }
 
 func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.HasPreviousPage, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16476,7 +16707,10 @@ func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Cont
 }
 
 func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.StartCursor, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16499,7 +16733,10 @@ func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context,
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.EndCursor, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16522,7 +16759,10 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 }
 
 func (ec *executionContext) _PageInfo_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16545,7 +16785,10 @@ func (ec *executionContext) fieldContext_PageInfo_totalCount(_ context.Context, 
 }
 
 func (ec *executionContext) _PageInfo_count(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Count, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16568,7 +16811,10 @@ func (ec *executionContext) fieldContext_PageInfo_count(_ context.Context, field
 }
 
 func (ec *executionContext) _Part_id(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16591,7 +16837,10 @@ func (ec *executionContext) fieldContext_Part_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _Part__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16614,7 +16863,10 @@ func (ec *executionContext) fieldContext_Part__etag(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Part_partNumber(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.PartNumber, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16637,7 +16889,10 @@ func (ec *executionContext) fieldContext_Part_partNumber(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Part_revision(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Revision, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16660,7 +16915,10 @@ func (ec *executionContext) fieldContext_Part_revision(_ context.Context, field 
 }
 
 func (ec *executionContext) _Part_description(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Description, false, ec.marshalOString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16683,7 +16941,10 @@ func (ec *executionContext) fieldContext_Part_description(_ context.Context, fie
 }
 
 func (ec *executionContext) _Part_partType(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.PartType, true, ec.marshalNPartTypeEnum2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16706,7 +16967,10 @@ func (ec *executionContext) fieldContext_Part_partType(_ context.Context, field 
 }
 
 func (ec *executionContext) _Part_trackingType(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TrackingType, false, ec.marshalOTrackingTypeEnum2ᚖstring); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16729,7 +16993,10 @@ func (ec *executionContext) fieldContext_Part_trackingType(_ context.Context, fi
 }
 
 func (ec *executionContext) _Part_status(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNPartStatusEnum2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16752,7 +17019,10 @@ func (ec *executionContext) fieldContext_Part_status(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Part_sourcingStrategy(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.SourcingStrategy, false, ec.marshalOSourcingStrategyEnum2ᚖstring); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16775,7 +17045,10 @@ func (ec *executionContext) fieldContext_Part_sourcingStrategy(_ context.Context
 }
 
 func (ec *executionContext) _Part_cost(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cost, false, ec.marshalOFloat2ᚖfloat64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16798,7 +17071,10 @@ func (ec *executionContext) fieldContext_Part_cost(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Part_leadTime(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.LeadTime, false, ec.marshalOInt2ᚖint64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -16821,7 +17097,10 @@ func (ec *executionContext) fieldContext_Part_leadTime(_ context.Context, field 
 }
 
 func (ec *executionContext) _Part_revisedFromId(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.RevisedFromID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17059,7 +17338,10 @@ func (ec *executionContext) fieldContext_Part_runs(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Part_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17082,7 +17364,10 @@ func (ec *executionContext) fieldContext_Part_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _Part_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17169,7 +17454,10 @@ func (ec *executionContext) fieldContext_PartConnection_pageInfo(_ context.Conte
 }
 
 func (ec *executionContext) _PartConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Part]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17224,7 +17512,10 @@ func (ec *executionContext) fieldContext_PartEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _PartEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Part]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17247,7 +17538,10 @@ func (ec *executionContext) fieldContext_PartEdge_cursor(_ context.Context, fiel
 }
 
 func (ec *executionContext) _PartInventory_id(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17270,7 +17564,10 @@ func (ec *executionContext) fieldContext_PartInventory_id(_ context.Context, fie
 }
 
 func (ec *executionContext) _PartInventory__etag(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17293,7 +17590,10 @@ func (ec *executionContext) fieldContext_PartInventory__etag(_ context.Context, 
 }
 
 func (ec *executionContext) _PartInventory_partId(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.PartID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17348,7 +17648,10 @@ func (ec *executionContext) fieldContext_PartInventory_part(_ context.Context, f
 }
 
 func (ec *executionContext) _PartInventory_serialNumber(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.SerialNumber, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17371,7 +17674,10 @@ func (ec *executionContext) fieldContext_PartInventory_serialNumber(_ context.Co
 }
 
 func (ec *executionContext) _PartInventory_lotNumber(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.LotNumber, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17394,7 +17700,10 @@ func (ec *executionContext) fieldContext_PartInventory_lotNumber(_ context.Conte
 }
 
 func (ec *executionContext) _PartInventory_quantity(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Quantity, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17417,7 +17726,10 @@ func (ec *executionContext) fieldContext_PartInventory_quantity(_ context.Contex
 }
 
 func (ec *executionContext) _PartInventory_quantityAvailable(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.QuantityAvailable, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17440,7 +17752,10 @@ func (ec *executionContext) fieldContext_PartInventory_quantityAvailable(_ conte
 }
 
 func (ec *executionContext) _PartInventory_quantityInstalled(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.QuantityInstalled, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17463,7 +17778,10 @@ func (ec *executionContext) fieldContext_PartInventory_quantityInstalled(_ conte
 }
 
 func (ec *executionContext) _PartInventory_quantityScrapped(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.QuantityScrapped, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17486,7 +17804,10 @@ func (ec *executionContext) fieldContext_PartInventory_quantityScrapped(_ contex
 }
 
 func (ec *executionContext) _PartInventory_locationId(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.LocationID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17541,7 +17862,10 @@ func (ec *executionContext) fieldContext_PartInventory_location(_ context.Contex
 }
 
 func (ec *executionContext) _PartInventory_unitOfMeasureId(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UnitOfMeasureID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17596,7 +17920,10 @@ func (ec *executionContext) fieldContext_PartInventory_unitOfMeasure(_ context.C
 }
 
 func (ec *executionContext) _PartInventory_cost(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cost, false, ec.marshalOFloat2ᚖfloat64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17619,7 +17946,10 @@ func (ec *executionContext) fieldContext_PartInventory_cost(_ context.Context, f
 }
 
 func (ec *executionContext) _PartInventory_status(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNInventoryStatusEnum2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17711,7 +18041,10 @@ func (ec *executionContext) fieldContext_PartInventory_received(_ context.Contex
 }
 
 func (ec *executionContext) _PartInventory_purchaseOrderLineId(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.PurchaseOrderLineID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17917,7 +18250,10 @@ func (ec *executionContext) fieldContext_PartInventory_createdById(_ context.Con
 }
 
 func (ec *executionContext) _PartInventory_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -17940,7 +18276,10 @@ func (ec *executionContext) fieldContext_PartInventory_createdAt(_ context.Conte
 }
 
 func (ec *executionContext) _PartInventory_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18027,7 +18366,10 @@ func (ec *executionContext) fieldContext_PartInventoryConnection_pageInfo(_ cont
 }
 
 func (ec *executionContext) _PartInventoryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.PartInventory]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18082,7 +18424,10 @@ func (ec *executionContext) fieldContext_PartInventoryEdge_node(_ context.Contex
 }
 
 func (ec *executionContext) _PartInventoryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.PartInventory]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18169,7 +18514,10 @@ func (ec *executionContext) fieldContext_PartPayload_part(_ context.Context, fie
 }
 
 func (ec *executionContext) _PermissionGroup_name(ctx context.Context, field graphql.CollectedField, obj *model.PermissionGroup) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18192,7 +18540,10 @@ func (ec *executionContext) fieldContext_PermissionGroup_name(_ context.Context,
 }
 
 func (ec *executionContext) _PermissionGroup_family(ctx context.Context, field graphql.CollectedField, obj *model.PermissionGroup) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Family, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18215,7 +18566,10 @@ func (ec *executionContext) fieldContext_PermissionGroup_family(_ context.Contex
 }
 
 func (ec *executionContext) _Procedure_id(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18238,7 +18592,10 @@ func (ec *executionContext) fieldContext_Procedure_id(_ context.Context, field g
 }
 
 func (ec *executionContext) _Procedure__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18261,7 +18618,10 @@ func (ec *executionContext) fieldContext_Procedure__etag(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Procedure_title(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Title, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18284,7 +18644,10 @@ func (ec *executionContext) fieldContext_Procedure_title(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Procedure_description(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Description, false, ec.marshalOString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18307,7 +18670,10 @@ func (ec *executionContext) fieldContext_Procedure_description(_ context.Context
 }
 
 func (ec *executionContext) _Procedure_type(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Type, false, ec.marshalOProceduretypeenum2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18330,7 +18696,10 @@ func (ec *executionContext) fieldContext_Procedure_type(_ context.Context, field
 }
 
 func (ec *executionContext) _Procedure_status(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNProcedureStatusEnum2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18353,7 +18722,10 @@ func (ec *executionContext) fieldContext_Procedure_status(_ context.Context, fie
 }
 
 func (ec *executionContext) _Procedure_exportControlled(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ExportControlled, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18376,7 +18748,10 @@ func (ec *executionContext) fieldContext_Procedure_exportControlled(_ context.Co
 }
 
 func (ec *executionContext) _Procedure_version(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Version, true, ec.marshalNInt2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18486,7 +18861,10 @@ func (ec *executionContext) fieldContext_Procedure_steps(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Procedure_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18509,7 +18887,10 @@ func (ec *executionContext) fieldContext_Procedure_createdAt(_ context.Context, 
 }
 
 func (ec *executionContext) _Procedure_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18596,7 +18977,10 @@ func (ec *executionContext) fieldContext_ProcedureConnection_pageInfo(_ context.
 }
 
 func (ec *executionContext) _ProcedureConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Procedure]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18651,7 +19035,10 @@ func (ec *executionContext) fieldContext_ProcedureEdge_node(_ context.Context, f
 }
 
 func (ec *executionContext) _ProcedureEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Procedure]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18706,7 +19093,10 @@ func (ec *executionContext) fieldContext_ProcedurePayload_procedure(_ context.Co
 }
 
 func (ec *executionContext) _PurchaseOrder_id(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrder) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18729,7 +19119,10 @@ func (ec *executionContext) fieldContext_PurchaseOrder_id(_ context.Context, fie
 }
 
 func (ec *executionContext) _PurchaseOrder__etag(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrder) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18752,7 +19145,10 @@ func (ec *executionContext) fieldContext_PurchaseOrder__etag(_ context.Context, 
 }
 
 func (ec *executionContext) _PurchaseOrder_status(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrder) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNPurchaseOrderStatusEnum2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18775,7 +19171,10 @@ func (ec *executionContext) fieldContext_PurchaseOrder_status(_ context.Context,
 }
 
 func (ec *executionContext) _PurchaseOrder_supplierId(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrder) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.SupplierID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18926,7 +19325,10 @@ func (ec *executionContext) fieldContext_PurchaseOrder_attributes(_ context.Cont
 }
 
 func (ec *executionContext) _PurchaseOrder_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrder) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -18949,7 +19351,10 @@ func (ec *executionContext) fieldContext_PurchaseOrder_createdAt(_ context.Conte
 }
 
 func (ec *executionContext) _PurchaseOrder_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrder) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -19036,7 +19441,10 @@ func (ec *executionContext) fieldContext_PurchaseOrderConnection_pageInfo(_ cont
 }
 
 func (ec *executionContext) _PurchaseOrderConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.PurchaseOrder]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -19091,7 +19499,10 @@ func (ec *executionContext) fieldContext_PurchaseOrderEdge_node(_ context.Contex
 }
 
 func (ec *executionContext) _PurchaseOrderEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.PurchaseOrder]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -19114,7 +19525,10 @@ func (ec *executionContext) fieldContext_PurchaseOrderEdge_cursor(_ context.Cont
 }
 
 func (ec *executionContext) _PurchaseOrderLine_id(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -19137,7 +19551,10 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_id(_ context.Context,
 }
 
 func (ec *executionContext) _PurchaseOrderLine__etag(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -19160,7 +19577,10 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine__etag(_ context.Conte
 }
 
 func (ec *executionContext) _PurchaseOrderLine_purchaseOrderId(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.PurchaseOrderID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -19215,7 +19635,10 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_purchaseOrder(_ conte
 }
 
 func (ec *executionContext) _PurchaseOrderLine_partId(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.PartID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -19270,7 +19693,10 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_part(_ context.Contex
 }
 
 func (ec *executionContext) _PurchaseOrderLine_quantity(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Quantity, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -19293,7 +19719,10 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_quantity(_ context.Co
 }
 
 func (ec *executionContext) _PurchaseOrderLine_needDate(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.NeedDate, false, ec.marshalODateTime2ᚖtimeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -19316,7 +19745,10 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_needDate(_ context.Co
 }
 
 func (ec *executionContext) _PurchaseOrderLine_status(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Status, false, ec.marshalOString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -19339,7 +19771,10 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_status(_ context.Cont
 }
 
 func (ec *executionContext) _PurchaseOrderLine_description(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Description, false, ec.marshalOString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -19394,7 +19829,10 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_partInventories(_ con
 }
 
 func (ec *executionContext) _PurchaseOrderLine_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -19417,7 +19855,10 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_createdAt(_ context.C
 }
 
 func (ec *executionContext) _PurchaseOrderLine_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -19504,7 +19945,10 @@ func (ec *executionContext) fieldContext_PurchaseOrderLineConnection_pageInfo(_ 
 }
 
 func (ec *executionContext) _PurchaseOrderLineConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.PurchaseOrderLine]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -19559,7 +20003,10 @@ func (ec *executionContext) fieldContext_PurchaseOrderLineEdge_node(_ context.Co
 }
 
 func (ec *executionContext) _PurchaseOrderLineEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.PurchaseOrderLine]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -21546,7 +21993,10 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 }
 
 func (ec *executionContext) _Role_id(ctx context.Context, field graphql.CollectedField, obj *model.Role) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -21569,7 +22019,10 @@ func (ec *executionContext) fieldContext_Role_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _Role_name(ctx context.Context, field graphql.CollectedField, obj *model.Role) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -21592,7 +22045,10 @@ func (ec *executionContext) fieldContext_Role_name(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Run_id(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -21615,7 +22071,10 @@ func (ec *executionContext) fieldContext_Run_id(_ context.Context, field graphql
 }
 
 func (ec *executionContext) _Run__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -21638,7 +22097,10 @@ func (ec *executionContext) fieldContext_Run__etag(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Run_title(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Title, false, ec.marshalOString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -21661,7 +22123,10 @@ func (ec *executionContext) fieldContext_Run_title(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Run_status(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNRunStatusEnum2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -21684,7 +22149,10 @@ func (ec *executionContext) fieldContext_Run_status(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Run_procedureId(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ProcedureID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -21739,7 +22207,10 @@ func (ec *executionContext) fieldContext_Run_procedure(_ context.Context, field 
 }
 
 func (ec *executionContext) _Run_partId(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.PartID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -21794,7 +22265,10 @@ func (ec *executionContext) fieldContext_Run_part(_ context.Context, field graph
 }
 
 func (ec *executionContext) _Run_partInventoryId(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.PartInventoryID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -21881,7 +22355,10 @@ func (ec *executionContext) fieldContext_Run_steps(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Run_startedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.StartedAt, false, ec.marshalODateTime2ᚖtimeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -21904,7 +22381,10 @@ func (ec *executionContext) fieldContext_Run_startedAt(_ context.Context, field 
 }
 
 func (ec *executionContext) _Run_completedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CompletedAt, false, ec.marshalODateTime2ᚖtimeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -21927,7 +22407,10 @@ func (ec *executionContext) fieldContext_Run_completedAt(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Run_archived(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Archived, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -21982,7 +22465,10 @@ func (ec *executionContext) fieldContext_Run_attributes(_ context.Context, field
 }
 
 func (ec *executionContext) _Run_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22005,7 +22491,10 @@ func (ec *executionContext) fieldContext_Run_createdAt(_ context.Context, field 
 }
 
 func (ec *executionContext) _Run_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22092,7 +22581,10 @@ func (ec *executionContext) fieldContext_RunConnection_pageInfo(_ context.Contex
 }
 
 func (ec *executionContext) _RunConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Run]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22147,7 +22639,10 @@ func (ec *executionContext) fieldContext_RunEdge_node(_ context.Context, field g
 }
 
 func (ec *executionContext) _RunEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Run]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22202,7 +22697,10 @@ func (ec *executionContext) fieldContext_RunPayload_run(_ context.Context, field
 }
 
 func (ec *executionContext) _RunStep_id(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22225,7 +22723,10 @@ func (ec *executionContext) fieldContext_RunStep_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _RunStep__etag(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22248,7 +22749,10 @@ func (ec *executionContext) fieldContext_RunStep__etag(_ context.Context, field 
 }
 
 func (ec *executionContext) _RunStep_runId(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.RunID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22303,7 +22807,10 @@ func (ec *executionContext) fieldContext_RunStep_run(_ context.Context, field gr
 }
 
 func (ec *executionContext) _RunStep_originStepId(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.OriginStepID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22326,7 +22833,10 @@ func (ec *executionContext) fieldContext_RunStep_originStepId(_ context.Context,
 }
 
 func (ec *executionContext) _RunStep_parentId(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ParentID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22349,7 +22859,10 @@ func (ec *executionContext) fieldContext_RunStep_parentId(_ context.Context, fie
 }
 
 func (ec *executionContext) _RunStep_position(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Position, true, ec.marshalNInt2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22372,7 +22885,10 @@ func (ec *executionContext) fieldContext_RunStep_position(_ context.Context, fie
 }
 
 func (ec *executionContext) _RunStep_title(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Title, false, ec.marshalOString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22395,7 +22911,10 @@ func (ec *executionContext) fieldContext_RunStep_title(_ context.Context, field 
 }
 
 func (ec *executionContext) _RunStep_content(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Content, false, ec.marshalOString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22418,7 +22937,10 @@ func (ec *executionContext) fieldContext_RunStep_content(_ context.Context, fiel
 }
 
 func (ec *executionContext) _RunStep_status(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNRunStepStatusEnum2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22441,7 +22963,10 @@ func (ec *executionContext) fieldContext_RunStep_status(_ context.Context, field
 }
 
 func (ec *executionContext) _RunStep_upstreamStepIds(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpstreamStepIDs, true, ec.marshalNID2ᚕint64ᚄ); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22574,7 +23099,10 @@ func (ec *executionContext) fieldContext_RunStep_createdById(_ context.Context, 
 }
 
 func (ec *executionContext) _RunStep_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22597,7 +23125,10 @@ func (ec *executionContext) fieldContext_RunStep_createdAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _RunStep_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22684,7 +23215,10 @@ func (ec *executionContext) fieldContext_RunStepConnection_pageInfo(_ context.Co
 }
 
 func (ec *executionContext) _RunStepConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.RunStep]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22739,7 +23273,10 @@ func (ec *executionContext) fieldContext_RunStepEdge_node(_ context.Context, fie
 }
 
 func (ec *executionContext) _RunStepEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.RunStep]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22762,7 +23299,10 @@ func (ec *executionContext) fieldContext_RunStepEdge_cursor(_ context.Context, f
 }
 
 func (ec *executionContext) _RunStepField_id(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22785,7 +23325,10 @@ func (ec *executionContext) fieldContext_RunStepField_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _RunStepField__etag(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22808,7 +23351,10 @@ func (ec *executionContext) fieldContext_RunStepField__etag(_ context.Context, f
 }
 
 func (ec *executionContext) _RunStepField_runStepId(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.RunStepID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22863,7 +23409,10 @@ func (ec *executionContext) fieldContext_RunStepField_runStep(_ context.Context,
 }
 
 func (ec *executionContext) _RunStepField_name(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22886,7 +23435,10 @@ func (ec *executionContext) fieldContext_RunStepField_name(_ context.Context, fi
 }
 
 func (ec *executionContext) _RunStepField_type(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Type, true, ec.marshalNFieldTypeEnum2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22909,7 +23461,10 @@ func (ec *executionContext) fieldContext_RunStepField_type(_ context.Context, fi
 }
 
 func (ec *executionContext) _RunStepField_required(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Required, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22932,7 +23487,10 @@ func (ec *executionContext) fieldContext_RunStepField_required(_ context.Context
 }
 
 func (ec *executionContext) _RunStepField_unit(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Unit, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -22955,7 +23513,10 @@ func (ec *executionContext) fieldContext_RunStepField_unit(_ context.Context, fi
 }
 
 func (ec *executionContext) _RunStepField_options(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Options, true, ec.marshalNString2ᚕstringᚄ); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23001,7 +23562,10 @@ func (ec *executionContext) fieldContext_RunStepField_value(_ context.Context, f
 }
 
 func (ec *executionContext) _RunStepField_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23024,7 +23588,10 @@ func (ec *executionContext) fieldContext_RunStepField_createdAt(_ context.Contex
 }
 
 func (ec *executionContext) _RunStepField_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23111,7 +23678,10 @@ func (ec *executionContext) fieldContext_RunStepFieldConnection_pageInfo(_ conte
 }
 
 func (ec *executionContext) _RunStepFieldConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.RunStepField]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23166,7 +23736,10 @@ func (ec *executionContext) fieldContext_RunStepFieldEdge_node(_ context.Context
 }
 
 func (ec *executionContext) _RunStepFieldEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.RunStepField]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23253,7 +23826,10 @@ func (ec *executionContext) fieldContext_RunStepPayload_runStep(_ context.Contex
 }
 
 func (ec *executionContext) _Step_id(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23276,7 +23852,10 @@ func (ec *executionContext) fieldContext_Step_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _Step__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23299,7 +23878,10 @@ func (ec *executionContext) fieldContext_Step__etag(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Step_procedureId(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ProcedureID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23354,7 +23936,10 @@ func (ec *executionContext) fieldContext_Step_procedure(_ context.Context, field
 }
 
 func (ec *executionContext) _Step_parentId(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ParentID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23409,7 +23994,10 @@ func (ec *executionContext) fieldContext_Step_parent(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Step_position(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Position, true, ec.marshalNInt2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23432,7 +24020,10 @@ func (ec *executionContext) fieldContext_Step_position(_ context.Context, field 
 }
 
 func (ec *executionContext) _Step_title(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Title, false, ec.marshalOString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23455,7 +24046,10 @@ func (ec *executionContext) fieldContext_Step_title(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Step_content(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Content, false, ec.marshalOString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23501,7 +24095,10 @@ func (ec *executionContext) fieldContext_Step_slateContent(_ context.Context, fi
 }
 
 func (ec *executionContext) _Step_type(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Type, false, ec.marshalOStepTypeEnum2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23588,7 +24185,10 @@ func (ec *executionContext) fieldContext_Step_fields(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Step_upstreamStepIds(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpstreamStepIDs, true, ec.marshalNID2ᚕint64ᚄ); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23634,7 +24234,10 @@ func (ec *executionContext) fieldContext_Step_entityId(_ context.Context, field 
 }
 
 func (ec *executionContext) _Step_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23657,7 +24260,10 @@ func (ec *executionContext) fieldContext_Step_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _Step_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23744,7 +24350,10 @@ func (ec *executionContext) fieldContext_StepConnection_pageInfo(_ context.Conte
 }
 
 func (ec *executionContext) _StepConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Step]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23799,7 +24408,10 @@ func (ec *executionContext) fieldContext_StepEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _StepEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Step]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23822,7 +24434,10 @@ func (ec *executionContext) fieldContext_StepEdge_cursor(_ context.Context, fiel
 }
 
 func (ec *executionContext) _StepField_id(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23845,7 +24460,10 @@ func (ec *executionContext) fieldContext_StepField_id(_ context.Context, field g
 }
 
 func (ec *executionContext) _StepField__etag(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23868,7 +24486,10 @@ func (ec *executionContext) fieldContext_StepField__etag(_ context.Context, fiel
 }
 
 func (ec *executionContext) _StepField_stepId(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.StepID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23923,7 +24544,10 @@ func (ec *executionContext) fieldContext_StepField_step(_ context.Context, field
 }
 
 func (ec *executionContext) _StepField_name(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23946,7 +24570,10 @@ func (ec *executionContext) fieldContext_StepField_name(_ context.Context, field
 }
 
 func (ec *executionContext) _StepField_type(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Type, true, ec.marshalNFieldTypeEnum2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23969,7 +24596,10 @@ func (ec *executionContext) fieldContext_StepField_type(_ context.Context, field
 }
 
 func (ec *executionContext) _StepField_required(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Required, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -23992,7 +24622,10 @@ func (ec *executionContext) fieldContext_StepField_required(_ context.Context, f
 }
 
 func (ec *executionContext) _StepField_unit(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Unit, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24015,7 +24648,10 @@ func (ec *executionContext) fieldContext_StepField_unit(_ context.Context, field
 }
 
 func (ec *executionContext) _StepField_options(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Options, true, ec.marshalNString2ᚕstringᚄ); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24038,7 +24674,10 @@ func (ec *executionContext) fieldContext_StepField_options(_ context.Context, fi
 }
 
 func (ec *executionContext) _StepField_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24061,7 +24700,10 @@ func (ec *executionContext) fieldContext_StepField_createdAt(_ context.Context, 
 }
 
 func (ec *executionContext) _StepField_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24148,7 +24790,10 @@ func (ec *executionContext) fieldContext_StepFieldConnection_pageInfo(_ context.
 }
 
 func (ec *executionContext) _StepFieldConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.StepField]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24203,7 +24848,10 @@ func (ec *executionContext) fieldContext_StepFieldEdge_node(_ context.Context, f
 }
 
 func (ec *executionContext) _StepFieldEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.StepField]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24290,7 +24938,10 @@ func (ec *executionContext) fieldContext_StepPayload_step(_ context.Context, fie
 }
 
 func (ec *executionContext) _Supplier_id(ctx context.Context, field graphql.CollectedField, obj *ion.Supplier) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24313,7 +24964,10 @@ func (ec *executionContext) fieldContext_Supplier_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Supplier__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Supplier) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24336,7 +24990,10 @@ func (ec *executionContext) fieldContext_Supplier__etag(_ context.Context, field
 }
 
 func (ec *executionContext) _Supplier_name(ctx context.Context, field graphql.CollectedField, obj *ion.Supplier) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24423,7 +25080,10 @@ func (ec *executionContext) fieldContext_Supplier_Attributes(_ context.Context, 
 }
 
 func (ec *executionContext) _Supplier_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Supplier) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24446,7 +25106,10 @@ func (ec *executionContext) fieldContext_Supplier_createdAt(_ context.Context, f
 }
 
 func (ec *executionContext) _Supplier_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Supplier) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24533,7 +25196,10 @@ func (ec *executionContext) fieldContext_SupplierConnection_pageInfo(_ context.C
 }
 
 func (ec *executionContext) _SupplierConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Supplier]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24588,7 +25254,10 @@ func (ec *executionContext) fieldContext_SupplierEdge_node(_ context.Context, fi
 }
 
 func (ec *executionContext) _SupplierEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Supplier]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24643,7 +25312,10 @@ func (ec *executionContext) fieldContext_SupplierPayload_supplier(_ context.Cont
 }
 
 func (ec *executionContext) _Team_id(ctx context.Context, field graphql.CollectedField, obj *ion.Team) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24666,7 +25338,10 @@ func (ec *executionContext) fieldContext_Team_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _Team__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Team) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24689,7 +25364,10 @@ func (ec *executionContext) fieldContext_Team__etag(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Team_name(ctx context.Context, field graphql.CollectedField, obj *ion.Team) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24712,7 +25390,10 @@ func (ec *executionContext) fieldContext_Team_name(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Team_userIds(ctx context.Context, field graphql.CollectedField, obj *ion.Team) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UserIDs, true, ec.marshalNID2ᚕint64ᚄ); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24767,7 +25448,10 @@ func (ec *executionContext) fieldContext_Team_users(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Team_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Team) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24790,7 +25474,10 @@ func (ec *executionContext) fieldContext_Team_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _Team_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Team) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24877,7 +25564,10 @@ func (ec *executionContext) fieldContext_TeamConnection_pageInfo(_ context.Conte
 }
 
 func (ec *executionContext) _TeamConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Team]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24932,7 +25622,10 @@ func (ec *executionContext) fieldContext_TeamEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _TeamEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Team]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -24987,7 +25680,10 @@ func (ec *executionContext) fieldContext_TeamPayload_team(_ context.Context, fie
 }
 
 func (ec *executionContext) _UnitOfMeasurement_id(ctx context.Context, field graphql.CollectedField, obj *ion.UnitOfMeasurement) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25010,7 +25706,10 @@ func (ec *executionContext) fieldContext_UnitOfMeasurement_id(_ context.Context,
 }
 
 func (ec *executionContext) _UnitOfMeasurement__etag(ctx context.Context, field graphql.CollectedField, obj *ion.UnitOfMeasurement) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25033,7 +25732,10 @@ func (ec *executionContext) fieldContext_UnitOfMeasurement__etag(_ context.Conte
 }
 
 func (ec *executionContext) _UnitOfMeasurement_type(ctx context.Context, field graphql.CollectedField, obj *ion.UnitOfMeasurement) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Type, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25056,7 +25758,10 @@ func (ec *executionContext) fieldContext_UnitOfMeasurement_type(_ context.Contex
 }
 
 func (ec *executionContext) _UnitOfMeasurement_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.UnitOfMeasurement) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25079,7 +25784,10 @@ func (ec *executionContext) fieldContext_UnitOfMeasurement_createdAt(_ context.C
 }
 
 func (ec *executionContext) _UnitOfMeasurement_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.UnitOfMeasurement) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25166,7 +25874,10 @@ func (ec *executionContext) fieldContext_UnitOfMeasurementConnection_pageInfo(_ 
 }
 
 func (ec *executionContext) _UnitOfMeasurementConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.UnitOfMeasurement]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25221,7 +25932,10 @@ func (ec *executionContext) fieldContext_UnitOfMeasurementEdge_node(_ context.Co
 }
 
 func (ec *executionContext) _UnitOfMeasurementEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.UnitOfMeasurement]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25276,7 +25990,10 @@ func (ec *executionContext) fieldContext_UnitOfMeasurementPayload_unitOfMeasurem
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25299,7 +26016,10 @@ func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _User__etag(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25322,7 +26042,10 @@ func (ec *executionContext) fieldContext_User__etag(_ context.Context, field gra
 }
 
 func (ec *executionContext) _User_name(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25345,7 +26068,10 @@ func (ec *executionContext) fieldContext_User_name(_ context.Context, field grap
 }
 
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Email, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25368,7 +26094,10 @@ func (ec *executionContext) fieldContext_User_email(_ context.Context, field gra
 }
 
 func (ec *executionContext) _User_active(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Active, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25391,7 +26120,10 @@ func (ec *executionContext) fieldContext_User_active(_ context.Context, field gr
 }
 
 func (ec *executionContext) _User_serviceAccount(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.ServiceAccount, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25414,7 +26146,10 @@ func (ec *executionContext) fieldContext_User_serviceAccount(_ context.Context, 
 }
 
 func (ec *executionContext) _User_organizationId(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.OrganizationID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25565,7 +26300,10 @@ func (ec *executionContext) fieldContext_User_teams(_ context.Context, field gra
 }
 
 func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25588,7 +26326,10 @@ func (ec *executionContext) fieldContext_User_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _User_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25675,7 +26416,10 @@ func (ec *executionContext) fieldContext_UserConnection_pageInfo(_ context.Conte
 }
 
 func (ec *executionContext) _UserConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.User]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25730,7 +26474,10 @@ func (ec *executionContext) fieldContext_UserEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _UserEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.User]) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25753,7 +26500,10 @@ func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, fiel
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25799,7 +26549,10 @@ func (ec *executionContext) fieldContext___Directive_description(_ context.Conte
 }
 
 func (ec *executionContext) ___Directive_isRepeatable(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.IsRepeatable, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25822,7 +26575,10 @@ func (ec *executionContext) fieldContext___Directive_isRepeatable(_ context.Cont
 }
 
 func (ec *executionContext) ___Directive_locations(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Locations, true, ec.marshalN__DirectiveLocation2ᚕstringᚄ); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25889,7 +26645,10 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 }
 
 func (ec *executionContext) ___EnumValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -25981,7 +26740,10 @@ func (ec *executionContext) fieldContext___EnumValue_deprecationReason(_ context
 }
 
 func (ec *executionContext) ___Field_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -26149,7 +26911,10 @@ func (ec *executionContext) fieldContext___Field_deprecationReason(_ context.Con
 }
 
 func (ec *executionContext) ___InputValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
@@ -26227,7 +26992,10 @@ func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, fi
 }
 
 func (ec *executionContext) ___InputValue_defaultValue(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return resolvePlainField(
+	if m, ok := marshalPlain(ctx, field, obj.DefaultValue, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
+	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,

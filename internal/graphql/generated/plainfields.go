@@ -12,10 +12,10 @@ import (
 
 // gqlgen resolves every field of every object through graphql.ResolveField:
 // a field context, a context value holding it, the field middleware chain
-// and the resolver closure, even for a field that only reads a struct field
+// and three closures, even for a field that only reads a struct field
 // (obj.PartNumber). For a page of 50 parts with their inventory those were
-// most of the executor's allocations. generated.go therefore resolves such
-// fields with resolvePlainField (`go generate` rewrites the calls, see
+// most of the executor's allocations. generated.go therefore first offers
+// such fields to marshalPlain (`go generate` rewrites them, see
 // ../internal/plainfields), which marshals the value at once when nothing
 // can go wrong with it.
 
@@ -29,32 +29,19 @@ func WithPlainFields(ctx context.Context) context.Context {
 	return context.WithValue(ctx, plainFieldsKey{}, true)
 }
 
-// resolvePlainField takes graphql.ResolveField's arguments, for a field
-// whose resolver only returns a struct field. When the operation allows it
-// (WithPlainFields) and the value is one that marshals without an error (a
-// string, boolean or integer, a finite number, or null for a nullable
-// field), it marshals the value directly: what ResolveField would answer,
-// without its field context, which only an error would read. Anything else
-// goes through graphql.ResolveField.
-func resolvePlainField[T any](
-	ctx context.Context,
-	oc *graphql.OperationContext,
-	field graphql.CollectedField,
-	initializeFieldContext func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error),
-	fieldResolver func(ctx context.Context) (any, error),
-	middlewareChain func(ctx context.Context, next graphql.Resolver) graphql.Resolver,
-	marshal func(ctx context.Context, sel ast.SelectionSet, v T) graphql.Marshaler,
-	recoverFromPanic bool,
-	nonNull bool,
-) graphql.Marshaler {
-	if allowed, _ := ctx.Value(plainFieldsKey{}).(bool); allowed && middlewareChain == nil {
-		if res, err := fieldResolver(ctx); err == nil {
-			if v, ok := res.(T); ok && marshalsCleanly(res, nonNull) {
-				return marshal(ctx, field.Selections, v)
-			}
-		}
+// marshalPlain marshals v, the value of a field that only reads a struct
+// field, with marshal (the field's generated marshal function), when the
+// operation allows it (WithPlainFields) and v marshals without an error (a
+// string, boolean or integer, a finite number, or null in a nullable
+// field): what graphql.ResolveField would answer, without its field
+// context, which only an error would read. ok is false otherwise, and the
+// caller resolves the field with graphql.ResolveField.
+func marshalPlain[T any](ctx context.Context, field graphql.CollectedField, v T, nonNull bool,
+	marshal func(ctx context.Context, sel ast.SelectionSet, v T) graphql.Marshaler) (m graphql.Marshaler, ok bool) {
+	if allowed, _ := ctx.Value(plainFieldsKey{}).(bool); !allowed || !marshalsCleanly(v, nonNull) {
+		return nil, false
 	}
-	return graphql.ResolveField(ctx, oc, field, initializeFieldContext, fieldResolver, middlewareChain, marshal, recoverFromPanic, nonNull)
+	return marshal(ctx, field.Selections, v), true
 }
 
 // marshalsCleanly reports whether v, the value of a field (non-null or

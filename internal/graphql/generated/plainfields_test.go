@@ -11,11 +11,11 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// TestResolvePlainField: with or without WithPlainFields, and with field
-// middleware, resolvePlainField answers what graphql.ResolveField answers,
-// the errors (and their paths) of values that do not marshal cleanly
-// included.
-func TestResolvePlainField(t *testing.T) {
+// TestMarshalPlain: a field resolved as generated.go resolves struct fields
+// (marshalPlain, else graphql.ResolveField) answers, with or without
+// WithPlainFields, what graphql.ResolveField answers, the errors (and their
+// paths) of values that do not marshal cleanly included.
+func TestMarshalPlain(t *testing.T) {
 	t.Parallel()
 	s, nan := "a", math.NaN()
 	for _, c := range []struct {
@@ -34,15 +34,25 @@ func TestResolvePlainField(t *testing.T) {
 		{"NaN pointer", &nan, false},
 	} {
 		for _, plain := range []bool{false, true} {
-			for _, middleware := range []bool{false, true} {
-				want, wantErrs := resolveWith(c.value, c.nonNull, false, middleware, graphql.ResolveField[any])
-				got, gotErrs := resolveWith(c.value, c.nonNull, plain, middleware, resolvePlainField[any])
-				if got != want || !cmp.Equal(gotErrs, wantErrs) {
-					t.Errorf("%s (plain %v, middleware %v): got %s %v, want %s %v", c.name, plain, middleware, got, gotErrs, want, wantErrs)
-				}
+			want, wantErrs := resolveWith(c.value, c.nonNull, false, graphql.ResolveField[any])
+			got, gotErrs := resolveWith(c.value, c.nonNull, plain, generatedStructField)
+			if got != want || !cmp.Equal(gotErrs, wantErrs) {
+				t.Errorf("%s (plain %v): got %s %v, want %s %v", c.name, plain, got, gotErrs, want, wantErrs)
 			}
 		}
 	}
+}
+
+// generatedStructField resolves a field as generated.go resolves one that
+// reads a struct field.
+func generatedStructField(ctx context.Context, oc *graphql.OperationContext, field graphql.CollectedField,
+	initializeFieldContext func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error), fieldResolver func(context.Context) (any, error),
+	middleware func(context.Context, graphql.Resolver) graphql.Resolver, marshal func(context.Context, ast.SelectionSet, any) graphql.Marshaler, recoverFromPanic, nonNull bool) graphql.Marshaler {
+	v, _ := fieldResolver(ctx)
+	if m, ok := marshalPlain(ctx, field, v, nonNull, marshal); ok {
+		return m
+	}
+	return graphql.ResolveField(ctx, oc, field, initializeFieldContext, fieldResolver, middleware, marshal, recoverFromPanic, nonNull)
 }
 
 type resolveFunc func(context.Context, *graphql.OperationContext, graphql.CollectedField,
@@ -52,7 +62,7 @@ type resolveFunc func(context.Context, *graphql.OperationContext, graphql.Collec
 // resolveWith resolves a field of value as the generated code does, with
 // the marshaling a generated marshal function of its type does, and returns
 // the JSON and the errors' paths and messages.
-func resolveWith(value any, nonNull, plain, middleware bool, resolve resolveFunc) (string, []string) {
+func resolveWith(value any, nonNull, plain bool, resolve resolveFunc) (string, []string) {
 	ctx := graphql.WithResponseContext(context.Background(), graphql.DefaultErrorPresenter, graphql.DefaultRecover)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Field: graphql.CollectedField{Field: &ast.Field{Alias: "parent"}}})
 	if plain {
@@ -60,16 +70,12 @@ func resolveWith(value any, nonNull, plain, middleware bool, resolve resolveFunc
 	}
 	oc := &graphql.OperationContext{ResolverMiddleware: func(ctx context.Context, next graphql.Resolver) (any, error) { return next(ctx) }}
 	field := graphql.CollectedField{Field: &ast.Field{Alias: "f", Name: "f"}}
-	var chain func(context.Context, graphql.Resolver) graphql.Resolver
-	if middleware {
-		chain = func(ctx context.Context, next graphql.Resolver) graphql.Resolver { return next }
-	}
 	m := resolve(ctx, oc, field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return graphql.NewScalarFieldContext("T", field, false, false, "Scalar")
 		},
 		func(context.Context) (any, error) { return value, nil },
-		chain,
+		nil,
 		func(ctx context.Context, _ ast.SelectionSet, v any) graphql.Marshaler {
 			switch x := v.(type) {
 			case float64:

@@ -1,17 +1,16 @@
 // Command plainfields rewrites gqlgen's generated executor so that a field
-// read straight from a struct field (no resolver, no method: obj.X) is
-// resolved by the generated package's resolvePlainField (see
-// internal/graphql/generated/plainfields.go) instead of graphql.ResolveField,
-// and so that objects are written by objectOf (generated/objects.go).
-// Both take the same arguments; resolvePlainField marshals the value at
+// read straight from a struct field (no resolver, no method: obj.X) first
+// tries the generated package's marshalPlain (see
+// internal/graphql/generated/plainfields.go), which marshals the value at
 // once when nothing can go wrong with it, without the field context,
-// context value and middleware call that graphql.ResolveField makes for
-// every field of every object. It runs after gqlgen in
+// context value, closures and middleware call that graphql.ResolveField
+// makes for every field of every object; and so that objects are written by
+// objectOf (generated/objects.go). It runs after gqlgen in
 // `go generate ./internal/graphql/...`:
 //
 //	go run ./internal/plainfields generated/generated.go
 //
-// It fails if the file has no such field, so that a gqlgen upgrade that
+// It fails if the file has nothing to rewrite, so that a gqlgen upgrade that
 // changes the generated code is noticed instead of silently losing the
 // rewrite.
 package main
@@ -29,9 +28,16 @@ var (
 	// is neither a method nor a resolver.
 	scalarContext = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (fieldContext_\w+)\(_ context\.Context, field graphql\.CollectedField\) \(fc \*graphql\.FieldContext, err error\) \{\n\treturn graphql\.NewScalarFieldContext\("\w+", field, false, false, "\w+"\)\n\}`)
 	// structField is a field function that resolves obj.X with
-	// graphql.ResolveField and no middleware; group 1 is the call, group 2
-	// the field context function.
-	structField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) _\w+\(ctx context\.Context, field graphql\.CollectedField, obj \*[\w.\[\]]+\) \(ret graphql\.Marshaler\) \{\n\treturn (graphql\.ResolveField|resolvePlainField)\(\n\t\tctx,\n\t\tec\.OperationContext,\n\t\tfield,\n\t\tfunc\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{\n\t\t\treturn ec\.(fieldContext_\w+)\(ctx, field\)\n\t\t\},\n\t\tfunc\(ctx context\.Context\) \(any, error\) \{\n\t\t\treturn obj\.\w+, nil\n\t\t\},\n\t\tnil,\n`)
+	// graphql.ResolveField, no middleware and a marshal function. Groups:
+	// 1 the signature, 2 the call, 3 the field context function, 4 obj.X,
+	// 5 the marshal function, 6 whether the field is non-null.
+	structField = regexp.MustCompile(`(?m)^(func \(ec \*executionContext\) _\w+\(ctx context\.Context, field graphql\.CollectedField, obj \*[\w.\[\]]+\) \(ret graphql\.Marshaler\) \{\n)` +
+		`(\treturn graphql\.ResolveField\(\n\t\tctx,\n\t\tec\.OperationContext,\n\t\tfield,\n` +
+		`\t\tfunc\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{\n\t\t\treturn ec\.(fieldContext_\w+)\(ctx, field\)\n\t\t\},\n` +
+		`\t\tfunc\(ctx context\.Context\) \(any, error\) \{\n\t\t\treturn (obj\.\w+), nil\n\t\t\},\n` +
+		`\t\tnil,\n` +
+		`\t\tfunc\(ctx context\.Context, selections ast\.SelectionSet, v [^)]+\) graphql\.Marshaler \{\n\t\t\treturn ec\.(marshal[^(\s]+)\(ctx, selections, v\)\n\t\t\},\n` +
+		`\t\ttrue,\n\t\t(true|false),\n\t\)\n\})`)
 )
 
 // objectReturn ends the function that marshals an object; fields and out
@@ -65,18 +71,17 @@ func rewrite(path string) error {
 	n := 0
 	out := structField.ReplaceAllStringFunc(src, func(fn string) string {
 		m := structField.FindStringSubmatch(fn)
-		if !scalar[m[2]] {
+		if !scalar[m[3]] {
 			return fn
 		}
 		n++
-		return strings.Replace(fn, m[1]+"(", "resolvePlainField(", 1)
+		return m[1] + "\tif m, ok := marshalPlain(ctx, field, " + m[4] + ", " + m[6] + ", ec." + m[5] + "); ok {\n\t\treturn m\n\t}\n" + m[2]
 	})
-	if n == 0 {
+	if n == 0 && !strings.Contains(src, "marshalPlain(") {
 		return fmt.Errorf("%s has no field read from a struct field by graphql.ResolveField: has gqlgen's generated code changed?", path)
 	}
 	// Objects: see generated/objects.go.
-	objects := strings.Count(out, objectReturn)
-	if objects == 0 && !strings.Contains(out, objectReturnTo) {
+	if !strings.Contains(out, objectReturn) && !strings.Contains(out, objectReturnTo) {
 		return fmt.Errorf("%s has no %q ending an object's marshaling: has gqlgen's generated code changed?", path, strings.TrimSpace(objectReturn))
 	}
 	out = strings.ReplaceAll(out, objectReturn, objectReturnTo)
