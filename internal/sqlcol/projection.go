@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Scanner is what a store's scan function reads a row from: a *sql.Row,
@@ -26,6 +27,10 @@ type Projection[T any] struct {
 	columns []string       // the select list, one expression each
 	byName  map[string]int // normalized field name -> column
 	always  []bool         // read whatever is asked: the id, and unnamed columns
+	// direct[i], when not nil, makes column i's destination in an object
+	// at base without the scan function: a pointer to a field of a plain
+	// type (see directDest).
+	direct []func(base unsafe.Pointer) any
 }
 
 // NewProjection learns which field each column of the select list columns
@@ -56,6 +61,8 @@ func NewProjection[T any](columns string, scan func(Scanner) (T, error)) (*Proje
 	}
 	p.always[0] = true
 	p.byName["id"] = 0
+	p.direct = make([]func(unsafe.Pointer) any, len(p.columns))
+	p.direct[0] = directDest(rec.dest[0], id.offset)
 	for i, d := range rec.dest[1:] {
 		addr, ok := target(d)
 		name, known := byOffset[addr-base]
@@ -64,8 +71,54 @@ func NewProjection[T any](columns string, scan func(Scanner) (T, error)) (*Proje
 			continue
 		}
 		p.byName[name] = i + 1
+		p.direct[i+1] = directDest(d, addr-base)
 	}
 	return p, nil
+}
+
+// directDest returns what makes a destination like d (a pointer to a field
+// at offset off) for another object, when d is a plain pointer of a type
+// database/sql scans into itself; else nil.
+func directDest(d any, off uintptr) func(base unsafe.Pointer) any {
+	switch d.(type) {
+	case *string:
+		return func(b unsafe.Pointer) any { return (*string)(unsafe.Add(b, off)) }
+	case **string:
+		return func(b unsafe.Pointer) any { return (**string)(unsafe.Add(b, off)) }
+	case *int64:
+		return func(b unsafe.Pointer) any { return (*int64)(unsafe.Add(b, off)) }
+	case **int64:
+		return func(b unsafe.Pointer) any { return (**int64)(unsafe.Add(b, off)) }
+	case *float64:
+		return func(b unsafe.Pointer) any { return (*float64)(unsafe.Add(b, off)) }
+	case **float64:
+		return func(b unsafe.Pointer) any { return (**float64)(unsafe.Add(b, off)) }
+	case *bool:
+		return func(b unsafe.Pointer) any { return (*bool)(unsafe.Add(b, off)) }
+	}
+	return nil
+}
+
+// Direct returns, for the columns cols that Select chose, a function that
+// scans a row into *dst without the entity's scan function (which makes a
+// destination for every column of the full list), or nil when a column's
+// destination is not a plain pointer (a JSON list, a time) or cols is nil.
+func (p *Projection[T]) Direct(cols []int) func(row Scanner, dst *T, buf []any) error {
+	if cols == nil {
+		return nil
+	}
+	for _, i := range cols {
+		if p.direct[i] == nil {
+			return nil
+		}
+	}
+	return func(row Scanner, dst *T, buf []any) error {
+		base := unsafe.Pointer(dst)
+		for k, i := range cols {
+			buf[k] = p.direct[i](base)
+		}
+		return row.Scan(buf[:len(cols)]...)
+	}
 }
 
 // MustProjection is NewProjection for a store's fixed entities: a select

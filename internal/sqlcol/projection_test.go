@@ -100,6 +100,45 @@ func TestProjection(t *testing.T) {
 	})
 }
 
+// TestProjectionDirect: plain columns scan straight into an object, as the
+// scan function would put them; a JSON list or time column needs the scan
+// function.
+func TestProjectionDirect(t *testing.T) {
+	t.Parallel()
+	// The widget's last column fills no field: it is always read, and
+	// needs the scan function.
+	if _, cols := MustProjection(widgetColumns, scanWidget).Select([]string{"name"}); MustProjection(widgetColumns, scanWidget).Direct(cols) != nil {
+		t.Error("a column that fills no field: a direct scan, want none")
+	}
+	scan := func(sc Scanner) (w widget, err error) {
+		err = sc.Scan(append(MetaDest(&w.Meta), &w.Name, &w.LocationID, Micros{Dst: &w.StartedAt}, JSONList[ion.Attribute]{Dst: &w.Attributes})...)
+		return w, err
+	}
+	p := MustProjection(MetaCols+", t.name, t.location_id, t.started_at, t.attributes", scan)
+	_, cols := p.Select([]string{"name", "locationId", "_etag"})
+	direct := p.Direct(cols)
+	if direct == nil {
+		t.Fatal("plain columns: no direct scan")
+	}
+	var got widget
+	if err := direct(row{ion.ID(7), "E1", "gizmo", ion.ID(3)}, &got, make([]any, len(cols))); err != nil {
+		t.Fatal(err)
+	}
+	want, err := scan(p.Scanner(row{ion.ID(7), "E1", "gizmo", ion.ID(3)}, cols))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" || got.Name != "gizmo" || got.Etag != "E1" {
+		t.Errorf("direct scan (-scan function +direct):\n%s", diff)
+	}
+	for _, fields := range [][]string{nil, {"name", "startedAt"}, {"attributes"}} {
+		_, cols := p.Select(fields)
+		if p.Direct(cols) != nil {
+			t.Errorf("fields %q: a direct scan, want none", fields)
+		}
+	}
+}
+
 // TestProjectionNeedsTheIDFirst: a select list that does not start with the
 // id, or that does not match its scan function, is refused.
 func TestProjectionNeedsTheIDFirst(t *testing.T) {

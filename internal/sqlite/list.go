@@ -160,6 +160,18 @@ func (e *entity[T]) list(ctx context.Context, q queryer, opts ion.ListOptions, w
 		size = min(size, 256)
 	}
 	page.Items = make([]T, 0, size)
+	if direct := e.proj.Direct(cols); direct != nil {
+		// Only plain columns: scanned straight into the page's items.
+		var zero T
+		buf := make([]any, len(cols))
+		for rows.Next() {
+			page.Items = append(page.Items, zero)
+			if err := direct(rows, &page.Items[len(page.Items)-1], buf); err != nil {
+				return page, err
+			}
+		}
+		return page, rows.Err()
+	}
 	row := e.proj.Scanner(rows, cols)
 	for rows.Next() {
 		v, err := e.scan(row)
