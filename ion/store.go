@@ -49,6 +49,17 @@ type ListOptions struct {
 	Sort    []SortKey
 	Offset  int
 	Limit   int
+	// Fields, when not nil, names the fields of the objects that the caller
+	// reads, as GraphQL names them ("partNumber", "locationId", "_etag",
+	// "createdAt"; case and underscores do not matter). A store reads those
+	// and the id, and may leave every other field at its zero value: a page
+	// that shows four fields need not read twenty columns. A name that is
+	// not a stored field of the object (a computed field) makes the store
+	// read every field. nil reads every field.
+	Fields []string
+	// SkipTotal says that the caller does not read Page.TotalCount: the store
+	// does not count the list, and TotalCount is 0.
+	SkipTotal bool
 }
 
 // Page is a window of a list and the number of objects the whole list has.

@@ -329,11 +329,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *handler) execute(ctx context.Context, actor ion.Actor, params *graphql.RawParams, get, first bool) (*response, *httpError) {
 	st := newRequestState(actor, h.stores)
 	ctx = generated.WithListOrder(withState(ctx, st), st)
+	// NewHandler registers no field middleware (AroundFields or a
+	// FieldInterceptor); adding one means dropping this.
+	ctx = generated.WithPlainFields(ctx)
 	ctx = graphql.StartOperationTrace(ctx)
 	rc, errs := h.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		return responseOf(h.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)), nil
 	}
+	st.op = rc
 	if get && rc.Operation.Operation != ast.Query {
 		return nil, &httpError{status: http.StatusMethodNotAllowed, code: ion.EBADREQUEST,
 			msg: fmt.Sprintf("A %s cannot be sent with GET; send it with POST. GET is for queries only.", rc.Operation.Operation), allow: "POST"}

@@ -86,7 +86,7 @@ func newLoaders(st *requestState) *loaders {
 			list := func(ctx context.Context, opts ion.ListOptions) (ion.Page[ion.User], error) {
 				return st.stores.Control().Users(ctx, orgID, opts)
 			}
-			return fetchByID(ctx, list, "user", ids, func(v *ion.User) ion.ID { return v.ID })
+			return fetchByID(ctx, list, "user", ids, nil, func(v *ion.User) ion.ID { return v.ID })
 		}),
 
 		partQuantity: newLoader(func(ctx context.Context, ids []ion.ID) ([]float64, []error) {
@@ -130,7 +130,7 @@ func newLoaders(st *requestState) *loaders {
 			if err != nil {
 				return nil, []error{err}
 			}
-			teams, err := fetchAll(ctx, tenantLister(ts, ion.TenantStore.Teams), nil, nil)
+			teams, err := fetchAll(ctx, tenantLister(ts, ion.TenantStore.Teams), nil, nil, nil)
 			if err != nil {
 				return nil, []error{err}
 			}
@@ -290,12 +290,13 @@ func byID[T any](st *requestState, kind string, m tenantMethod[T], id func(*T) i
 		if err != nil {
 			return nil, []error{err}
 		}
-		return fetchByID(ctx, tenantLister(ts, m), kind, ids, id)
+		return fetchByID(ctx, tenantLister(ts, m), kind, ids, fieldsOf[T](st), id)
 	})
 }
 
-func fetchByID[T any](ctx context.Context, list lister[T], kind string, ids []ion.ID, id func(*T) ion.ID) ([]T, []error) {
-	items, err := fetchAll(ctx, list, []ion.Filter{{Field: "id", Op: ion.OpIn, Value: idValues(ids)}}, nil)
+// fetchByID reads the objects of ids (their fields, see ListOptions.Fields).
+func fetchByID[T any](ctx context.Context, list lister[T], kind string, ids []ion.ID, fields []string, id func(*T) ion.ID) ([]T, []error) {
+	items, err := fetchAll(ctx, list, []ion.Filter{{Field: "id", Op: ion.OpIn, Value: idValues(ids)}}, nil, fields)
 	if err != nil {
 		return nil, []error{err}
 	}
@@ -328,7 +329,11 @@ func children[T any](st *requestState, m tenantMethod[T], field string, sort []i
 		if err != nil {
 			return nil, []error{err}
 		}
-		items, err := fetchAll(ctx, tenantLister(ts, m), []ion.Filter{{Field: field, Op: ion.OpIn, Value: idValues(ids)}}, byParent)
+		fields := fieldsOf[T](st)
+		if fields != nil && !slices.Contains(fields, field) {
+			fields = append(fields, field) // the grouping below reads it
+		}
+		items, err := fetchAll(ctx, tenantLister(ts, m), []ion.Filter{{Field: field, Op: ion.OpIn, Value: idValues(ids)}}, byParent, fields)
 		if err != nil {
 			return nil, []error{err}
 		}
@@ -365,19 +370,21 @@ func sameID(a, b *ion.ID) bool {
 	return a == nil && b == nil || a != nil && b != nil && *a == *b
 }
 
-// fetchAll reads every object that matches, a chunk at a time.
-func fetchAll[T any](ctx context.Context, list lister[T], filters []ion.Filter, sort []ion.SortKey) ([]T, error) {
+// fetchAll reads every object that matches (its fields, see
+// ListOptions.Fields), a chunk at a time, without counting them: a chunk
+// shorter than fetchChunk is the last.
+func fetchAll[T any](ctx context.Context, list lister[T], filters []ion.Filter, sort []ion.SortKey, fields []string) ([]T, error) {
 	var out []T
 	for {
-		page, err := list(ctx, ion.ListOptions{Filters: filters, Sort: sort, Offset: len(out), Limit: fetchChunk})
+		page, err := list(ctx, ion.ListOptions{Filters: filters, Sort: sort, Offset: len(out), Limit: fetchChunk, Fields: fields, SkipTotal: true})
 		if err != nil {
 			return nil, err
 		}
-		if out == nil && len(page.Items) >= page.TotalCount {
+		if out == nil && len(page.Items) < fetchChunk {
 			return page.Items, nil // one chunk held them all, as it mostly does
 		}
 		out = append(out, page.Items...)
-		if len(page.Items) == 0 || len(out) >= page.TotalCount {
+		if len(page.Items) < fetchChunk {
 			return out, nil
 		}
 	}

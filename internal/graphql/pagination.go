@@ -131,13 +131,25 @@ type lister[T any] func(ctx context.Context, opts ion.ListOptions) (ion.Page[T],
 
 // paginate answers a connection: it reads the page that the Relay arguments
 // select with one store call (two when last is given, which needs the total
-// first) and builds edges and pageInfo.
+// first) and builds edges and pageInfo. The store reads the fields the
+// operation selects on T (see fields.go), and counts the whole list only
+// when the connection selects what needs the count.
 func paginate[T any](ctx context.Context, list lister[T], p pageArgs, maxPage int, filters []ion.Filter, sort []ion.SortKey) (*model.Connection[T], error) {
+	read := ion.ListOptions{Filters: filters, Sort: sort, SkipTotal: !selectsTotal(ctx)}
+	if st, err := stateFrom(ctx); err == nil {
+		read.Fields = fieldsOf[T](st)
+	}
+	return paginateWith(ctx, list, p, maxPage, read)
+}
+
+// paginateWith is paginate reading with read's filters, sort, fields and
+// SkipTotal (which it ignores for last, which needs the count).
+func paginateWith[T any](ctx context.Context, list lister[T], p pageArgs, maxPage int, read ion.ListOptions) (*model.Connection[T], error) {
 	w, err := p.parse(maxPage)
 	if err != nil {
 		return nil, err
 	}
-	opts := ion.ListOptions{Filters: filters, Sort: sort}
+	opts := read
 	var page ion.Page[T]
 	if w.last == nil {
 		// The page starts at the after offset whatever the total is, so one
@@ -151,13 +163,18 @@ func paginate[T any](ctx context.Context, list lister[T], p pageArgs, maxPage in
 		if page, err = list(ctx, opts); err != nil {
 			return nil, err
 		}
+		if opts.SkipTotal {
+			// Nothing selected needs the count: as far as the page goes,
+			// the list ends where the page does.
+			page.TotalCount = w.start + len(page.Items)
+		}
 		w.bounds(page.TotalCount)
 		if n := max(w.end-w.start, 0); len(page.Items) > n {
 			page.Items = page.Items[:n]
 		}
 	} else {
 		// last counts back from the end of the window, which needs the total.
-		opts.Limit = 0
+		opts.Limit, opts.SkipTotal = 0, false
 		count, err := list(ctx, opts)
 		if err != nil {
 			return nil, err

@@ -40,6 +40,7 @@ func relayReference(total int, first, last, after, before *int) (start, end int,
 }
 
 // memoryList is a store list of total items whose values are their offsets.
+// Like a store, it counts 0 items when asked to skip the count.
 func memoryList(total int, calls *int) lister[int] {
 	return func(ctx context.Context, opts ion.ListOptions) (ion.Page[int], error) {
 		*calls++
@@ -47,13 +48,17 @@ func memoryList(total int, calls *int) lister[int] {
 		for i := opts.Offset; i < min(total, opts.Offset+opts.Limit); i++ {
 			items = append(items, i)
 		}
+		if opts.SkipTotal {
+			return ion.Page[int]{Items: items}, nil
+		}
 		return ion.Page[int]{Items: items, TotalCount: total}, nil
 	}
 }
 
 // TestPaginateMatchesRelay compares paginate with the reference algorithm
 // for every combination of first, last, after and before over small lists,
-// including empty pages and cursors past the end.
+// including empty pages and cursors past the end; and without the count
+// (when the query selects neither totalCount nor pageInfo), the same edges.
 func TestPaginateMatchesRelay(t *testing.T) {
 	t.Parallel()
 	const maxPage = 4
@@ -70,49 +75,60 @@ func TestPaginateMatchesRelay(t *testing.T) {
 		return ptr(offsetCursor(*v))
 	}
 	cases := 0
-	for total := 0; total <= 6; total++ {
-		for fi := -1; fi <= maxPage; fi++ {
-			for li := -1; li <= maxPage; li++ {
-				for ai := -1; ai <= 7; ai++ {
-					for bi := -1; bi <= 7; bi++ {
-						first, last, after, before := opt(fi), opt(li), opt(ai), opt(bi)
-						var calls int
-						conn, err := paginate(t.Context(), memoryList(total, &calls),
-							pageArgs{first: first, last: last, after: cursor(after), before: cursor(before)}, maxPage, nil, nil)
-						if err != nil {
-							t.Fatalf("total %d first %v last %v after %v before %v: %v", total, fi, li, ai, bi, err)
-						}
-						refFirst := first
-						if first == nil && last == nil {
-							refFirst = opt(maxPage) // the implicit page-size cap
-						}
-						start, end, hasPrev, hasNext := relayReference(total, refFirst, last, after, before)
-						var want []string
-						for i := start; i < end; i++ {
-							want = append(want, offsetCursor(i))
-						}
-						var got []string
-						for i, e := range conn.Edges {
-							if *e.Node != start+i {
-								t.Fatalf("node %d at edge %d, want %d", *e.Node, i, start+i)
+	for _, skipTotal := range []bool{false, true} {
+		for total := 0; total <= 6; total++ {
+			for fi := -1; fi <= maxPage; fi++ {
+				for li := -1; li <= maxPage; li++ {
+					for ai := -1; ai <= 7; ai++ {
+						for bi := -1; bi <= 7; bi++ {
+							first, last, after, before := opt(fi), opt(li), opt(ai), opt(bi)
+							var calls int
+							conn, err := paginateWith(t.Context(), memoryList(total, &calls),
+								pageArgs{first: first, last: last, after: cursor(after), before: cursor(before)}, maxPage, ion.ListOptions{SkipTotal: skipTotal})
+							if err != nil {
+								t.Fatalf("total %d first %v last %v after %v before %v: %v", total, fi, li, ai, bi, err)
 							}
-							got = append(got, e.Cursor)
+							refFirst := first
+							if first == nil && last == nil {
+								refFirst = opt(maxPage) // the implicit page-size cap
+							}
+							start, end, hasPrev, hasNext := relayReference(total, refFirst, last, after, before)
+							var want []string
+							for i := start; i < end; i++ {
+								want = append(want, offsetCursor(i))
+							}
+							var got []string
+							for i, e := range conn.Edges {
+								if *e.Node != start+i {
+									t.Fatalf("node %d at edge %d, want %d", *e.Node, i, start+i)
+								}
+								got = append(got, e.Cursor)
+							}
+							name := fmt.Sprintf("total %d first %d last %d after %d before %d skipTotal %v", total, fi, li, ai, bi, skipTotal)
+							if diff := cmp.Diff(want, got); diff != "" {
+								t.Fatalf("%s: cursors (-want +got):\n%s", name, diff)
+							}
+							pi := conn.PageInfo
+							if skipTotal && last == nil {
+								// Only the edges count: nothing that needs the
+								// total is selected.
+								if pi.Count != len(want) {
+									t.Fatalf("%s: count %d, want %d", name, pi.Count, len(want))
+								}
+								cases++
+								continue
+							}
+							if pi.HasPreviousPage != hasPrev || pi.HasNextPage != hasNext || pi.Count != len(want) || pi.TotalCount != total {
+								t.Fatalf("%s: pageInfo %+v, want hasPrev %v hasNext %v count %d", name, *pi, hasPrev, hasNext, len(want))
+							}
+							if len(want) > 0 && (*pi.StartCursor != want[0] || *pi.EndCursor != want[len(want)-1]) {
+								t.Fatalf("%s: start/end cursors %s %s", name, *pi.StartCursor, *pi.EndCursor)
+							}
+							if wantCalls := map[bool]int{false: 1, true: 2}[last != nil]; calls > wantCalls {
+								t.Fatalf("%s: %d store calls, want at most %d", name, calls, wantCalls)
+							}
+							cases++
 						}
-						name := fmt.Sprintf("total %d first %d last %d after %d before %d", total, fi, li, ai, bi)
-						if diff := cmp.Diff(want, got); diff != "" {
-							t.Fatalf("%s: cursors (-want +got):\n%s", name, diff)
-						}
-						pi := conn.PageInfo
-						if pi.HasPreviousPage != hasPrev || pi.HasNextPage != hasNext || pi.Count != len(want) || pi.TotalCount != total {
-							t.Fatalf("%s: pageInfo %+v, want hasPrev %v hasNext %v count %d", name, *pi, hasPrev, hasNext, len(want))
-						}
-						if len(want) > 0 && (*pi.StartCursor != want[0] || *pi.EndCursor != want[len(want)-1]) {
-							t.Fatalf("%s: start/end cursors %s %s", name, *pi.StartCursor, *pi.EndCursor)
-						}
-						if wantCalls := map[bool]int{false: 1, true: 2}[last != nil]; calls > wantCalls {
-							t.Fatalf("%s: %d store calls, want at most %d", name, calls, wantCalls)
-						}
-						cases++
 					}
 				}
 			}

@@ -102,6 +102,26 @@ type countingStores struct {
 	mu     sync.Mutex
 	counts map[string]int // "Tenant", and the counted TenantStore methods
 	hook   func(ctx context.Context, method string) error
+	// lists are the options of the Parts and PartInventories calls.
+	lists map[string][]ion.ListOptions
+}
+
+func (c *countingStores) listed(method string, o ion.ListOptions) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lists == nil {
+		c.lists = map[string][]ion.ListOptions{}
+	}
+	c.lists[method] = append(c.lists[method], o)
+}
+
+// listCalls returns the options of the list calls and forgets them.
+func (c *countingStores) listCalls() map[string][]ion.ListOptions {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.lists
+	c.lists = nil
+	return out
 }
 
 func (c *countingStores) setHook(h func(ctx context.Context, method string) error) {
@@ -148,6 +168,7 @@ func (t *countingTenant) Parts(ctx context.Context, o ion.ListOptions) (ion.Page
 	if err := t.c.before(ctx, "Parts"); err != nil {
 		return ion.Page[ion.Part]{}, err
 	}
+	t.c.listed("Parts", o)
 	return t.TenantStore.Parts(ctx, o)
 }
 
@@ -155,6 +176,7 @@ func (t *countingTenant) PartInventories(ctx context.Context, o ion.ListOptions)
 	if err := t.c.before(ctx, "PartInventories"); err != nil {
 		return ion.Page[ion.PartInventory]{}, err
 	}
+	t.c.listed("PartInventories", o)
 	return t.TenantStore.PartInventories(ctx, o)
 }
 

@@ -16,6 +16,10 @@ import (
 type requestState struct {
 	actor  ion.Actor
 	stores ion.Stores
+	// op is the operation, once it is parsed and validated; fields is what
+	// it selects on each object type, worked out on first use (fields.go).
+	op     *graphql.OperationContext
+	fields operationFields
 
 	mu      sync.Mutex
 	tenant  ion.TenantStore

@@ -50,8 +50,9 @@ type entity[T any] struct {
 	scan    func(sc scanner) (T, error)
 	meta    func(T) ion.Meta // nil for objects without an etag
 
-	byName map[string]string // normalized field name -> field name
-	names  []string          // field names, sorted, for messages
+	proj   *sqlcol.Projection[T] // reads the columns ListOptions.Fields asks for
+	byName map[string]string     // normalized field name -> field name
+	names  []string              // field names, sorted, for messages
 }
 
 // newEntity indexes the entity's fields. Every entity can filter and sort
@@ -71,6 +72,7 @@ func newEntity[T any](e entity[T]) *entity[T] {
 		e.names = append(e.names, name)
 	}
 	slices.Sort(e.names)
+	e.proj = sqlcol.MustProjection(e.columns, func(sc sqlcol.Scanner) (T, error) { return e.scan(sc) })
 	return &e
 }
 
@@ -121,21 +123,44 @@ func (e *entity[T]) list(ctx context.Context, q queryer, opts ion.ListOptions, w
 	if len(where) > 0 {
 		whereSQL = " WHERE " + strings.Join(where, " AND ")
 	}
-	if err := q.QueryRowContext(ctx, "SELECT count(*) FROM "+e.table+" t"+whereSQL, args...).Scan(&page.TotalCount); err != nil {
-		return page, err
+	size := opts.Limit // how many items the page can have
+	if !opts.SkipTotal {
+		if err := q.QueryRowContext(ctx, "SELECT count(*) FROM "+e.table+" t"+whereSQL, args...).Scan(&page.TotalCount); err != nil {
+			return page, err
+		}
+		size = min(size, page.TotalCount-opts.Offset)
 	}
-	if opts.Limit == 0 || opts.Offset >= page.TotalCount {
+	if size <= 0 {
 		return page, nil
 	}
-	query := "SELECT " + e.columns + " FROM " + e.table + " t" + whereSQL + " ORDER BY " + order + " LIMIT ? OFFSET ?"
+	selectList, cols := e.proj.Select(opts.Fields)
+	query := "SELECT " + selectList + " FROM " + e.table + " t" + whereSQL + " ORDER BY " + order + " LIMIT ? OFFSET ?"
 	rows, err := q.QueryContext(ctx, query, append(args, opts.Limit, opts.Offset)...)
 	if err != nil {
 		return page, err
 	}
 	defer rows.Close()
-	page.Items = make([]T, 0, min(opts.Limit, page.TotalCount-opts.Offset))
+	if opts.SkipTotal {
+		// Without a count, size is only the limit: a long page grows past
+		// this rather than every short one being allocated for the limit.
+		size = min(size, 256)
+	}
+	page.Items = make([]T, 0, size)
+	if direct := e.proj.Direct(cols); direct != nil {
+		// Only plain columns: scanned straight into the page's items.
+		var zero T
+		buf := make([]any, len(cols))
+		for rows.Next() {
+			page.Items = append(page.Items, zero)
+			if err := direct(rows, &page.Items[len(page.Items)-1], buf); err != nil {
+				return page, err
+			}
+		}
+		return page, rows.Err()
+	}
+	row := e.proj.Scanner(rows, cols)
 	for rows.Next() {
-		v, err := e.scan(rows)
+		v, err := e.scan(row)
 		if err != nil {
 			return page, err
 		}

@@ -11,6 +11,7 @@ var buildRequirements = newEntity(entity[ion.BuildRequirement]{
 	kind:    "build requirement",
 	plural:  "build requirements",
 	table:   "build_requirements",
+	notNull: []string{"partId", "partInventoryId"},
 	columns: sqlcol.MetaCols + ", t.part_id, t.part_inventory_id, t.quantity_per_parent, t.origin_mbom_item_id",
 	fields: map[string]column{
 		"partId":                         {"t.part_id", kindInt},
@@ -29,6 +30,7 @@ var abomInstallations = newEntity(entity[ion.AbomInstallation]{
 	kind:    "aBOM installation",
 	plural:  "aBOM installations",
 	table:   "abom_installations",
+	notNull: []string{"buildRequirementId", "partInventoryId"},
 	columns: sqlcol.MetaCols + ", t.build_requirement_id, t.part_inventory_id, t.quantity",
 	fields: map[string]column{
 		"buildRequirementId": {"t.build_requirement_id", kindInt},

@@ -11,9 +11,10 @@ import (
 )
 
 var partInventories = newEntity(entity[ion.PartInventory]{
-	kind:   "part inventory",
-	plural: "part inventories",
-	table:  "part_inventories",
+	kind:    "part inventory",
+	plural:  "part inventories",
+	table:   "part_inventories",
+	notNull: []string{"partId"},
 	columns: sqlcol.MetaCols + ", t.part_id, t.serial_number, t.lot_number, t.quantity, t.quantity_available, t.quantity_installed," +
 		" t.quantity_scrapped, t.location_id, t.unit_of_measure_id, t.cost, t.status, t.purchase_order_line_id, t.attributes",
 	fields: map[string]column{

@@ -48,18 +48,34 @@ type entity[T any] struct {
 	fields  map[string]column
 	scan    func(sc scanner) (T, error)
 	meta    func(T) ion.Meta // nil for objects without an etag
+	// notNull names the fields whose column is NOT NULL (id, createdAt
+	// and updatedAt always are). Their sort needs no NULLS LAST/FIRST
+	// clause, and without one SQLite reads the order off an index instead
+	// of sorting every row (the children loaders sort by a parent id).
+	notNull []string
 
-	byName map[string]string // normalized field name -> field name
-	names  []string          // field names, sorted, for messages
+	proj     *sqlcol.Projection[T] // reads the columns ListOptions.Fields asks for
+	byName   map[string]string     // normalized field name -> field name
+	names    []string              // field names, sorted, for messages
+	required map[string]bool       // expressions of the notNull fields
 }
 
 // newEntity indexes the entity's fields. Every entity can filter and sort
 // on id and createdAt, and mutable ones (with meta) on updatedAt.
 func newEntity[T any](e entity[T]) *entity[T] {
+	e.notNull = append(slices.Clip(e.notNull), "id", "createdAt")
 	e.fields["id"] = column{"t.id", kindInt}
 	e.fields["createdAt"] = column{"t.created_at", kindTime}
 	if e.meta != nil {
 		e.fields["updatedAt"] = column{"t.updated_at", kindTime}
+		e.notNull = append(e.notNull, "updatedAt")
+	}
+	e.required = map[string]bool{}
+	for _, name := range e.notNull {
+		if _, ok := e.fields[name]; !ok {
+			panic(fmt.Sprintf("%s: notNull names %q, which is not a field", e.plural, name))
+		}
+		e.required[e.fields[name].expr] = true
 	}
 	e.byName = map[string]string{"created": "createdAt"}
 	if e.meta != nil {
@@ -70,6 +86,7 @@ func newEntity[T any](e entity[T]) *entity[T] {
 		e.names = append(e.names, name)
 	}
 	slices.Sort(e.names)
+	e.proj = sqlcol.MustProjection(e.columns, func(sc sqlcol.Scanner) (T, error) { return e.scan(sc) })
 	return &e
 }
 
@@ -120,21 +137,44 @@ func (e *entity[T]) list(ctx context.Context, q queryer, opts ion.ListOptions, w
 	if len(where) > 0 {
 		whereSQL = " WHERE " + strings.Join(where, " AND ")
 	}
-	if err := q.QueryRowContext(ctx, "SELECT count(*) FROM "+e.table+" t"+whereSQL, args...).Scan(&page.TotalCount); err != nil {
-		return page, err
+	size := opts.Limit // how many items the page can have
+	if !opts.SkipTotal {
+		if err := q.QueryRowContext(ctx, "SELECT count(*) FROM "+e.table+" t"+whereSQL, args...).Scan(&page.TotalCount); err != nil {
+			return page, err
+		}
+		size = min(size, page.TotalCount-opts.Offset)
 	}
-	if opts.Limit == 0 || opts.Offset >= page.TotalCount {
+	if size <= 0 {
 		return page, nil
 	}
-	query := "SELECT " + e.columns + " FROM " + e.table + " t" + whereSQL + " ORDER BY " + order + " LIMIT ? OFFSET ?"
+	selectList, cols := e.proj.Select(opts.Fields)
+	query := "SELECT " + selectList + " FROM " + e.table + " t" + whereSQL + " ORDER BY " + order + " LIMIT ? OFFSET ?"
 	rows, err := q.QueryContext(ctx, query, append(args, opts.Limit, opts.Offset)...)
 	if err != nil {
 		return page, err
 	}
 	defer rows.Close()
-	page.Items = make([]T, 0, min(opts.Limit, page.TotalCount-opts.Offset))
+	if opts.SkipTotal {
+		// Without a count, size is only the limit: a long page grows past
+		// this rather than every short one being allocated for the limit.
+		size = min(size, 256)
+	}
+	page.Items = make([]T, 0, size)
+	if direct := e.proj.Direct(cols); direct != nil {
+		// Only plain columns: scanned straight into the page's items.
+		var zero T
+		buf := make([]any, len(cols))
+		for rows.Next() {
+			page.Items = append(page.Items, zero)
+			if err := direct(rows, &page.Items[len(page.Items)-1], buf); err != nil {
+				return page, err
+			}
+		}
+		return page, rows.Err()
+	}
+	row := e.proj.Scanner(rows, cols)
 	for rows.Next() {
-		v, err := e.scan(rows)
+		v, err := e.scan(row)
 		if err != nil {
 			return page, err
 		}
@@ -172,9 +212,14 @@ func (e *entity[T]) orderBy(keys []ion.SortKey) (string, error) {
 		if !ok {
 			return "", ion.Invalid("sort", "cannot sort %s by %q; use one of: %s.", e.plural, k.Field, strings.Join(e.names, ", "))
 		}
-		if k.Desc {
+		switch {
+		case e.required[c.expr] && k.Desc:
+			parts = append(parts, c.expr+" DESC")
+		case e.required[c.expr]:
+			parts = append(parts, c.expr+" ASC")
+		case k.Desc:
 			parts = append(parts, c.expr+" DESC NULLS FIRST")
-		} else {
+		default:
 			parts = append(parts, c.expr+" ASC NULLS LAST")
 		}
 		if c.expr == "t.id" {

@@ -11,6 +11,7 @@ var mbomItems = newEntity(entity[ion.MBomItem]{
 	kind:    "mBOM item",
 	plural:  "mBOM items",
 	table:   "mbom_items",
+	notNull: []string{"partId", "parentId"},
 	columns: sqlcol.MetaCols + ", t.part_id, t.parent_id, t.quantity",
 	fields: map[string]column{
 		"partId":   {"t.part_id", kindInt},
@@ -28,6 +29,7 @@ var mbomSubstitutes = newEntity(entity[ion.MBomSubstitute]{
 	kind:    "mBOM substitute",
 	plural:  "mBOM substitutes",
 	table:   "mbom_substitutes",
+	notNull: []string{"mbomItemId", "partId"},
 	columns: sqlcol.MetaCols + ", t.mbom_item_id, t.part_id",
 	fields: map[string]column{
 		"mbomItemId": {"t.mbom_item_id", kindInt},

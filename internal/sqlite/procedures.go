@@ -31,9 +31,10 @@ var procedures = newEntity(entity[ion.Procedure]{
 })
 
 var steps = newEntity(entity[ion.Step]{
-	kind:   "step",
-	plural: "steps",
-	table:  "steps",
+	kind:    "step",
+	plural:  "steps",
+	table:   "steps",
+	notNull: []string{"procedureId", "position"},
 	columns: sqlcol.MetaCols + ", t.procedure_id, t.parent_id, t.position, t.title, t.content, t.type," +
 		" (SELECT json_group_array(e.upstream_step_id ORDER BY e.upstream_step_id) FROM step_edges e WHERE e.step_id = t.id)",
 	fields: map[string]column{
@@ -56,6 +57,7 @@ var stepFields = newEntity(entity[ion.StepField]{
 	kind:    "step field",
 	plural:  "step fields",
 	table:   "step_fields",
+	notNull: []string{"stepId"},
 	columns: sqlcol.MetaCols + ", t.step_id, t.name, t.type, t.required, t.unit, t.options",
 	fields: map[string]column{
 		"stepId":   {"t.step_id", kindInt},

@@ -45,6 +45,7 @@ var purchaseOrderLines = newEntity(entity[ion.PurchaseOrderLine]{
 	kind:    "purchase order line",
 	plural:  "purchase order lines",
 	table:   "purchase_order_lines",
+	notNull: []string{"purchaseOrderId", "partId"},
 	columns: sqlcol.MetaCols + ", t.purchase_order_id, t.part_id, t.quantity, t.need_date, t.status, t.description",
 	fields: map[string]column{
 		"purchaseOrderId": {"t.purchase_order_id", kindInt},

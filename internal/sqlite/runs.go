@@ -12,9 +12,10 @@ import (
 )
 
 var runs = newEntity(entity[ion.Run]{
-	kind:   "run",
-	plural: "runs",
-	table:  "runs",
+	kind:    "run",
+	plural:  "runs",
+	table:   "runs",
+	notNull: []string{"procedureId"},
 	columns: sqlcol.MetaCols + ", t.title, t.status, t.procedure_id, t.part_id, t.part_inventory_id, t.started_at, t.completed_at," +
 		" t.archived, t.attributes",
 	fields: map[string]column{
@@ -36,9 +37,10 @@ var runs = newEntity(entity[ion.Run]{
 })
 
 var runSteps = newEntity(entity[ion.RunStep]{
-	kind:   "run step",
-	plural: "run steps",
-	table:  "run_steps",
+	kind:    "run step",
+	plural:  "run steps",
+	table:   "run_steps",
+	notNull: []string{"runId", "position"},
 	columns: sqlcol.MetaCols + ", t.run_id, t.origin_step_id, t.parent_id, t.position, t.title, t.content, t.status," +
 		" (SELECT json_group_array(e.upstream_run_step_id ORDER BY e.upstream_run_step_id) FROM run_step_edges e WHERE e.run_step_id = t.id)",
 	fields: map[string]column{
@@ -62,6 +64,7 @@ var runStepFields = newEntity(entity[ion.RunStepField]{
 	kind:    "run step field",
 	plural:  "run step fields",
 	table:   "run_step_fields",
+	notNull: []string{"runStepId"},
 	columns: sqlcol.MetaCols + ", t.run_step_id, t.name, t.type, t.required, t.unit, t.options, t.value",
 	fields: map[string]column{
 		"runStepId": {"t.run_step_id", kindInt},

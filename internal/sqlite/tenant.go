@@ -77,9 +77,21 @@ func get[T any](ctx context.Context, s *TenantStore, e *entity[T], id ion.ID) (T
 	return v, wrapErr(e.kind, err)
 }
 
-// list reads a page of objects.
+// list reads a page of objects: in a read transaction, so that the count
+// and the page see one snapshot, or without the count as the one query it
+// then is, which needs no transaction (and saves its BEGIN, ROLLBACK and
+// database/sql's goroutine watching it).
 func list[T any](ctx context.Context, s *TenantStore, e *entity[T], opts ion.ListOptions) (ion.Page[T], error) {
 	var page ion.Page[T]
+	if opts.SkipTotal {
+		db, release, err := s.stores.acquire(ctx, s.id)
+		if err != nil {
+			return page, wrapErr(e.plural, err)
+		}
+		defer release()
+		page, err = e.list(ctx, db.read, opts, nil, nil)
+		return page, wrapErr(e.plural, err)
+	}
 	err := s.view(ctx, e.plural, func(q queryer) (err error) {
 		page, err = e.list(ctx, q, opts, nil, nil)
 		return err

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"IssuesAndTeams", testIssuesAndTeams},
 		{"Etags", testEtags},
 		{"Lists", testLists},
+		{"ListReads", testListReads},
 		{"Tenancy", testTenancy},
 		{"States", testStates},
 		{"Sandboxes", testSandboxes},

@@ -12038,6 +12038,9 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _APIKey_id(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12061,6 +12064,9 @@ func (ec *executionContext) fieldContext_APIKey_id(_ context.Context, field grap
 }
 
 func (ec *executionContext) _APIKey__etag(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12084,6 +12090,9 @@ func (ec *executionContext) fieldContext_APIKey__etag(_ context.Context, field g
 }
 
 func (ec *executionContext) _APIKey_clientId(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ClientID, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12107,6 +12116,9 @@ func (ec *executionContext) fieldContext_APIKey_clientId(_ context.Context, fiel
 }
 
 func (ec *executionContext) _APIKey_clientSecret(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ClientSecret, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12130,6 +12142,9 @@ func (ec *executionContext) fieldContext_APIKey_clientSecret(_ context.Context, 
 }
 
 func (ec *executionContext) _APIKey_secretHint(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.SecretHint, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12153,6 +12168,9 @@ func (ec *executionContext) fieldContext_APIKey_secretHint(_ context.Context, fi
 }
 
 func (ec *executionContext) _APIKey_enabled(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Enabled, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12176,6 +12194,9 @@ func (ec *executionContext) fieldContext_APIKey_enabled(_ context.Context, field
 }
 
 func (ec *executionContext) _APIKey_userId(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UserID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12231,6 +12252,9 @@ func (ec *executionContext) fieldContext_APIKey_user(_ context.Context, field gr
 }
 
 func (ec *executionContext) _APIKey_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12254,6 +12278,9 @@ func (ec *executionContext) fieldContext_APIKey_createdAt(_ context.Context, fie
 }
 
 func (ec *executionContext) _APIKey_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.APIKey) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12341,6 +12368,9 @@ func (ec *executionContext) fieldContext_APIKeyConnection_pageInfo(_ context.Con
 }
 
 func (ec *executionContext) _APIKeyConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[model.APIKey]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12396,6 +12426,9 @@ func (ec *executionContext) fieldContext_APIKeyEdge_node(_ context.Context, fiel
 }
 
 func (ec *executionContext) _APIKeyEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[model.APIKey]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12451,6 +12484,9 @@ func (ec *executionContext) fieldContext_APIKeyPayload_apikey(_ context.Context,
 }
 
 func (ec *executionContext) _AbomInstallation_id(ctx context.Context, field graphql.CollectedField, obj *ion.AbomInstallation) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12474,6 +12510,9 @@ func (ec *executionContext) fieldContext_AbomInstallation_id(_ context.Context, 
 }
 
 func (ec *executionContext) _AbomInstallation__etag(ctx context.Context, field graphql.CollectedField, obj *ion.AbomInstallation) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12497,6 +12536,9 @@ func (ec *executionContext) fieldContext_AbomInstallation__etag(_ context.Contex
 }
 
 func (ec *executionContext) _AbomInstallation_buildRequirementId(ctx context.Context, field graphql.CollectedField, obj *ion.AbomInstallation) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.BuildRequirementID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12552,6 +12594,9 @@ func (ec *executionContext) fieldContext_AbomInstallation_buildRequirement(_ con
 }
 
 func (ec *executionContext) _AbomInstallation_partInventoryId(ctx context.Context, field graphql.CollectedField, obj *ion.AbomInstallation) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.PartInventoryID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12639,6 +12684,9 @@ func (ec *executionContext) fieldContext_AbomInstallation_installedPartInventory
 }
 
 func (ec *executionContext) _AbomInstallation_quantity(ctx context.Context, field graphql.CollectedField, obj *ion.AbomInstallation) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Quantity, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12685,6 +12733,9 @@ func (ec *executionContext) fieldContext_AbomInstallation_buildRequirementRefere
 }
 
 func (ec *executionContext) _AbomInstallation_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.AbomInstallation) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12708,6 +12759,9 @@ func (ec *executionContext) fieldContext_AbomInstallation_createdAt(_ context.Co
 }
 
 func (ec *executionContext) _AbomInstallation_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.AbomInstallation) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12795,6 +12849,9 @@ func (ec *executionContext) fieldContext_AbomInstallationConnection_pageInfo(_ c
 }
 
 func (ec *executionContext) _AbomInstallationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.AbomInstallation]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12850,6 +12907,9 @@ func (ec *executionContext) fieldContext_AbomInstallationEdge_node(_ context.Con
 }
 
 func (ec *executionContext) _AbomInstallationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.AbomInstallation]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12960,6 +13020,9 @@ func (ec *executionContext) fieldContext_AdjustPartInventoriesPayload_dryRun(_ c
 }
 
 func (ec *executionContext) _Attribute_key(ctx context.Context, field graphql.CollectedField, obj *model.Attribute) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Key, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12983,6 +13046,9 @@ func (ec *executionContext) fieldContext_Attribute_key(_ context.Context, field 
 }
 
 func (ec *executionContext) _Attribute_type(ctx context.Context, field graphql.CollectedField, obj *model.Attribute) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Type, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13006,6 +13072,9 @@ func (ec *executionContext) fieldContext_Attribute_type(_ context.Context, field
 }
 
 func (ec *executionContext) _Attribute_value(ctx context.Context, field graphql.CollectedField, obj *model.Attribute) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Value, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13029,6 +13098,9 @@ func (ec *executionContext) fieldContext_Attribute_value(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Attribute_Etag(ctx context.Context, field graphql.CollectedField, obj *model.Attribute) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13052,6 +13124,9 @@ func (ec *executionContext) fieldContext_Attribute_Etag(_ context.Context, field
 }
 
 func (ec *executionContext) _BuildRequirement_id(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13075,6 +13150,9 @@ func (ec *executionContext) fieldContext_BuildRequirement_id(_ context.Context, 
 }
 
 func (ec *executionContext) _BuildRequirement__etag(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13098,6 +13176,9 @@ func (ec *executionContext) fieldContext_BuildRequirement__etag(_ context.Contex
 }
 
 func (ec *executionContext) _BuildRequirement_partId(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.PartID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13153,6 +13234,9 @@ func (ec *executionContext) fieldContext_BuildRequirement_part(_ context.Context
 }
 
 func (ec *executionContext) _BuildRequirement_partInventoryId(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.PartInventoryID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13208,6 +13292,9 @@ func (ec *executionContext) fieldContext_BuildRequirement_partInventory(_ contex
 }
 
 func (ec *executionContext) _BuildRequirement_quantityPerParentPartInventory(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.QuantityPerParentPartInventory, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13254,6 +13341,9 @@ func (ec *executionContext) fieldContext_BuildRequirement_quantity(_ context.Con
 }
 
 func (ec *executionContext) _BuildRequirement_originMbomItemId(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.OriginMBomItemID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13451,6 +13541,9 @@ func (ec *executionContext) fieldContext_BuildRequirement_partInventories(_ cont
 }
 
 func (ec *executionContext) _BuildRequirement_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13474,6 +13567,9 @@ func (ec *executionContext) fieldContext_BuildRequirement_createdAt(_ context.Co
 }
 
 func (ec *executionContext) _BuildRequirement_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.BuildRequirement) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13561,6 +13657,9 @@ func (ec *executionContext) fieldContext_BuildRequirementConnection_pageInfo(_ c
 }
 
 func (ec *executionContext) _BuildRequirementConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.BuildRequirement]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13616,6 +13715,9 @@ func (ec *executionContext) fieldContext_BuildRequirementEdge_node(_ context.Con
 }
 
 func (ec *executionContext) _BuildRequirementEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.BuildRequirement]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13781,6 +13883,9 @@ func (ec *executionContext) fieldContext_CreateRunStepPayload_step(_ context.Con
 }
 
 func (ec *executionContext) _DeletePayload_id(ctx context.Context, field graphql.CollectedField, obj *model.DeletePayload) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13836,6 +13941,9 @@ func (ec *executionContext) fieldContext_FireWebhookEventPayload_webhookEvents(_
 }
 
 func (ec *executionContext) _Issue_id(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13859,6 +13967,9 @@ func (ec *executionContext) fieldContext_Issue_id(_ context.Context, field graph
 }
 
 func (ec *executionContext) _Issue__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13882,6 +13993,9 @@ func (ec *executionContext) fieldContext_Issue__etag(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Issue_title(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Title, false, ec.marshalOString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13905,6 +14019,9 @@ func (ec *executionContext) fieldContext_Issue_title(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Issue_status(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNIssueStatusEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13928,6 +14045,9 @@ func (ec *executionContext) fieldContext_Issue_status(_ context.Context, field g
 }
 
 func (ec *executionContext) _Issue_runId(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.RunID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13983,6 +14103,9 @@ func (ec *executionContext) fieldContext_Issue_run(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Issue_runStepId(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.RunStepID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14038,6 +14161,9 @@ func (ec *executionContext) fieldContext_Issue_runStep(_ context.Context, field 
 }
 
 func (ec *executionContext) _Issue_partInventoryId(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.PartInventoryID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14139,6 +14265,9 @@ func (ec *executionContext) fieldContext_Issue_expectedCondition(_ context.Conte
 }
 
 func (ec *executionContext) _Issue_disposition(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Disposition, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14194,6 +14323,9 @@ func (ec *executionContext) fieldContext_Issue_attributes(_ context.Context, fie
 }
 
 func (ec *executionContext) _Issue_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14217,6 +14349,9 @@ func (ec *executionContext) fieldContext_Issue_createdAt(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Issue_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Issue) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14304,6 +14439,9 @@ func (ec *executionContext) fieldContext_IssueConnection_pageInfo(_ context.Cont
 }
 
 func (ec *executionContext) _IssueConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Issue]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14359,6 +14497,9 @@ func (ec *executionContext) fieldContext_IssueEdge_node(_ context.Context, field
 }
 
 func (ec *executionContext) _IssueEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Issue]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14414,6 +14555,9 @@ func (ec *executionContext) fieldContext_IssuePayload_issue(_ context.Context, f
 }
 
 func (ec *executionContext) _Location_id(ctx context.Context, field graphql.CollectedField, obj *ion.Location) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14437,6 +14581,9 @@ func (ec *executionContext) fieldContext_Location_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Location__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Location) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14460,6 +14607,9 @@ func (ec *executionContext) fieldContext_Location__etag(_ context.Context, field
 }
 
 func (ec *executionContext) _Location_name(ctx context.Context, field graphql.CollectedField, obj *ion.Location) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14483,6 +14633,9 @@ func (ec *executionContext) fieldContext_Location_name(_ context.Context, field 
 }
 
 func (ec *executionContext) _Location_available(ctx context.Context, field graphql.CollectedField, obj *ion.Location) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Available, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14561,6 +14714,9 @@ func (ec *executionContext) fieldContext_Location_partInventories(_ context.Cont
 }
 
 func (ec *executionContext) _Location_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Location) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14584,6 +14740,9 @@ func (ec *executionContext) fieldContext_Location_createdAt(_ context.Context, f
 }
 
 func (ec *executionContext) _Location_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Location) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14671,6 +14830,9 @@ func (ec *executionContext) fieldContext_LocationConnection_pageInfo(_ context.C
 }
 
 func (ec *executionContext) _LocationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Location]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14726,6 +14888,9 @@ func (ec *executionContext) fieldContext_LocationEdge_node(_ context.Context, fi
 }
 
 func (ec *executionContext) _LocationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Location]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14781,6 +14946,9 @@ func (ec *executionContext) fieldContext_LocationPayload_location(_ context.Cont
 }
 
 func (ec *executionContext) _MBomItem_id(ctx context.Context, field graphql.CollectedField, obj *ion.MBomItem) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14804,6 +14972,9 @@ func (ec *executionContext) fieldContext_MBomItem_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _MBomItem__etag(ctx context.Context, field graphql.CollectedField, obj *ion.MBomItem) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14827,6 +14998,9 @@ func (ec *executionContext) fieldContext_MBomItem__etag(_ context.Context, field
 }
 
 func (ec *executionContext) _MBomItem_partId(ctx context.Context, field graphql.CollectedField, obj *ion.MBomItem) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.PartID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14850,6 +15024,9 @@ func (ec *executionContext) fieldContext_MBomItem_partId(_ context.Context, fiel
 }
 
 func (ec *executionContext) _MBomItem_parentId(ctx context.Context, field graphql.CollectedField, obj *ion.MBomItem) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ParentID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14873,6 +15050,9 @@ func (ec *executionContext) fieldContext_MBomItem_parentId(_ context.Context, fi
 }
 
 func (ec *executionContext) _MBomItem_quantity(ctx context.Context, field graphql.CollectedField, obj *ion.MBomItem) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Quantity, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14992,6 +15172,9 @@ func (ec *executionContext) fieldContext_MBomItem_substitutes(_ context.Context,
 }
 
 func (ec *executionContext) _MBomItem_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.MBomItem) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15015,6 +15198,9 @@ func (ec *executionContext) fieldContext_MBomItem_createdAt(_ context.Context, f
 }
 
 func (ec *executionContext) _MBomItem_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.MBomItem) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15102,6 +15288,9 @@ func (ec *executionContext) fieldContext_MBomItemConnection_pageInfo(_ context.C
 }
 
 func (ec *executionContext) _MBomItemConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.MBomItem]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15157,6 +15346,9 @@ func (ec *executionContext) fieldContext_MBomItemEdge_node(_ context.Context, fi
 }
 
 func (ec *executionContext) _MBomItemEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.MBomItem]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15212,6 +15404,9 @@ func (ec *executionContext) fieldContext_MBomItemPayload_mbomItem(_ context.Cont
 }
 
 func (ec *executionContext) _MBomSubstitute_id(ctx context.Context, field graphql.CollectedField, obj *ion.MBomSubstitute) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15235,6 +15430,9 @@ func (ec *executionContext) fieldContext_MBomSubstitute_id(_ context.Context, fi
 }
 
 func (ec *executionContext) _MBomSubstitute__etag(ctx context.Context, field graphql.CollectedField, obj *ion.MBomSubstitute) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15258,6 +15456,9 @@ func (ec *executionContext) fieldContext_MBomSubstitute__etag(_ context.Context,
 }
 
 func (ec *executionContext) _MBomSubstitute_mbomItemId(ctx context.Context, field graphql.CollectedField, obj *ion.MBomSubstitute) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.MBomItemID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15281,6 +15482,9 @@ func (ec *executionContext) fieldContext_MBomSubstitute_mbomItemId(_ context.Con
 }
 
 func (ec *executionContext) _MBomSubstitute_partId(ctx context.Context, field graphql.CollectedField, obj *ion.MBomSubstitute) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.PartID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15368,6 +15572,9 @@ func (ec *executionContext) fieldContext_MBomSubstitute_mbomItem(_ context.Conte
 }
 
 func (ec *executionContext) _MBomSubstitute_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.MBomSubstitute) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15391,6 +15598,9 @@ func (ec *executionContext) fieldContext_MBomSubstitute_createdAt(_ context.Cont
 }
 
 func (ec *executionContext) _MBomSubstitute_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.MBomSubstitute) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15478,6 +15688,9 @@ func (ec *executionContext) fieldContext_MBomSubstituteConnection_pageInfo(_ con
 }
 
 func (ec *executionContext) _MBomSubstituteConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.MBomSubstitute]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15533,6 +15746,9 @@ func (ec *executionContext) fieldContext_MBomSubstituteEdge_node(_ context.Conte
 }
 
 func (ec *executionContext) _MBomSubstituteEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.MBomSubstitute]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18568,6 +18784,9 @@ func (ec *executionContext) fieldContext_Mutation_fireWebhookEvent(ctx context.C
 }
 
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *ion.Organization) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18591,6 +18810,9 @@ func (ec *executionContext) fieldContext_Organization_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Organization_name(ctx context.Context, field graphql.CollectedField, obj *ion.Organization) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18614,6 +18836,9 @@ func (ec *executionContext) fieldContext_Organization_name(_ context.Context, fi
 }
 
 func (ec *executionContext) _Organization_domain(ctx context.Context, field graphql.CollectedField, obj *ion.Organization) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Domain, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18637,6 +18862,9 @@ func (ec *executionContext) fieldContext_Organization_domain(_ context.Context, 
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.HasNextPage, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18660,6 +18888,9 @@ func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context,
 }
 
 func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.HasPreviousPage, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18683,6 +18914,9 @@ func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Cont
 }
 
 func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.StartCursor, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18706,6 +18940,9 @@ func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context,
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.EndCursor, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18729,6 +18966,9 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 }
 
 func (ec *executionContext) _PageInfo_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18752,6 +18992,9 @@ func (ec *executionContext) fieldContext_PageInfo_totalCount(_ context.Context, 
 }
 
 func (ec *executionContext) _PageInfo_count(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Count, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18775,6 +19018,9 @@ func (ec *executionContext) fieldContext_PageInfo_count(_ context.Context, field
 }
 
 func (ec *executionContext) _Part_id(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18798,6 +19044,9 @@ func (ec *executionContext) fieldContext_Part_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _Part__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18821,6 +19070,9 @@ func (ec *executionContext) fieldContext_Part__etag(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Part_partNumber(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.PartNumber, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18844,6 +19096,9 @@ func (ec *executionContext) fieldContext_Part_partNumber(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Part_revision(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Revision, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18867,6 +19122,9 @@ func (ec *executionContext) fieldContext_Part_revision(_ context.Context, field 
 }
 
 func (ec *executionContext) _Part_description(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Description, false, ec.marshalOString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18890,6 +19148,9 @@ func (ec *executionContext) fieldContext_Part_description(_ context.Context, fie
 }
 
 func (ec *executionContext) _Part_partType(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.PartType, true, ec.marshalNPartTypeEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18913,6 +19174,9 @@ func (ec *executionContext) fieldContext_Part_partType(_ context.Context, field 
 }
 
 func (ec *executionContext) _Part_trackingType(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TrackingType, false, ec.marshalOTrackingTypeEnum2ᚖstring); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18936,6 +19200,9 @@ func (ec *executionContext) fieldContext_Part_trackingType(_ context.Context, fi
 }
 
 func (ec *executionContext) _Part_status(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNPartStatusEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18959,6 +19226,9 @@ func (ec *executionContext) fieldContext_Part_status(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Part_sourcingStrategy(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.SourcingStrategy, false, ec.marshalOSourcingStrategyEnum2ᚖstring); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18982,6 +19252,9 @@ func (ec *executionContext) fieldContext_Part_sourcingStrategy(_ context.Context
 }
 
 func (ec *executionContext) _Part_cost(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cost, false, ec.marshalOFloat2ᚖfloat64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19005,6 +19278,9 @@ func (ec *executionContext) fieldContext_Part_cost(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Part_leadTime(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.LeadTime, false, ec.marshalOInt2ᚖint64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19028,6 +19304,9 @@ func (ec *executionContext) fieldContext_Part_leadTime(_ context.Context, field 
 }
 
 func (ec *executionContext) _Part_revisedFromId(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.RevisedFromID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19266,6 +19545,9 @@ func (ec *executionContext) fieldContext_Part_runs(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Part_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19289,6 +19571,9 @@ func (ec *executionContext) fieldContext_Part_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _Part_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Part) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19376,6 +19661,9 @@ func (ec *executionContext) fieldContext_PartConnection_pageInfo(_ context.Conte
 }
 
 func (ec *executionContext) _PartConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Part]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19431,6 +19719,9 @@ func (ec *executionContext) fieldContext_PartEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _PartEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Part]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19454,6 +19745,9 @@ func (ec *executionContext) fieldContext_PartEdge_cursor(_ context.Context, fiel
 }
 
 func (ec *executionContext) _PartInventory_id(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19477,6 +19771,9 @@ func (ec *executionContext) fieldContext_PartInventory_id(_ context.Context, fie
 }
 
 func (ec *executionContext) _PartInventory__etag(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19500,6 +19797,9 @@ func (ec *executionContext) fieldContext_PartInventory__etag(_ context.Context, 
 }
 
 func (ec *executionContext) _PartInventory_partId(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.PartID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19555,6 +19855,9 @@ func (ec *executionContext) fieldContext_PartInventory_part(_ context.Context, f
 }
 
 func (ec *executionContext) _PartInventory_serialNumber(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.SerialNumber, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19578,6 +19881,9 @@ func (ec *executionContext) fieldContext_PartInventory_serialNumber(_ context.Co
 }
 
 func (ec *executionContext) _PartInventory_lotNumber(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.LotNumber, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19601,6 +19907,9 @@ func (ec *executionContext) fieldContext_PartInventory_lotNumber(_ context.Conte
 }
 
 func (ec *executionContext) _PartInventory_quantity(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Quantity, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19624,6 +19933,9 @@ func (ec *executionContext) fieldContext_PartInventory_quantity(_ context.Contex
 }
 
 func (ec *executionContext) _PartInventory_quantityAvailable(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.QuantityAvailable, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19647,6 +19959,9 @@ func (ec *executionContext) fieldContext_PartInventory_quantityAvailable(_ conte
 }
 
 func (ec *executionContext) _PartInventory_quantityInstalled(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.QuantityInstalled, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19670,6 +19985,9 @@ func (ec *executionContext) fieldContext_PartInventory_quantityInstalled(_ conte
 }
 
 func (ec *executionContext) _PartInventory_quantityScrapped(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.QuantityScrapped, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19693,6 +20011,9 @@ func (ec *executionContext) fieldContext_PartInventory_quantityScrapped(_ contex
 }
 
 func (ec *executionContext) _PartInventory_locationId(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.LocationID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19748,6 +20069,9 @@ func (ec *executionContext) fieldContext_PartInventory_location(_ context.Contex
 }
 
 func (ec *executionContext) _PartInventory_unitOfMeasureId(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UnitOfMeasureID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19803,6 +20127,9 @@ func (ec *executionContext) fieldContext_PartInventory_unitOfMeasure(_ context.C
 }
 
 func (ec *executionContext) _PartInventory_cost(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cost, false, ec.marshalOFloat2ᚖfloat64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19826,6 +20153,9 @@ func (ec *executionContext) fieldContext_PartInventory_cost(_ context.Context, f
 }
 
 func (ec *executionContext) _PartInventory_status(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNInventoryStatusEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19918,6 +20248,9 @@ func (ec *executionContext) fieldContext_PartInventory_received(_ context.Contex
 }
 
 func (ec *executionContext) _PartInventory_purchaseOrderLineId(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.PurchaseOrderLineID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20124,6 +20457,9 @@ func (ec *executionContext) fieldContext_PartInventory_createdById(_ context.Con
 }
 
 func (ec *executionContext) _PartInventory_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20147,6 +20483,9 @@ func (ec *executionContext) fieldContext_PartInventory_createdAt(_ context.Conte
 }
 
 func (ec *executionContext) _PartInventory_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.PartInventory) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20234,6 +20573,9 @@ func (ec *executionContext) fieldContext_PartInventoryConnection_pageInfo(_ cont
 }
 
 func (ec *executionContext) _PartInventoryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.PartInventory]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20289,6 +20631,9 @@ func (ec *executionContext) fieldContext_PartInventoryEdge_node(_ context.Contex
 }
 
 func (ec *executionContext) _PartInventoryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.PartInventory]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20376,6 +20721,9 @@ func (ec *executionContext) fieldContext_PartPayload_part(_ context.Context, fie
 }
 
 func (ec *executionContext) _PermissionGroup_name(ctx context.Context, field graphql.CollectedField, obj *model.PermissionGroup) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20399,6 +20747,9 @@ func (ec *executionContext) fieldContext_PermissionGroup_name(_ context.Context,
 }
 
 func (ec *executionContext) _PermissionGroup_family(ctx context.Context, field graphql.CollectedField, obj *model.PermissionGroup) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Family, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20422,6 +20773,9 @@ func (ec *executionContext) fieldContext_PermissionGroup_family(_ context.Contex
 }
 
 func (ec *executionContext) _Procedure_id(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20445,6 +20799,9 @@ func (ec *executionContext) fieldContext_Procedure_id(_ context.Context, field g
 }
 
 func (ec *executionContext) _Procedure__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20468,6 +20825,9 @@ func (ec *executionContext) fieldContext_Procedure__etag(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Procedure_title(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Title, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20491,6 +20851,9 @@ func (ec *executionContext) fieldContext_Procedure_title(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Procedure_description(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Description, false, ec.marshalOString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20514,6 +20877,9 @@ func (ec *executionContext) fieldContext_Procedure_description(_ context.Context
 }
 
 func (ec *executionContext) _Procedure_type(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Type, false, ec.marshalOProceduretypeenum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20537,6 +20903,9 @@ func (ec *executionContext) fieldContext_Procedure_type(_ context.Context, field
 }
 
 func (ec *executionContext) _Procedure_status(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNProcedureStatusEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20560,6 +20929,9 @@ func (ec *executionContext) fieldContext_Procedure_status(_ context.Context, fie
 }
 
 func (ec *executionContext) _Procedure_exportControlled(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ExportControlled, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20583,6 +20955,9 @@ func (ec *executionContext) fieldContext_Procedure_exportControlled(_ context.Co
 }
 
 func (ec *executionContext) _Procedure_version(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Version, true, ec.marshalNInt2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20693,6 +21068,9 @@ func (ec *executionContext) fieldContext_Procedure_steps(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Procedure_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20716,6 +21094,9 @@ func (ec *executionContext) fieldContext_Procedure_createdAt(_ context.Context, 
 }
 
 func (ec *executionContext) _Procedure_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Procedure) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20803,6 +21184,9 @@ func (ec *executionContext) fieldContext_ProcedureConnection_pageInfo(_ context.
 }
 
 func (ec *executionContext) _ProcedureConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Procedure]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20858,6 +21242,9 @@ func (ec *executionContext) fieldContext_ProcedureEdge_node(_ context.Context, f
 }
 
 func (ec *executionContext) _ProcedureEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Procedure]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20913,6 +21300,9 @@ func (ec *executionContext) fieldContext_ProcedurePayload_procedure(_ context.Co
 }
 
 func (ec *executionContext) _PurchaseOrder_id(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrder) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20936,6 +21326,9 @@ func (ec *executionContext) fieldContext_PurchaseOrder_id(_ context.Context, fie
 }
 
 func (ec *executionContext) _PurchaseOrder__etag(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrder) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20959,6 +21352,9 @@ func (ec *executionContext) fieldContext_PurchaseOrder__etag(_ context.Context, 
 }
 
 func (ec *executionContext) _PurchaseOrder_status(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrder) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNPurchaseOrderStatusEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20982,6 +21378,9 @@ func (ec *executionContext) fieldContext_PurchaseOrder_status(_ context.Context,
 }
 
 func (ec *executionContext) _PurchaseOrder_supplierId(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrder) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.SupplierID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21133,6 +21532,9 @@ func (ec *executionContext) fieldContext_PurchaseOrder_attributes(_ context.Cont
 }
 
 func (ec *executionContext) _PurchaseOrder_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrder) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21156,6 +21558,9 @@ func (ec *executionContext) fieldContext_PurchaseOrder_createdAt(_ context.Conte
 }
 
 func (ec *executionContext) _PurchaseOrder_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrder) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21243,6 +21648,9 @@ func (ec *executionContext) fieldContext_PurchaseOrderConnection_pageInfo(_ cont
 }
 
 func (ec *executionContext) _PurchaseOrderConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.PurchaseOrder]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21298,6 +21706,9 @@ func (ec *executionContext) fieldContext_PurchaseOrderEdge_node(_ context.Contex
 }
 
 func (ec *executionContext) _PurchaseOrderEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.PurchaseOrder]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21321,6 +21732,9 @@ func (ec *executionContext) fieldContext_PurchaseOrderEdge_cursor(_ context.Cont
 }
 
 func (ec *executionContext) _PurchaseOrderLine_id(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21344,6 +21758,9 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_id(_ context.Context,
 }
 
 func (ec *executionContext) _PurchaseOrderLine__etag(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21367,6 +21784,9 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine__etag(_ context.Conte
 }
 
 func (ec *executionContext) _PurchaseOrderLine_purchaseOrderId(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.PurchaseOrderID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21422,6 +21842,9 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_purchaseOrder(_ conte
 }
 
 func (ec *executionContext) _PurchaseOrderLine_partId(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.PartID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21477,6 +21900,9 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_part(_ context.Contex
 }
 
 func (ec *executionContext) _PurchaseOrderLine_quantity(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Quantity, true, ec.marshalNFloat2float64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21500,6 +21926,9 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_quantity(_ context.Co
 }
 
 func (ec *executionContext) _PurchaseOrderLine_needDate(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.NeedDate, false, ec.marshalODateTime2ᚖtimeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21523,6 +21952,9 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_needDate(_ context.Co
 }
 
 func (ec *executionContext) _PurchaseOrderLine_status(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Status, false, ec.marshalOString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21546,6 +21978,9 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_status(_ context.Cont
 }
 
 func (ec *executionContext) _PurchaseOrderLine_description(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Description, false, ec.marshalOString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21601,6 +22036,9 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_partInventories(_ con
 }
 
 func (ec *executionContext) _PurchaseOrderLine_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21624,6 +22062,9 @@ func (ec *executionContext) fieldContext_PurchaseOrderLine_createdAt(_ context.C
 }
 
 func (ec *executionContext) _PurchaseOrderLine_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.PurchaseOrderLine) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21711,6 +22152,9 @@ func (ec *executionContext) fieldContext_PurchaseOrderLineConnection_pageInfo(_ 
 }
 
 func (ec *executionContext) _PurchaseOrderLineConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.PurchaseOrderLine]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21766,6 +22210,9 @@ func (ec *executionContext) fieldContext_PurchaseOrderLineEdge_node(_ context.Co
 }
 
 func (ec *executionContext) _PurchaseOrderLineEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.PurchaseOrderLine]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -23952,6 +24399,9 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 }
 
 func (ec *executionContext) _Role_id(ctx context.Context, field graphql.CollectedField, obj *model.Role) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -23975,6 +24425,9 @@ func (ec *executionContext) fieldContext_Role_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _Role_name(ctx context.Context, field graphql.CollectedField, obj *model.Role) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -23998,6 +24451,9 @@ func (ec *executionContext) fieldContext_Role_name(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Run_id(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24021,6 +24477,9 @@ func (ec *executionContext) fieldContext_Run_id(_ context.Context, field graphql
 }
 
 func (ec *executionContext) _Run__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24044,6 +24503,9 @@ func (ec *executionContext) fieldContext_Run__etag(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Run_title(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Title, false, ec.marshalOString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24067,6 +24529,9 @@ func (ec *executionContext) fieldContext_Run_title(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Run_status(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNRunStatusEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24090,6 +24555,9 @@ func (ec *executionContext) fieldContext_Run_status(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Run_procedureId(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ProcedureID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24145,6 +24613,9 @@ func (ec *executionContext) fieldContext_Run_procedure(_ context.Context, field 
 }
 
 func (ec *executionContext) _Run_partId(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.PartID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24200,6 +24671,9 @@ func (ec *executionContext) fieldContext_Run_part(_ context.Context, field graph
 }
 
 func (ec *executionContext) _Run_partInventoryId(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.PartInventoryID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24287,6 +24761,9 @@ func (ec *executionContext) fieldContext_Run_steps(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Run_startedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.StartedAt, false, ec.marshalODateTime2ᚖtimeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24310,6 +24787,9 @@ func (ec *executionContext) fieldContext_Run_startedAt(_ context.Context, field 
 }
 
 func (ec *executionContext) _Run_completedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CompletedAt, false, ec.marshalODateTime2ᚖtimeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24333,6 +24813,9 @@ func (ec *executionContext) fieldContext_Run_completedAt(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Run_archived(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Archived, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24388,6 +24871,9 @@ func (ec *executionContext) fieldContext_Run_attributes(_ context.Context, field
 }
 
 func (ec *executionContext) _Run_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24411,6 +24897,9 @@ func (ec *executionContext) fieldContext_Run_createdAt(_ context.Context, field 
 }
 
 func (ec *executionContext) _Run_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Run) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24498,6 +24987,9 @@ func (ec *executionContext) fieldContext_RunConnection_pageInfo(_ context.Contex
 }
 
 func (ec *executionContext) _RunConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Run]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24553,6 +25045,9 @@ func (ec *executionContext) fieldContext_RunEdge_node(_ context.Context, field g
 }
 
 func (ec *executionContext) _RunEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Run]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24608,6 +25103,9 @@ func (ec *executionContext) fieldContext_RunPayload_run(_ context.Context, field
 }
 
 func (ec *executionContext) _RunStep_id(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24631,6 +25129,9 @@ func (ec *executionContext) fieldContext_RunStep_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _RunStep__etag(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24654,6 +25155,9 @@ func (ec *executionContext) fieldContext_RunStep__etag(_ context.Context, field 
 }
 
 func (ec *executionContext) _RunStep_runId(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.RunID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24709,6 +25213,9 @@ func (ec *executionContext) fieldContext_RunStep_run(_ context.Context, field gr
 }
 
 func (ec *executionContext) _RunStep_originStepId(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.OriginStepID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24732,6 +25239,9 @@ func (ec *executionContext) fieldContext_RunStep_originStepId(_ context.Context,
 }
 
 func (ec *executionContext) _RunStep_parentId(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ParentID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24755,6 +25265,9 @@ func (ec *executionContext) fieldContext_RunStep_parentId(_ context.Context, fie
 }
 
 func (ec *executionContext) _RunStep_position(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Position, true, ec.marshalNInt2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24778,6 +25291,9 @@ func (ec *executionContext) fieldContext_RunStep_position(_ context.Context, fie
 }
 
 func (ec *executionContext) _RunStep_title(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Title, false, ec.marshalOString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24801,6 +25317,9 @@ func (ec *executionContext) fieldContext_RunStep_title(_ context.Context, field 
 }
 
 func (ec *executionContext) _RunStep_content(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Content, false, ec.marshalOString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24824,6 +25343,9 @@ func (ec *executionContext) fieldContext_RunStep_content(_ context.Context, fiel
 }
 
 func (ec *executionContext) _RunStep_status(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNRunStepStatusEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24847,6 +25369,9 @@ func (ec *executionContext) fieldContext_RunStep_status(_ context.Context, field
 }
 
 func (ec *executionContext) _RunStep_upstreamStepIds(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpstreamStepIDs, true, ec.marshalNID2ᚕint64ᚄ); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24980,6 +25505,9 @@ func (ec *executionContext) fieldContext_RunStep_createdById(_ context.Context, 
 }
 
 func (ec *executionContext) _RunStep_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25003,6 +25531,9 @@ func (ec *executionContext) fieldContext_RunStep_createdAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _RunStep_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.RunStep) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25090,6 +25621,9 @@ func (ec *executionContext) fieldContext_RunStepConnection_pageInfo(_ context.Co
 }
 
 func (ec *executionContext) _RunStepConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.RunStep]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25145,6 +25679,9 @@ func (ec *executionContext) fieldContext_RunStepEdge_node(_ context.Context, fie
 }
 
 func (ec *executionContext) _RunStepEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.RunStep]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25168,6 +25705,9 @@ func (ec *executionContext) fieldContext_RunStepEdge_cursor(_ context.Context, f
 }
 
 func (ec *executionContext) _RunStepField_id(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25191,6 +25731,9 @@ func (ec *executionContext) fieldContext_RunStepField_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _RunStepField__etag(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25214,6 +25757,9 @@ func (ec *executionContext) fieldContext_RunStepField__etag(_ context.Context, f
 }
 
 func (ec *executionContext) _RunStepField_runStepId(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.RunStepID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25269,6 +25815,9 @@ func (ec *executionContext) fieldContext_RunStepField_runStep(_ context.Context,
 }
 
 func (ec *executionContext) _RunStepField_name(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25292,6 +25841,9 @@ func (ec *executionContext) fieldContext_RunStepField_name(_ context.Context, fi
 }
 
 func (ec *executionContext) _RunStepField_type(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Type, true, ec.marshalNFieldTypeEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25315,6 +25867,9 @@ func (ec *executionContext) fieldContext_RunStepField_type(_ context.Context, fi
 }
 
 func (ec *executionContext) _RunStepField_required(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Required, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25338,6 +25893,9 @@ func (ec *executionContext) fieldContext_RunStepField_required(_ context.Context
 }
 
 func (ec *executionContext) _RunStepField_unit(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Unit, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25361,6 +25919,9 @@ func (ec *executionContext) fieldContext_RunStepField_unit(_ context.Context, fi
 }
 
 func (ec *executionContext) _RunStepField_options(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Options, true, ec.marshalNString2ᚕstringᚄ); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25407,6 +25968,9 @@ func (ec *executionContext) fieldContext_RunStepField_value(_ context.Context, f
 }
 
 func (ec *executionContext) _RunStepField_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25430,6 +25994,9 @@ func (ec *executionContext) fieldContext_RunStepField_createdAt(_ context.Contex
 }
 
 func (ec *executionContext) _RunStepField_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.RunStepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25517,6 +26084,9 @@ func (ec *executionContext) fieldContext_RunStepFieldConnection_pageInfo(_ conte
 }
 
 func (ec *executionContext) _RunStepFieldConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.RunStepField]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25572,6 +26142,9 @@ func (ec *executionContext) fieldContext_RunStepFieldEdge_node(_ context.Context
 }
 
 func (ec *executionContext) _RunStepFieldEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.RunStepField]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25659,6 +26232,9 @@ func (ec *executionContext) fieldContext_RunStepPayload_runStep(_ context.Contex
 }
 
 func (ec *executionContext) _Step_id(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25682,6 +26258,9 @@ func (ec *executionContext) fieldContext_Step_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _Step__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25705,6 +26284,9 @@ func (ec *executionContext) fieldContext_Step__etag(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Step_procedureId(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ProcedureID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25760,6 +26342,9 @@ func (ec *executionContext) fieldContext_Step_procedure(_ context.Context, field
 }
 
 func (ec *executionContext) _Step_parentId(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ParentID, false, ec.marshalOID2ᚖint64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25815,6 +26400,9 @@ func (ec *executionContext) fieldContext_Step_parent(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Step_position(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Position, true, ec.marshalNInt2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25838,6 +26426,9 @@ func (ec *executionContext) fieldContext_Step_position(_ context.Context, field 
 }
 
 func (ec *executionContext) _Step_title(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Title, false, ec.marshalOString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25861,6 +26452,9 @@ func (ec *executionContext) fieldContext_Step_title(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Step_content(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Content, false, ec.marshalOString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25907,6 +26501,9 @@ func (ec *executionContext) fieldContext_Step_slateContent(_ context.Context, fi
 }
 
 func (ec *executionContext) _Step_type(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Type, false, ec.marshalOStepTypeEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25994,6 +26591,9 @@ func (ec *executionContext) fieldContext_Step_fields(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Step_upstreamStepIds(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpstreamStepIDs, true, ec.marshalNID2ᚕint64ᚄ); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26040,6 +26640,9 @@ func (ec *executionContext) fieldContext_Step_entityId(_ context.Context, field 
 }
 
 func (ec *executionContext) _Step_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26063,6 +26666,9 @@ func (ec *executionContext) fieldContext_Step_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _Step_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Step) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26150,6 +26756,9 @@ func (ec *executionContext) fieldContext_StepConnection_pageInfo(_ context.Conte
 }
 
 func (ec *executionContext) _StepConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Step]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26205,6 +26814,9 @@ func (ec *executionContext) fieldContext_StepEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _StepEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Step]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26228,6 +26840,9 @@ func (ec *executionContext) fieldContext_StepEdge_cursor(_ context.Context, fiel
 }
 
 func (ec *executionContext) _StepField_id(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26251,6 +26866,9 @@ func (ec *executionContext) fieldContext_StepField_id(_ context.Context, field g
 }
 
 func (ec *executionContext) _StepField__etag(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26274,6 +26892,9 @@ func (ec *executionContext) fieldContext_StepField__etag(_ context.Context, fiel
 }
 
 func (ec *executionContext) _StepField_stepId(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.StepID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26329,6 +26950,9 @@ func (ec *executionContext) fieldContext_StepField_step(_ context.Context, field
 }
 
 func (ec *executionContext) _StepField_name(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26352,6 +26976,9 @@ func (ec *executionContext) fieldContext_StepField_name(_ context.Context, field
 }
 
 func (ec *executionContext) _StepField_type(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Type, true, ec.marshalNFieldTypeEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26375,6 +27002,9 @@ func (ec *executionContext) fieldContext_StepField_type(_ context.Context, field
 }
 
 func (ec *executionContext) _StepField_required(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Required, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26398,6 +27028,9 @@ func (ec *executionContext) fieldContext_StepField_required(_ context.Context, f
 }
 
 func (ec *executionContext) _StepField_unit(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Unit, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26421,6 +27054,9 @@ func (ec *executionContext) fieldContext_StepField_unit(_ context.Context, field
 }
 
 func (ec *executionContext) _StepField_options(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Options, true, ec.marshalNString2ᚕstringᚄ); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26444,6 +27080,9 @@ func (ec *executionContext) fieldContext_StepField_options(_ context.Context, fi
 }
 
 func (ec *executionContext) _StepField_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26467,6 +27106,9 @@ func (ec *executionContext) fieldContext_StepField_createdAt(_ context.Context, 
 }
 
 func (ec *executionContext) _StepField_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.StepField) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26554,6 +27196,9 @@ func (ec *executionContext) fieldContext_StepFieldConnection_pageInfo(_ context.
 }
 
 func (ec *executionContext) _StepFieldConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.StepField]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26609,6 +27254,9 @@ func (ec *executionContext) fieldContext_StepFieldEdge_node(_ context.Context, f
 }
 
 func (ec *executionContext) _StepFieldEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.StepField]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26696,6 +27344,9 @@ func (ec *executionContext) fieldContext_StepPayload_step(_ context.Context, fie
 }
 
 func (ec *executionContext) _Supplier_id(ctx context.Context, field graphql.CollectedField, obj *ion.Supplier) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26719,6 +27370,9 @@ func (ec *executionContext) fieldContext_Supplier_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Supplier__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Supplier) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26742,6 +27396,9 @@ func (ec *executionContext) fieldContext_Supplier__etag(_ context.Context, field
 }
 
 func (ec *executionContext) _Supplier_name(ctx context.Context, field graphql.CollectedField, obj *ion.Supplier) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26829,6 +27486,9 @@ func (ec *executionContext) fieldContext_Supplier_Attributes(_ context.Context, 
 }
 
 func (ec *executionContext) _Supplier_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Supplier) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26852,6 +27512,9 @@ func (ec *executionContext) fieldContext_Supplier_createdAt(_ context.Context, f
 }
 
 func (ec *executionContext) _Supplier_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Supplier) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26939,6 +27602,9 @@ func (ec *executionContext) fieldContext_SupplierConnection_pageInfo(_ context.C
 }
 
 func (ec *executionContext) _SupplierConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Supplier]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26994,6 +27660,9 @@ func (ec *executionContext) fieldContext_SupplierEdge_node(_ context.Context, fi
 }
 
 func (ec *executionContext) _SupplierEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Supplier]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27049,6 +27718,9 @@ func (ec *executionContext) fieldContext_SupplierPayload_supplier(_ context.Cont
 }
 
 func (ec *executionContext) _Team_id(ctx context.Context, field graphql.CollectedField, obj *ion.Team) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27072,6 +27744,9 @@ func (ec *executionContext) fieldContext_Team_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _Team__etag(ctx context.Context, field graphql.CollectedField, obj *ion.Team) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27095,6 +27770,9 @@ func (ec *executionContext) fieldContext_Team__etag(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Team_name(ctx context.Context, field graphql.CollectedField, obj *ion.Team) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27118,6 +27796,9 @@ func (ec *executionContext) fieldContext_Team_name(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Team_userIds(ctx context.Context, field graphql.CollectedField, obj *ion.Team) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UserIDs, true, ec.marshalNID2ᚕint64ᚄ); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27173,6 +27854,9 @@ func (ec *executionContext) fieldContext_Team_users(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Team_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Team) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27196,6 +27880,9 @@ func (ec *executionContext) fieldContext_Team_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _Team_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.Team) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27283,6 +27970,9 @@ func (ec *executionContext) fieldContext_TeamConnection_pageInfo(_ context.Conte
 }
 
 func (ec *executionContext) _TeamConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.Team]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27338,6 +28028,9 @@ func (ec *executionContext) fieldContext_TeamEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _TeamEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.Team]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27393,6 +28086,9 @@ func (ec *executionContext) fieldContext_TeamPayload_team(_ context.Context, fie
 }
 
 func (ec *executionContext) _UnitOfMeasurement_id(ctx context.Context, field graphql.CollectedField, obj *ion.UnitOfMeasurement) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27416,6 +28112,9 @@ func (ec *executionContext) fieldContext_UnitOfMeasurement_id(_ context.Context,
 }
 
 func (ec *executionContext) _UnitOfMeasurement__etag(ctx context.Context, field graphql.CollectedField, obj *ion.UnitOfMeasurement) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27439,6 +28138,9 @@ func (ec *executionContext) fieldContext_UnitOfMeasurement__etag(_ context.Conte
 }
 
 func (ec *executionContext) _UnitOfMeasurement_type(ctx context.Context, field graphql.CollectedField, obj *ion.UnitOfMeasurement) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Type, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27462,6 +28164,9 @@ func (ec *executionContext) fieldContext_UnitOfMeasurement_type(_ context.Contex
 }
 
 func (ec *executionContext) _UnitOfMeasurement_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.UnitOfMeasurement) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27485,6 +28190,9 @@ func (ec *executionContext) fieldContext_UnitOfMeasurement_createdAt(_ context.C
 }
 
 func (ec *executionContext) _UnitOfMeasurement_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.UnitOfMeasurement) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27572,6 +28280,9 @@ func (ec *executionContext) fieldContext_UnitOfMeasurementConnection_pageInfo(_ 
 }
 
 func (ec *executionContext) _UnitOfMeasurementConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.UnitOfMeasurement]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27627,6 +28338,9 @@ func (ec *executionContext) fieldContext_UnitOfMeasurementEdge_node(_ context.Co
 }
 
 func (ec *executionContext) _UnitOfMeasurementEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.UnitOfMeasurement]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27682,6 +28396,9 @@ func (ec *executionContext) fieldContext_UnitOfMeasurementPayload_unitOfMeasurem
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27705,6 +28422,9 @@ func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _User__etag(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27728,6 +28448,9 @@ func (ec *executionContext) fieldContext_User__etag(_ context.Context, field gra
 }
 
 func (ec *executionContext) _User_name(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27751,6 +28474,9 @@ func (ec *executionContext) fieldContext_User_name(_ context.Context, field grap
 }
 
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Email, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27774,6 +28500,9 @@ func (ec *executionContext) fieldContext_User_email(_ context.Context, field gra
 }
 
 func (ec *executionContext) _User_active(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Active, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27797,6 +28526,9 @@ func (ec *executionContext) fieldContext_User_active(_ context.Context, field gr
 }
 
 func (ec *executionContext) _User_serviceAccount(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ServiceAccount, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27820,6 +28552,9 @@ func (ec *executionContext) fieldContext_User_serviceAccount(_ context.Context, 
 }
 
 func (ec *executionContext) _User_organizationId(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.OrganizationID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27971,6 +28706,9 @@ func (ec *executionContext) fieldContext_User_teams(_ context.Context, field gra
 }
 
 func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27994,6 +28732,9 @@ func (ec *executionContext) fieldContext_User_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _User_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.User) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -28081,6 +28822,9 @@ func (ec *executionContext) fieldContext_UserConnection_pageInfo(_ context.Conte
 }
 
 func (ec *executionContext) _UserConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.User]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -28136,6 +28880,9 @@ func (ec *executionContext) fieldContext_UserEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _UserEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.User]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29665,6 +30412,9 @@ func (ec *executionContext) fieldContext_WebhookSubscriptionPayload_webhookSubsc
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29711,6 +30461,9 @@ func (ec *executionContext) fieldContext___Directive_description(_ context.Conte
 }
 
 func (ec *executionContext) ___Directive_isRepeatable(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.IsRepeatable, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29734,6 +30487,9 @@ func (ec *executionContext) fieldContext___Directive_isRepeatable(_ context.Cont
 }
 
 func (ec *executionContext) ___Directive_locations(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Locations, true, ec.marshalN__DirectiveLocation2ᚕstringᚄ); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29801,6 +30557,9 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 }
 
 func (ec *executionContext) ___EnumValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29893,6 +30652,9 @@ func (ec *executionContext) fieldContext___EnumValue_deprecationReason(_ context
 }
 
 func (ec *executionContext) ___Field_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30061,6 +30823,9 @@ func (ec *executionContext) fieldContext___Field_deprecationReason(_ context.Con
 }
 
 func (ec *executionContext) ___InputValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30139,6 +30904,9 @@ func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, fi
 }
 
 func (ec *executionContext) ___InputValue_defaultValue(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.DefaultValue, false, ec.marshalOString2ᚖstring); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -37324,7 +38092,7 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, aPIKeyImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -37394,7 +38162,7 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var aPIKeyConnectionImplementors = []string{"APIKeyConnection"}
@@ -37403,7 +38171,7 @@ func (ec *executionContext) _APIKeyConnection(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, aPIKeyConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -37437,7 +38205,7 @@ func (ec *executionContext) _APIKeyConnection(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var aPIKeyEdgeImplementors = []string{"APIKeyEdge"}
@@ -37446,7 +38214,7 @@ func (ec *executionContext) _APIKeyEdge(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, aPIKeyEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -37475,7 +38243,7 @@ func (ec *executionContext) _APIKeyEdge(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var aPIKeyPayloadImplementors = []string{"APIKeyPayload"}
@@ -37484,7 +38252,7 @@ func (ec *executionContext) _APIKeyPayload(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, aPIKeyPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -37508,7 +38276,7 @@ func (ec *executionContext) _APIKeyPayload(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var abomInstallationImplementors = []string{"AbomInstallation"}
@@ -37517,7 +38285,7 @@ func (ec *executionContext) _AbomInstallation(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, abomInstallationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -37595,7 +38363,7 @@ func (ec *executionContext) _AbomInstallation(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var abomInstallationConnectionImplementors = []string{"AbomInstallationConnection"}
@@ -37604,7 +38372,7 @@ func (ec *executionContext) _AbomInstallationConnection(ctx context.Context, sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, abomInstallationConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -37638,7 +38406,7 @@ func (ec *executionContext) _AbomInstallationConnection(ctx context.Context, sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var abomInstallationEdgeImplementors = []string{"AbomInstallationEdge"}
@@ -37647,7 +38415,7 @@ func (ec *executionContext) _AbomInstallationEdge(ctx context.Context, sel ast.S
 	fields := graphql.CollectFields(ec.OperationContext, sel, abomInstallationEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -37676,7 +38444,7 @@ func (ec *executionContext) _AbomInstallationEdge(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var abomInstallationPayloadImplementors = []string{"AbomInstallationPayload"}
@@ -37685,7 +38453,7 @@ func (ec *executionContext) _AbomInstallationPayload(ctx context.Context, sel as
 	fields := graphql.CollectFields(ec.OperationContext, sel, abomInstallationPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -37709,7 +38477,7 @@ func (ec *executionContext) _AbomInstallationPayload(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var adjustPartInventoriesPayloadImplementors = []string{"AdjustPartInventoriesPayload"}
@@ -37756,7 +38524,7 @@ func (ec *executionContext) _Attribute(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, attributeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -37795,7 +38563,7 @@ func (ec *executionContext) _Attribute(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var buildRequirementImplementors = []string{"BuildRequirement"}
@@ -37804,7 +38572,7 @@ func (ec *executionContext) _BuildRequirement(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, buildRequirementImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -37917,7 +38685,7 @@ func (ec *executionContext) _BuildRequirement(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var buildRequirementConnectionImplementors = []string{"BuildRequirementConnection"}
@@ -37926,7 +38694,7 @@ func (ec *executionContext) _BuildRequirementConnection(ctx context.Context, sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, buildRequirementConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -37960,7 +38728,7 @@ func (ec *executionContext) _BuildRequirementConnection(ctx context.Context, sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var buildRequirementEdgeImplementors = []string{"BuildRequirementEdge"}
@@ -37969,7 +38737,7 @@ func (ec *executionContext) _BuildRequirementEdge(ctx context.Context, sel ast.S
 	fields := graphql.CollectFields(ec.OperationContext, sel, buildRequirementEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -37998,7 +38766,7 @@ func (ec *executionContext) _BuildRequirementEdge(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var buildRequirementPayloadImplementors = []string{"BuildRequirementPayload"}
@@ -38007,7 +38775,7 @@ func (ec *executionContext) _BuildRequirementPayload(ctx context.Context, sel as
 	fields := graphql.CollectFields(ec.OperationContext, sel, buildRequirementPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38031,7 +38799,7 @@ func (ec *executionContext) _BuildRequirementPayload(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var cancelRunsPayloadImplementors = []string{"CancelRunsPayload"}
@@ -38083,7 +38851,7 @@ func (ec *executionContext) _CreateRunStepPayload(ctx context.Context, sel ast.S
 	fields := graphql.CollectFields(ec.OperationContext, sel, createRunStepPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38107,7 +38875,7 @@ func (ec *executionContext) _CreateRunStepPayload(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var deletePayloadImplementors = []string{"DeletePayload"}
@@ -38116,7 +38884,7 @@ func (ec *executionContext) _DeletePayload(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, deletePayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38140,7 +38908,7 @@ func (ec *executionContext) _DeletePayload(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var fireWebhookEventPayloadImplementors = []string{"FireWebhookEventPayload"}
@@ -38182,7 +38950,7 @@ func (ec *executionContext) _Issue(ctx context.Context, sel ast.SelectionSet, ob
 	fields := graphql.CollectFields(ec.OperationContext, sel, issueImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38287,7 +39055,7 @@ func (ec *executionContext) _Issue(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var issueConnectionImplementors = []string{"IssueConnection"}
@@ -38296,7 +39064,7 @@ func (ec *executionContext) _IssueConnection(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, issueConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38330,7 +39098,7 @@ func (ec *executionContext) _IssueConnection(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var issueEdgeImplementors = []string{"IssueEdge"}
@@ -38339,7 +39107,7 @@ func (ec *executionContext) _IssueEdge(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, issueEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38368,7 +39136,7 @@ func (ec *executionContext) _IssueEdge(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var issuePayloadImplementors = []string{"IssuePayload"}
@@ -38377,7 +39145,7 @@ func (ec *executionContext) _IssuePayload(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, issuePayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38401,7 +39169,7 @@ func (ec *executionContext) _IssuePayload(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var locationImplementors = []string{"Location"}
@@ -38410,7 +39178,7 @@ func (ec *executionContext) _Location(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, locationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38471,7 +39239,7 @@ func (ec *executionContext) _Location(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var locationConnectionImplementors = []string{"LocationConnection"}
@@ -38480,7 +39248,7 @@ func (ec *executionContext) _LocationConnection(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, locationConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38514,7 +39282,7 @@ func (ec *executionContext) _LocationConnection(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var locationEdgeImplementors = []string{"LocationEdge"}
@@ -38523,7 +39291,7 @@ func (ec *executionContext) _LocationEdge(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, locationEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38552,7 +39320,7 @@ func (ec *executionContext) _LocationEdge(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var locationPayloadImplementors = []string{"LocationPayload"}
@@ -38561,7 +39329,7 @@ func (ec *executionContext) _LocationPayload(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, locationPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38585,7 +39353,7 @@ func (ec *executionContext) _LocationPayload(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomItemImplementors = []string{"MBomItem"}
@@ -38594,7 +39362,7 @@ func (ec *executionContext) _MBomItem(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, mBomItemImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38666,7 +39434,7 @@ func (ec *executionContext) _MBomItem(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomItemConnectionImplementors = []string{"MBomItemConnection"}
@@ -38675,7 +39443,7 @@ func (ec *executionContext) _MBomItemConnection(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, mBomItemConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38709,7 +39477,7 @@ func (ec *executionContext) _MBomItemConnection(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomItemEdgeImplementors = []string{"MBomItemEdge"}
@@ -38718,7 +39486,7 @@ func (ec *executionContext) _MBomItemEdge(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, mBomItemEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38747,7 +39515,7 @@ func (ec *executionContext) _MBomItemEdge(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomItemPayloadImplementors = []string{"MBomItemPayload"}
@@ -38756,7 +39524,7 @@ func (ec *executionContext) _MBomItemPayload(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, mBomItemPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38780,7 +39548,7 @@ func (ec *executionContext) _MBomItemPayload(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomSubstituteImplementors = []string{"MBomSubstitute"}
@@ -38789,7 +39557,7 @@ func (ec *executionContext) _MBomSubstitute(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, mBomSubstituteImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38850,7 +39618,7 @@ func (ec *executionContext) _MBomSubstitute(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomSubstituteConnectionImplementors = []string{"MBomSubstituteConnection"}
@@ -38859,7 +39627,7 @@ func (ec *executionContext) _MBomSubstituteConnection(ctx context.Context, sel a
 	fields := graphql.CollectFields(ec.OperationContext, sel, mBomSubstituteConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38893,7 +39661,7 @@ func (ec *executionContext) _MBomSubstituteConnection(ctx context.Context, sel a
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomSubstituteEdgeImplementors = []string{"MBomSubstituteEdge"}
@@ -38902,7 +39670,7 @@ func (ec *executionContext) _MBomSubstituteEdge(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, mBomSubstituteEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38931,7 +39699,7 @@ func (ec *executionContext) _MBomSubstituteEdge(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mBomSubstitutePayloadImplementors = []string{"MBomSubstitutePayload"}
@@ -38940,7 +39708,7 @@ func (ec *executionContext) _MBomSubstitutePayload(ctx context.Context, sel ast.
 	fields := graphql.CollectFields(ec.OperationContext, sel, mBomSubstitutePayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38964,7 +39732,7 @@ func (ec *executionContext) _MBomSubstitutePayload(ctx context.Context, sel ast.
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var mutationImplementors = []string{"Mutation"}
@@ -38976,7 +39744,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	})
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
 			Object: field.Name,
@@ -39476,7 +40244,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var organizationImplementors = []string{"Organization"}
@@ -39485,7 +40253,7 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, organizationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -39519,7 +40287,7 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var pageInfoImplementors = []string{"PageInfo"}
@@ -39528,7 +40296,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -39577,7 +40345,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partImplementors = []string{"Part"}
@@ -39586,7 +40354,7 @@ func (ec *executionContext) _Part(ctx context.Context, sel ast.SelectionSet, obj
 	fields := graphql.CollectFields(ec.OperationContext, sel, partImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -39717,7 +40485,7 @@ func (ec *executionContext) _Part(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partConnectionImplementors = []string{"PartConnection"}
@@ -39726,7 +40494,7 @@ func (ec *executionContext) _PartConnection(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, partConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -39760,7 +40528,7 @@ func (ec *executionContext) _PartConnection(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partEdgeImplementors = []string{"PartEdge"}
@@ -39769,7 +40537,7 @@ func (ec *executionContext) _PartEdge(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, partEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -39798,7 +40566,7 @@ func (ec *executionContext) _PartEdge(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partInventoryImplementors = []string{"PartInventory"}
@@ -39807,7 +40575,7 @@ func (ec *executionContext) _PartInventory(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, partInventoryImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -39978,7 +40746,7 @@ func (ec *executionContext) _PartInventory(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partInventoryConnectionImplementors = []string{"PartInventoryConnection"}
@@ -39987,7 +40755,7 @@ func (ec *executionContext) _PartInventoryConnection(ctx context.Context, sel as
 	fields := graphql.CollectFields(ec.OperationContext, sel, partInventoryConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40021,7 +40789,7 @@ func (ec *executionContext) _PartInventoryConnection(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partInventoryEdgeImplementors = []string{"PartInventoryEdge"}
@@ -40030,7 +40798,7 @@ func (ec *executionContext) _PartInventoryEdge(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, partInventoryEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40059,7 +40827,7 @@ func (ec *executionContext) _PartInventoryEdge(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partInventoryPayloadImplementors = []string{"PartInventoryPayload"}
@@ -40068,7 +40836,7 @@ func (ec *executionContext) _PartInventoryPayload(ctx context.Context, sel ast.S
 	fields := graphql.CollectFields(ec.OperationContext, sel, partInventoryPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40092,7 +40860,7 @@ func (ec *executionContext) _PartInventoryPayload(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var partPayloadImplementors = []string{"PartPayload"}
@@ -40101,7 +40869,7 @@ func (ec *executionContext) _PartPayload(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, partPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40125,7 +40893,7 @@ func (ec *executionContext) _PartPayload(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var permissionGroupImplementors = []string{"PermissionGroup"}
@@ -40134,7 +40902,7 @@ func (ec *executionContext) _PermissionGroup(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, permissionGroupImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40163,7 +40931,7 @@ func (ec *executionContext) _PermissionGroup(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var procedureImplementors = []string{"Procedure"}
@@ -40172,7 +40940,7 @@ func (ec *executionContext) _Procedure(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, procedureImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40259,7 +41027,7 @@ func (ec *executionContext) _Procedure(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var procedureConnectionImplementors = []string{"ProcedureConnection"}
@@ -40268,7 +41036,7 @@ func (ec *executionContext) _ProcedureConnection(ctx context.Context, sel ast.Se
 	fields := graphql.CollectFields(ec.OperationContext, sel, procedureConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40302,7 +41070,7 @@ func (ec *executionContext) _ProcedureConnection(ctx context.Context, sel ast.Se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var procedureEdgeImplementors = []string{"ProcedureEdge"}
@@ -40311,7 +41079,7 @@ func (ec *executionContext) _ProcedureEdge(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, procedureEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40340,7 +41108,7 @@ func (ec *executionContext) _ProcedureEdge(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var procedurePayloadImplementors = []string{"ProcedurePayload"}
@@ -40349,7 +41117,7 @@ func (ec *executionContext) _ProcedurePayload(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, procedurePayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40373,7 +41141,7 @@ func (ec *executionContext) _ProcedurePayload(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderImplementors = []string{"PurchaseOrder"}
@@ -40382,7 +41150,7 @@ func (ec *executionContext) _PurchaseOrder(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, purchaseOrderImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40455,7 +41223,7 @@ func (ec *executionContext) _PurchaseOrder(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderConnectionImplementors = []string{"PurchaseOrderConnection"}
@@ -40464,7 +41232,7 @@ func (ec *executionContext) _PurchaseOrderConnection(ctx context.Context, sel as
 	fields := graphql.CollectFields(ec.OperationContext, sel, purchaseOrderConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40498,7 +41266,7 @@ func (ec *executionContext) _PurchaseOrderConnection(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderEdgeImplementors = []string{"PurchaseOrderEdge"}
@@ -40507,7 +41275,7 @@ func (ec *executionContext) _PurchaseOrderEdge(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, purchaseOrderEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40536,7 +41304,7 @@ func (ec *executionContext) _PurchaseOrderEdge(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderLineImplementors = []string{"PurchaseOrderLine"}
@@ -40545,7 +41313,7 @@ func (ec *executionContext) _PurchaseOrderLine(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, purchaseOrderLineImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40632,7 +41400,7 @@ func (ec *executionContext) _PurchaseOrderLine(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderLineConnectionImplementors = []string{"PurchaseOrderLineConnection"}
@@ -40641,7 +41409,7 @@ func (ec *executionContext) _PurchaseOrderLineConnection(ctx context.Context, se
 	fields := graphql.CollectFields(ec.OperationContext, sel, purchaseOrderLineConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40675,7 +41443,7 @@ func (ec *executionContext) _PurchaseOrderLineConnection(ctx context.Context, se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderLineEdgeImplementors = []string{"PurchaseOrderLineEdge"}
@@ -40684,7 +41452,7 @@ func (ec *executionContext) _PurchaseOrderLineEdge(ctx context.Context, sel ast.
 	fields := graphql.CollectFields(ec.OperationContext, sel, purchaseOrderLineEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40713,7 +41481,7 @@ func (ec *executionContext) _PurchaseOrderLineEdge(ctx context.Context, sel ast.
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderLinePayloadImplementors = []string{"PurchaseOrderLinePayload"}
@@ -40722,7 +41490,7 @@ func (ec *executionContext) _PurchaseOrderLinePayload(ctx context.Context, sel a
 	fields := graphql.CollectFields(ec.OperationContext, sel, purchaseOrderLinePayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40746,7 +41514,7 @@ func (ec *executionContext) _PurchaseOrderLinePayload(ctx context.Context, sel a
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var purchaseOrderPayloadImplementors = []string{"PurchaseOrderPayload"}
@@ -40755,7 +41523,7 @@ func (ec *executionContext) _PurchaseOrderPayload(ctx context.Context, sel ast.S
 	fields := graphql.CollectFields(ec.OperationContext, sel, purchaseOrderPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -40779,7 +41547,7 @@ func (ec *executionContext) _PurchaseOrderPayload(ctx context.Context, sel ast.S
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var queryImplementors = []string{"Query"}
@@ -40791,7 +41559,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	})
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
 			Object: field.Name,
@@ -41111,7 +41879,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var roleImplementors = []string{"Role"}
@@ -41120,7 +41888,7 @@ func (ec *executionContext) _Role(ctx context.Context, sel ast.SelectionSet, obj
 	fields := graphql.CollectFields(ec.OperationContext, sel, roleImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41149,7 +41917,7 @@ func (ec *executionContext) _Role(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runImplementors = []string{"Run"}
@@ -41158,7 +41926,7 @@ func (ec *executionContext) _Run(ctx context.Context, sel ast.SelectionSet, obj 
 	fields := graphql.CollectFields(ec.OperationContext, sel, runImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41267,7 +42035,7 @@ func (ec *executionContext) _Run(ctx context.Context, sel ast.SelectionSet, obj 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runConnectionImplementors = []string{"RunConnection"}
@@ -41276,7 +42044,7 @@ func (ec *executionContext) _RunConnection(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, runConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41310,7 +42078,7 @@ func (ec *executionContext) _RunConnection(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runEdgeImplementors = []string{"RunEdge"}
@@ -41319,7 +42087,7 @@ func (ec *executionContext) _RunEdge(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, runEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41348,7 +42116,7 @@ func (ec *executionContext) _RunEdge(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runPayloadImplementors = []string{"RunPayload"}
@@ -41357,7 +42125,7 @@ func (ec *executionContext) _RunPayload(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, runPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41381,7 +42149,7 @@ func (ec *executionContext) _RunPayload(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepImplementors = []string{"RunStep"}
@@ -41390,7 +42158,7 @@ func (ec *executionContext) _RunStep(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, runStepImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41499,7 +42267,7 @@ func (ec *executionContext) _RunStep(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepConnectionImplementors = []string{"RunStepConnection"}
@@ -41508,7 +42276,7 @@ func (ec *executionContext) _RunStepConnection(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, runStepConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41542,7 +42310,7 @@ func (ec *executionContext) _RunStepConnection(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepEdgeImplementors = []string{"RunStepEdge"}
@@ -41551,7 +42319,7 @@ func (ec *executionContext) _RunStepEdge(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, runStepEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41580,7 +42348,7 @@ func (ec *executionContext) _RunStepEdge(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepFieldImplementors = []string{"RunStepField"}
@@ -41589,7 +42357,7 @@ func (ec *executionContext) _RunStepField(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, runStepFieldImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41670,7 +42438,7 @@ func (ec *executionContext) _RunStepField(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepFieldConnectionImplementors = []string{"RunStepFieldConnection"}
@@ -41679,7 +42447,7 @@ func (ec *executionContext) _RunStepFieldConnection(ctx context.Context, sel ast
 	fields := graphql.CollectFields(ec.OperationContext, sel, runStepFieldConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41713,7 +42481,7 @@ func (ec *executionContext) _RunStepFieldConnection(ctx context.Context, sel ast
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepFieldEdgeImplementors = []string{"RunStepFieldEdge"}
@@ -41722,7 +42490,7 @@ func (ec *executionContext) _RunStepFieldEdge(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, runStepFieldEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41751,7 +42519,7 @@ func (ec *executionContext) _RunStepFieldEdge(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepFieldPayloadImplementors = []string{"RunStepFieldPayload"}
@@ -41760,7 +42528,7 @@ func (ec *executionContext) _RunStepFieldPayload(ctx context.Context, sel ast.Se
 	fields := graphql.CollectFields(ec.OperationContext, sel, runStepFieldPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41784,7 +42552,7 @@ func (ec *executionContext) _RunStepFieldPayload(ctx context.Context, sel ast.Se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var runStepPayloadImplementors = []string{"RunStepPayload"}
@@ -41793,7 +42561,7 @@ func (ec *executionContext) _RunStepPayload(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, runStepPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41817,7 +42585,7 @@ func (ec *executionContext) _RunStepPayload(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepImplementors = []string{"Step"}
@@ -41826,7 +42594,7 @@ func (ec *executionContext) _Step(ctx context.Context, sel ast.SelectionSet, obj
 	fields := graphql.CollectFields(ec.OperationContext, sel, stepImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41936,7 +42704,7 @@ func (ec *executionContext) _Step(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepConnectionImplementors = []string{"StepConnection"}
@@ -41945,7 +42713,7 @@ func (ec *executionContext) _StepConnection(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, stepConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -41979,7 +42747,7 @@ func (ec *executionContext) _StepConnection(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepEdgeImplementors = []string{"StepEdge"}
@@ -41988,7 +42756,7 @@ func (ec *executionContext) _StepEdge(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, stepEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42017,7 +42785,7 @@ func (ec *executionContext) _StepEdge(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepFieldImplementors = []string{"StepField"}
@@ -42026,7 +42794,7 @@ func (ec *executionContext) _StepField(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, stepFieldImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42101,7 +42869,7 @@ func (ec *executionContext) _StepField(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepFieldConnectionImplementors = []string{"StepFieldConnection"}
@@ -42110,7 +42878,7 @@ func (ec *executionContext) _StepFieldConnection(ctx context.Context, sel ast.Se
 	fields := graphql.CollectFields(ec.OperationContext, sel, stepFieldConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42144,7 +42912,7 @@ func (ec *executionContext) _StepFieldConnection(ctx context.Context, sel ast.Se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepFieldEdgeImplementors = []string{"StepFieldEdge"}
@@ -42153,7 +42921,7 @@ func (ec *executionContext) _StepFieldEdge(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, stepFieldEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42182,7 +42950,7 @@ func (ec *executionContext) _StepFieldEdge(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepFieldPayloadImplementors = []string{"StepFieldPayload"}
@@ -42191,7 +42959,7 @@ func (ec *executionContext) _StepFieldPayload(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, stepFieldPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42215,7 +42983,7 @@ func (ec *executionContext) _StepFieldPayload(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var stepPayloadImplementors = []string{"StepPayload"}
@@ -42224,7 +42992,7 @@ func (ec *executionContext) _StepPayload(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, stepPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42248,7 +43016,7 @@ func (ec *executionContext) _StepPayload(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var supplierImplementors = []string{"Supplier"}
@@ -42257,7 +43025,7 @@ func (ec *executionContext) _Supplier(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, supplierImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42313,7 +43081,7 @@ func (ec *executionContext) _Supplier(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var supplierConnectionImplementors = []string{"SupplierConnection"}
@@ -42322,7 +43090,7 @@ func (ec *executionContext) _SupplierConnection(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, supplierConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42356,7 +43124,7 @@ func (ec *executionContext) _SupplierConnection(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var supplierEdgeImplementors = []string{"SupplierEdge"}
@@ -42365,7 +43133,7 @@ func (ec *executionContext) _SupplierEdge(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, supplierEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42394,7 +43162,7 @@ func (ec *executionContext) _SupplierEdge(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var supplierPayloadImplementors = []string{"SupplierPayload"}
@@ -42403,7 +43171,7 @@ func (ec *executionContext) _SupplierPayload(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, supplierPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42427,7 +43195,7 @@ func (ec *executionContext) _SupplierPayload(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var teamImplementors = []string{"Team"}
@@ -42436,7 +43204,7 @@ func (ec *executionContext) _Team(ctx context.Context, sel ast.SelectionSet, obj
 	fields := graphql.CollectFields(ec.OperationContext, sel, teamImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42491,7 +43259,7 @@ func (ec *executionContext) _Team(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var teamConnectionImplementors = []string{"TeamConnection"}
@@ -42500,7 +43268,7 @@ func (ec *executionContext) _TeamConnection(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, teamConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42534,7 +43302,7 @@ func (ec *executionContext) _TeamConnection(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var teamEdgeImplementors = []string{"TeamEdge"}
@@ -42543,7 +43311,7 @@ func (ec *executionContext) _TeamEdge(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, teamEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42572,7 +43340,7 @@ func (ec *executionContext) _TeamEdge(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var teamPayloadImplementors = []string{"TeamPayload"}
@@ -42581,7 +43349,7 @@ func (ec *executionContext) _TeamPayload(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, teamPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42605,7 +43373,7 @@ func (ec *executionContext) _TeamPayload(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var unitOfMeasurementImplementors = []string{"UnitOfMeasurement"}
@@ -42614,7 +43382,7 @@ func (ec *executionContext) _UnitOfMeasurement(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, unitOfMeasurementImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42658,7 +43426,7 @@ func (ec *executionContext) _UnitOfMeasurement(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var unitOfMeasurementConnectionImplementors = []string{"UnitOfMeasurementConnection"}
@@ -42667,7 +43435,7 @@ func (ec *executionContext) _UnitOfMeasurementConnection(ctx context.Context, se
 	fields := graphql.CollectFields(ec.OperationContext, sel, unitOfMeasurementConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42701,7 +43469,7 @@ func (ec *executionContext) _UnitOfMeasurementConnection(ctx context.Context, se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var unitOfMeasurementEdgeImplementors = []string{"UnitOfMeasurementEdge"}
@@ -42710,7 +43478,7 @@ func (ec *executionContext) _UnitOfMeasurementEdge(ctx context.Context, sel ast.
 	fields := graphql.CollectFields(ec.OperationContext, sel, unitOfMeasurementEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42739,7 +43507,7 @@ func (ec *executionContext) _UnitOfMeasurementEdge(ctx context.Context, sel ast.
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var unitOfMeasurementPayloadImplementors = []string{"UnitOfMeasurementPayload"}
@@ -42748,7 +43516,7 @@ func (ec *executionContext) _UnitOfMeasurementPayload(ctx context.Context, sel a
 	fields := graphql.CollectFields(ec.OperationContext, sel, unitOfMeasurementPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42772,7 +43540,7 @@ func (ec *executionContext) _UnitOfMeasurementPayload(ctx context.Context, sel a
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var userImplementors = []string{"User"}
@@ -42781,7 +43549,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42869,7 +43637,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var userConnectionImplementors = []string{"UserConnection"}
@@ -42878,7 +43646,7 @@ func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, userConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42912,7 +43680,7 @@ func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var userEdgeImplementors = []string{"UserEdge"}
@@ -42921,7 +43689,7 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, userEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -42950,7 +43718,7 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var webhookEventImplementors = []string{"WebhookEvent"}
@@ -43605,7 +44373,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43649,7 +44417,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var __EnumValueImplementors = []string{"__EnumValue"}
@@ -43658,7 +44426,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43697,7 +44465,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var __FieldImplementors = []string{"__Field"}
@@ -43706,7 +44474,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43755,7 +44523,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var __InputValueImplementors = []string{"__InputValue"}
@@ -43764,7 +44532,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43813,7 +44581,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var __SchemaImplementors = []string{"__Schema"}
@@ -43822,7 +44590,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43871,7 +44639,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var __TypeImplementors = []string{"__Type"}
@@ -43880,7 +44648,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43954,7 +44722,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 // endregion **************************** object.gotpl ****************************
