@@ -48,7 +48,7 @@ func operationCost(op *ast.OperationDefinition, vars map[string]any, maxPage int
 	w := costWalk{vars: vars, maxPage: maxPage, pages: pages}
 	cost := w.selections(op.SelectionSet)
 	if op.Operation == ast.Mutation {
-		for range fieldsOf(op.SelectionSet) {
+		for range expandedFields(op.SelectionSet) {
 			cost = satAdd(cost, mutationCost)
 		}
 	}
@@ -58,18 +58,18 @@ func operationCost(op *ast.OperationDefinition, vars map[string]any, maxPage int
 	return int(max(cost, 1))
 }
 
-// fieldsOf returns the fields of a selection set with fragments expanded.
-func fieldsOf(set ast.SelectionSet) []*ast.Field {
+// expandedFields returns the fields of a selection set with fragments expanded.
+func expandedFields(set ast.SelectionSet) []*ast.Field {
 	var out []*ast.Field
 	for _, sel := range set {
 		switch s := sel.(type) {
 		case *ast.Field:
 			out = append(out, s)
 		case *ast.InlineFragment:
-			out = append(out, fieldsOf(s.SelectionSet)...)
+			out = append(out, expandedFields(s.SelectionSet)...)
 		case *ast.FragmentSpread:
 			if s.Definition != nil {
-				out = append(out, fieldsOf(s.Definition.SelectionSet)...)
+				out = append(out, expandedFields(s.Definition.SelectionSet)...)
 			}
 		}
 	}
@@ -78,7 +78,7 @@ func fieldsOf(set ast.SelectionSet) []*ast.Field {
 
 func (w costWalk) selections(set ast.SelectionSet) int64 {
 	var cost int64
-	for _, f := range fieldsOf(set) {
+	for _, f := range expandedFields(set) {
 		cost = satAdd(cost, w.field(f))
 	}
 	return cost
@@ -101,10 +101,10 @@ func (w costWalk) field(f *ast.Field) int64 {
 // node selects.
 func (w costWalk) perItem(set ast.SelectionSet) int64 {
 	var cost int64
-	for _, f := range fieldsOf(set) {
+	for _, f := range expandedFields(set) {
 		switch f.Name {
 		case "edges":
-			for _, g := range fieldsOf(f.SelectionSet) {
+			for _, g := range expandedFields(f.SelectionSet) {
 				if g.Name == "node" {
 					cost = satAdd(cost, satAdd(1, w.selections(g.SelectionSet)))
 				}

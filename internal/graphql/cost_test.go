@@ -49,7 +49,7 @@ func TestOperationCost(t *testing.T) {
 			t.Errorf("%s: requested cost %d, want %d", c.name, got, c.wantCost)
 		}
 		pages := map[*ast.Field]int{}
-		for _, f := range fieldsOf(op.SelectionSet) {
+		for _, f := range expandedFields(op.SelectionSet) {
 			if n, ok := c.returned[f.Name]; ok {
 				pages[f] = n
 			}

@@ -12997,6 +12997,9 @@ func (ec *executionContext) fieldContext_AdjustPartInventoriesPayload_partInvent
 }
 
 func (ec *executionContext) _AdjustPartInventoriesPayload_dryRun(ctx context.Context, field graphql.CollectedField, obj *model.AdjustPartInventoriesPayload) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.DryRun, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13773,6 +13776,9 @@ func (ec *executionContext) fieldContext_BuildRequirementPayload_buildRequiremen
 }
 
 func (ec *executionContext) _CancelRunsPayload_count(ctx context.Context, field graphql.CollectedField, obj *model.CancelRunsPayload) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Count, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13828,6 +13834,9 @@ func (ec *executionContext) fieldContext_CancelRunsPayload_runs(_ context.Contex
 }
 
 func (ec *executionContext) _CancelRunsPayload_dryRun(ctx context.Context, field graphql.CollectedField, obj *model.CancelRunsPayload) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.DryRun, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -28906,6 +28915,9 @@ func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, fiel
 }
 
 func (ec *executionContext) _WebhookEvent_id(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -28975,6 +28987,9 @@ func (ec *executionContext) fieldContext_WebhookEvent_webhookId(_ context.Contex
 }
 
 func (ec *executionContext) _WebhookEvent_receiverId(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ReceiverID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -28998,6 +29013,9 @@ func (ec *executionContext) fieldContext_WebhookEvent_receiverId(_ context.Conte
 }
 
 func (ec *executionContext) _WebhookEvent_subscriptionId(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.SubscriptionID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29159,6 +29177,9 @@ func (ec *executionContext) fieldContext_WebhookEvent_data(_ context.Context, fi
 }
 
 func (ec *executionContext) _WebhookEvent_deliveryMode(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Mode, true, ec.marshalNWebhookDeliveryModeEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29182,6 +29203,9 @@ func (ec *executionContext) fieldContext_WebhookEvent_deliveryMode(_ context.Con
 }
 
 func (ec *executionContext) _WebhookEvent_status(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNWebhookEventStatusEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29205,6 +29229,9 @@ func (ec *executionContext) fieldContext_WebhookEvent_status(_ context.Context, 
 }
 
 func (ec *executionContext) _WebhookEvent_attempts(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Attempts, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29228,6 +29255,9 @@ func (ec *executionContext) fieldContext_WebhookEvent_attempts(_ context.Context
 }
 
 func (ec *executionContext) _WebhookEvent_lastStatusCode(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.LastStatusCode, false, ec.marshalOInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29251,6 +29281,9 @@ func (ec *executionContext) fieldContext_WebhookEvent_lastStatusCode(_ context.C
 }
 
 func (ec *executionContext) _WebhookEvent_lastError(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.LastError, false, ec.marshalOString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29274,6 +29307,9 @@ func (ec *executionContext) fieldContext_WebhookEvent_lastError(_ context.Contex
 }
 
 func (ec *executionContext) _WebhookEvent_lastAttemptAt(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.LastAttemptAt, false, ec.marshalODateTime2ᚖtimeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29297,6 +29333,9 @@ func (ec *executionContext) fieldContext_WebhookEvent_lastAttemptAt(_ context.Co
 }
 
 func (ec *executionContext) _WebhookEvent_nextAttemptAt(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.NextAttemptAt, false, ec.marshalODateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29320,6 +29359,9 @@ func (ec *executionContext) fieldContext_WebhookEvent_nextAttemptAt(_ context.Co
 }
 
 func (ec *executionContext) _WebhookEvent_deliveredAt(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.DeliveredAt, false, ec.marshalODateTime2ᚖtimeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29407,6 +29449,9 @@ func (ec *executionContext) fieldContext_WebhookEventConnection_pageInfo(_ conte
 }
 
 func (ec *executionContext) _WebhookEventConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.WebhookDelivery]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29462,6 +29507,9 @@ func (ec *executionContext) fieldContext_WebhookEventEdge_node(_ context.Context
 }
 
 func (ec *executionContext) _WebhookEventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.WebhookDelivery]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29485,6 +29533,9 @@ func (ec *executionContext) fieldContext_WebhookEventEdge_cursor(_ context.Conte
 }
 
 func (ec *executionContext) _WebhookHeader_key(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookHeader) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Key, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29508,6 +29559,9 @@ func (ec *executionContext) fieldContext_WebhookHeader_key(_ context.Context, fi
 }
 
 func (ec *executionContext) _WebhookHeader_value(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookHeader) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Value, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29531,6 +29585,9 @@ func (ec *executionContext) fieldContext_WebhookHeader_value(_ context.Context, 
 }
 
 func (ec *executionContext) _WebhookReceiver_id(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29554,6 +29611,9 @@ func (ec *executionContext) fieldContext_WebhookReceiver_id(_ context.Context, f
 }
 
 func (ec *executionContext) _WebhookReceiver__etag(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29577,6 +29637,9 @@ func (ec *executionContext) fieldContext_WebhookReceiver__etag(_ context.Context
 }
 
 func (ec *executionContext) _WebhookReceiver_name(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29600,6 +29663,9 @@ func (ec *executionContext) fieldContext_WebhookReceiver_name(_ context.Context,
 }
 
 func (ec *executionContext) _WebhookReceiver_url(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.URL, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29623,6 +29689,9 @@ func (ec *executionContext) fieldContext_WebhookReceiver_url(_ context.Context, 
 }
 
 func (ec *executionContext) _WebhookReceiver_sharedSecret(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.SharedSecret, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29646,6 +29715,9 @@ func (ec *executionContext) fieldContext_WebhookReceiver_sharedSecret(_ context.
 }
 
 func (ec *executionContext) _WebhookReceiver_expectedResponseCode(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ExpectedResponseCode, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29701,6 +29773,9 @@ func (ec *executionContext) fieldContext_WebhookReceiver_headers(_ context.Conte
 }
 
 func (ec *executionContext) _WebhookReceiver_deliveryMode(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.DeliveryMode, true, ec.marshalNWebhookDeliveryModeEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29724,6 +29799,9 @@ func (ec *executionContext) fieldContext_WebhookReceiver_deliveryMode(_ context.
 }
 
 func (ec *executionContext) _WebhookReceiver_status(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNWebhookReceiverStatusEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29747,6 +29825,9 @@ func (ec *executionContext) fieldContext_WebhookReceiver_status(_ context.Contex
 }
 
 func (ec *executionContext) _WebhookReceiver_lastError(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.LastError, false, ec.marshalOString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29770,6 +29851,9 @@ func (ec *executionContext) fieldContext_WebhookReceiver_lastError(_ context.Con
 }
 
 func (ec *executionContext) _WebhookReceiver_failingSince(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.FailingSince, false, ec.marshalODateTime2ᚖtimeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29825,6 +29909,9 @@ func (ec *executionContext) fieldContext_WebhookReceiver_subscriptions(_ context
 }
 
 func (ec *executionContext) _WebhookReceiver_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29848,6 +29935,9 @@ func (ec *executionContext) fieldContext_WebhookReceiver_createdAt(_ context.Con
 }
 
 func (ec *executionContext) _WebhookReceiver_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookReceiver) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29935,6 +30025,9 @@ func (ec *executionContext) fieldContext_WebhookReceiverConnection_pageInfo(_ co
 }
 
 func (ec *executionContext) _WebhookReceiverConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.WebhookReceiver]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29990,6 +30083,9 @@ func (ec *executionContext) fieldContext_WebhookReceiverEdge_node(_ context.Cont
 }
 
 func (ec *executionContext) _WebhookReceiverEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.WebhookReceiver]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30045,6 +30141,9 @@ func (ec *executionContext) fieldContext_WebhookReceiverPayload_webhookReceiver(
 }
 
 func (ec *executionContext) _WebhookSubscription_id(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookSubscription) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30068,6 +30167,9 @@ func (ec *executionContext) fieldContext_WebhookSubscription_id(_ context.Contex
 }
 
 func (ec *executionContext) _WebhookSubscription__etag(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookSubscription) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Etag, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30091,6 +30193,9 @@ func (ec *executionContext) fieldContext_WebhookSubscription__etag(_ context.Con
 }
 
 func (ec *executionContext) _WebhookSubscription_receiverId(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookSubscription) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ReceiverID, true, ec.marshalNID2int64); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30146,6 +30251,9 @@ func (ec *executionContext) fieldContext_WebhookSubscription_receiver(_ context.
 }
 
 func (ec *executionContext) _WebhookSubscription_resource(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookSubscription) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Resource, true, ec.marshalNResourceEnum2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30169,6 +30277,9 @@ func (ec *executionContext) fieldContext_WebhookSubscription_resource(_ context.
 }
 
 func (ec *executionContext) _WebhookSubscription_action(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookSubscription) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Action, true, ec.marshalNWebhookSubscriptionActions2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30192,6 +30303,9 @@ func (ec *executionContext) fieldContext_WebhookSubscription_action(_ context.Co
 }
 
 func (ec *executionContext) _WebhookSubscription_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookSubscription) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30215,6 +30329,9 @@ func (ec *executionContext) fieldContext_WebhookSubscription_createdAt(_ context
 }
 
 func (ec *executionContext) _WebhookSubscription_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookSubscription) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.UpdatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30302,6 +30419,9 @@ func (ec *executionContext) fieldContext_WebhookSubscriptionConnection_pageInfo(
 }
 
 func (ec *executionContext) _WebhookSubscriptionConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Connection[ion.WebhookSubscription]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.TotalCount, true, ec.marshalNInt2int); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30357,6 +30477,9 @@ func (ec *executionContext) fieldContext_WebhookSubscriptionEdge_node(_ context.
 }
 
 func (ec *executionContext) _WebhookSubscriptionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.Edge[ion.WebhookSubscription]) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Cursor, true, ec.marshalNString2string); ok {
+		return m
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -38486,7 +38609,7 @@ func (ec *executionContext) _AdjustPartInventoriesPayload(ctx context.Context, s
 	fields := graphql.CollectFields(ec.OperationContext, sel, adjustPartInventoriesPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38515,7 +38638,7 @@ func (ec *executionContext) _AdjustPartInventoriesPayload(ctx context.Context, s
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var attributeImplementors = []string{"Attribute"}
@@ -38808,7 +38931,7 @@ func (ec *executionContext) _CancelRunsPayload(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, cancelRunsPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38842,7 +38965,7 @@ func (ec *executionContext) _CancelRunsPayload(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var createRunStepPayloadImplementors = []string{"CreateRunStepPayload"}
@@ -38917,7 +39040,7 @@ func (ec *executionContext) _FireWebhookEventPayload(ctx context.Context, sel as
 	fields := graphql.CollectFields(ec.OperationContext, sel, fireWebhookEventPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -38941,7 +39064,7 @@ func (ec *executionContext) _FireWebhookEventPayload(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var issueImplementors = []string{"Issue"}
@@ -43727,7 +43850,7 @@ func (ec *executionContext) _WebhookEvent(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43849,7 +43972,7 @@ func (ec *executionContext) _WebhookEvent(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var webhookEventConnectionImplementors = []string{"WebhookEventConnection"}
@@ -43858,7 +43981,7 @@ func (ec *executionContext) _WebhookEventConnection(ctx context.Context, sel ast
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookEventConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43892,7 +44015,7 @@ func (ec *executionContext) _WebhookEventConnection(ctx context.Context, sel ast
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var webhookEventEdgeImplementors = []string{"WebhookEventEdge"}
@@ -43901,7 +44024,7 @@ func (ec *executionContext) _WebhookEventEdge(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookEventEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43930,7 +44053,7 @@ func (ec *executionContext) _WebhookEventEdge(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var webhookHeaderImplementors = []string{"WebhookHeader"}
@@ -43939,7 +44062,7 @@ func (ec *executionContext) _WebhookHeader(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookHeaderImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -43968,7 +44091,7 @@ func (ec *executionContext) _WebhookHeader(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var webhookReceiverImplementors = []string{"WebhookReceiver"}
@@ -43977,7 +44100,7 @@ func (ec *executionContext) _WebhookReceiver(ctx context.Context, sel ast.Select
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookReceiverImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -44067,7 +44190,7 @@ func (ec *executionContext) _WebhookReceiver(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var webhookReceiverConnectionImplementors = []string{"WebhookReceiverConnection"}
@@ -44076,7 +44199,7 @@ func (ec *executionContext) _WebhookReceiverConnection(ctx context.Context, sel 
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookReceiverConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -44110,7 +44233,7 @@ func (ec *executionContext) _WebhookReceiverConnection(ctx context.Context, sel 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var webhookReceiverEdgeImplementors = []string{"WebhookReceiverEdge"}
@@ -44119,7 +44242,7 @@ func (ec *executionContext) _WebhookReceiverEdge(ctx context.Context, sel ast.Se
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookReceiverEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -44148,7 +44271,7 @@ func (ec *executionContext) _WebhookReceiverEdge(ctx context.Context, sel ast.Se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var webhookReceiverPayloadImplementors = []string{"WebhookReceiverPayload"}
@@ -44157,7 +44280,7 @@ func (ec *executionContext) _WebhookReceiverPayload(ctx context.Context, sel ast
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookReceiverPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -44181,7 +44304,7 @@ func (ec *executionContext) _WebhookReceiverPayload(ctx context.Context, sel ast
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var webhookSubscriptionImplementors = []string{"WebhookSubscription"}
@@ -44190,7 +44313,7 @@ func (ec *executionContext) _WebhookSubscription(ctx context.Context, sel ast.Se
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookSubscriptionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -44250,7 +44373,7 @@ func (ec *executionContext) _WebhookSubscription(ctx context.Context, sel ast.Se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var webhookSubscriptionConnectionImplementors = []string{"WebhookSubscriptionConnection"}
@@ -44259,7 +44382,7 @@ func (ec *executionContext) _WebhookSubscriptionConnection(ctx context.Context, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookSubscriptionConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -44293,7 +44416,7 @@ func (ec *executionContext) _WebhookSubscriptionConnection(ctx context.Context, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var webhookSubscriptionEdgeImplementors = []string{"WebhookSubscriptionEdge"}
@@ -44302,7 +44425,7 @@ func (ec *executionContext) _WebhookSubscriptionEdge(ctx context.Context, sel as
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookSubscriptionEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -44331,7 +44454,7 @@ func (ec *executionContext) _WebhookSubscriptionEdge(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var webhookSubscriptionPayloadImplementors = []string{"WebhookSubscriptionPayload"}
@@ -44340,7 +44463,7 @@ func (ec *executionContext) _WebhookSubscriptionPayload(ctx context.Context, sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookSubscriptionPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := newDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -44364,7 +44487,7 @@ func (ec *executionContext) _WebhookSubscriptionPayload(ctx context.Context, sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return objectOf(fields, out)
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
