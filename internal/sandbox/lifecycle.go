@@ -310,6 +310,47 @@ func (s *Service) expire(ctx context.Context, sb ion.Sandbox, why string) (bool,
 		}
 		return false, err
 	}
+	return true, s.finishExpiry(ctx, sb, why)
+}
+
+// FinishExpiries completes the expiries a crash interrupted: a sandbox is
+// marked expired first (from then on it answers 410 and its keys are
+// refused) and its data and credentials removed after; the lifecycle log's
+// "expired" entry is written last, so an expired sandbox without one was
+// not finished. Every step is idempotent, so two replicas finishing the
+// same one do no harm. The server calls it on start. It reports how many
+// it finished.
+func (s *Service) FinishExpiries(ctx context.Context) (int, error) {
+	all, err := s.cfg.Control.Sandboxes(ctx, 0)
+	if err != nil {
+		return 0, fmt.Errorf("sandbox: finish interrupted expiries: %w", err)
+	}
+	n := 0
+	var errs []error
+	for _, sb := range all {
+		if sb.State != ion.SandboxExpired {
+			continue
+		}
+		events, err := s.cfg.Control.SandboxEvents(ctx, sb.Name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if slices.ContainsFunc(events, func(e ion.SandboxEvent) bool { return e.Kind == ion.EventExpired }) {
+			continue
+		}
+		if err := s.finishExpiry(ctx, sb, "expiry finished after an interruption"); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+// finishExpiry deletes an expired sandbox's data and checkpoints and
+// revokes its credentials, then logs the expiry.
+func (s *Service) finishExpiry(ctx context.Context, sb ion.Sandbox, why string) error {
 	// From here on it answers 410 and its keys cannot be used; the rest
 	// must finish even if the sweep is cancelled.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
@@ -322,7 +363,7 @@ func (s *Service) expire(ctx context.Context, sb ion.Sandbox, why string) (bool,
 	}
 	for _, o := range orgs {
 		errs = append(errs, s.revoke(ctx, o.ID))
-		if err := s.cfg.Stores.DeleteTenant(ctx, o.TenantID()); err != nil {
+		if err := s.cfg.Stores.DeleteTenant(ctx, o.TenantID()); err != nil && ion.ErrorCode(err) != ion.ENOTFOUND {
 			errs = append(errs, err)
 		}
 	}
@@ -333,11 +374,12 @@ func (s *Service) expire(ctx context.Context, sb ion.Sandbox, why string) (bool,
 			errs = append(errs, err)
 		}
 	}
-	s.record(ctx, sb.Name, ion.EventExpired, actorSweeper, why)
 	if err := errors.Join(errs...); err != nil {
-		return true, fmt.Errorf("sandbox: sweep: expiring %q: %w", sb.Name, err)
+		// Not logged as expired: FinishExpiries tries again.
+		return fmt.Errorf("sandbox: sweep: expiring %q: %w", sb.Name, err)
 	}
-	return true, nil
+	s.record(ctx, sb.Name, ion.EventExpired, actorSweeper, why)
+	return nil
 }
 
 // revoke disables every API key and deactivates every user of

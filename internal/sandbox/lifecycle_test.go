@@ -335,3 +335,45 @@ func TestSweepEndsAnInterruptedReset(t *testing.T) {
 	must(b.svc.Reset(b.ctx, sb.Name, ""))(t) // usable again
 	same(t, "lifecycle log", eventKinds(t, b, sb.Name), []string{"requested:operator", "approved:operator", "reset:sweeper", "reset:operator"})
 }
+
+// TestFinishExpiriesAfterACrash: a process that died between marking a
+// sandbox expired and removing its data leaves the data and credentials
+// behind; FinishExpiries (run on start) removes them once, and logs it.
+func TestFinishExpiriesAfterACrash(t *testing.T) {
+	t.Parallel()
+	b, clock := setupClock(t)
+	res := must(b.svc.Request(b.ctx, b.request("crash-expiry")))(t)
+	sb := *res.Sandbox
+	must(b.svc.Request(b.ctx, b.request("still-alive")))(t)
+	tenant := ion.TenantIDFor(sb.Name, sb.OrganizationID)
+	must(b.svc.CreateCheckpoint(b.ctx, sb.Name, "before"))(t)
+	// The first step of an expiry, as the sweeper makes it, then the crash.
+	moved := must(b.control.TransitionSandbox(b.ctx, sb.Name, ion.SandboxActive, ion.SandboxExpired, &sb.LastActivityAt))(t)
+	if !moved {
+		t.Fatal("the transition to expired did not happen")
+	}
+	must(b.stores.Tenant(b.ctx, tenant))(t) // the data is still there
+
+	clock.advance(time.Minute)
+	if n := must(b.svc.FinishExpiries(b.ctx))(t); n != 1 {
+		t.Fatalf("FinishExpiries finished %d sandboxes, want 1", n)
+	}
+	_, err := b.stores.Tenant(b.ctx, tenant)
+	wantErr(t, err, ion.ENOTFOUND, "")
+	iss := b.issuer(t, sb.Name)
+	for _, c := range res.Credentials {
+		if _, err := iss.ClientCredentialsToken(b.ctx, c.ClientID, c.ClientSecret); err == nil {
+			t.Fatalf("credential of %s still works after the expiry was finished", c.ServiceAccount)
+		}
+	}
+	if cps := must(b.control.Checkpoints(b.ctx, sb.Name))(t); len(cps) != 0 {
+		t.Fatalf("checkpoints left after the expiry was finished: %v", cps)
+	}
+	same(t, "lifecycle log", eventKinds(t, b, sb.Name), []string{"requested:operator", "approved:operator", "checkpoint:operator", "expired:sweeper"})
+	if n := must(b.svc.FinishExpiries(b.ctx))(t); n != 0 {
+		t.Fatalf("second FinishExpiries finished %d sandboxes, want 0", n)
+	}
+	if st := must(b.control.Sandbox(b.ctx, "still-alive"))(t).State; st != ion.SandboxActive {
+		t.Fatalf("an untouched sandbox is %s after FinishExpiries, want active", st)
+	}
+}

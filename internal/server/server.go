@@ -277,6 +277,14 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 			log.Info("removed sandboxes whose provisioning was interrupted; their requests are pending again", "count", n)
 		}
 	}
+	// An expiry a crash interrupted left data and keys behind an expired
+	// sandbox (it answers 410 meanwhile): finish it. Idempotent, so safe
+	// while other replicas run.
+	if n, err := lifecycle.svc.FinishExpiries(ctx); err != nil {
+		log.Warn("finishing interrupted sandbox expiries", "err", err)
+	} else if n > 0 {
+		log.Info("finished sandbox expiries a crash interrupted", "count", n)
+	}
 
 	srv := &http.Server{
 		Handler:           h,
