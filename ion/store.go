@@ -408,6 +408,7 @@ type Stores interface {
 	RestoreTenantState(ctx context.Context, tenantID, name string) error
 	// DeleteTenantState removes state name. NOT_FOUND if there is none.
 	DeleteTenantState(ctx context.Context, tenantID, name string) error
+	TenantTemplates
 	Close() error
 }
 

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"Lists", testLists},
 		{"Tenancy", testTenancy},
 		{"States", testStates},
+		{"Templates", testTemplates},
 		{"Sandboxes", testSandboxes},
 		{"SandboxLifecycle", testSandboxLifecycle},
 		{"Durability", testDurability},
