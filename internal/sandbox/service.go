@@ -22,6 +22,8 @@ type Service struct {
 	// unique names keep a request from being provisioned twice.)
 	mu           sync.Mutex
 	provisioning map[ion.ID]bool
+
+	seeding // seed templates and provisioning progress (seeded.go)
 }
 
 // Credential is a service account's API key. ClientSecret is returned only
