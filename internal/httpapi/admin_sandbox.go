@@ -25,6 +25,7 @@ type SandboxAdmin interface {
 	DeleteCheckpoint(ctx context.Context, sandboxName, name string) error
 	Extend(ctx context.Context, name string, e sandbox.Extension) (ion.Sandbox, error)
 	Events(ctx context.Context, name string) ([]ion.SandboxEvent, error)
+	Progress(name string) (sandbox.Progress, bool)
 }
 
 func (s *Server) routeSandboxAdmin() {
@@ -51,6 +52,7 @@ type sandboxRequestJSON struct {
 	Reason          string               `json:"reason"`
 	Integration     string               `json:"integration"`
 	Shape           string               `json:"shape"`
+	Size            string               `json:"size,omitempty"`
 	Members         []ion.Member         `json:"members"`
 	ServiceAccounts []ion.ServiceAccount `json:"serviceAccounts"`
 	Features        []string             `json:"features"`
@@ -78,7 +80,7 @@ func toSandboxRequestJSON(r ion.SandboxRequest) sandboxRequestJSON {
 	}
 	return sandboxRequestJSON{
 		ID: r.ID, OrganizationID: r.OrganizationID, Name: r.Name, Reason: r.Reason, Integration: r.Integration,
-		Shape: r.Shape, Members: members, ServiceAccounts: accounts, Features: nonNil(r.Features), TTLDays: r.TTLDays,
+		Shape: r.Shape, Size: r.Size, Members: members, ServiceAccounts: accounts, Features: nonNil(r.Features), TTLDays: r.TTLDays,
 		Status: r.Status, RequestedBy: r.RequestedBy, Note: r.Note, CreatedAt: r.CreatedAt, DecidedAt: r.DecidedAt,
 	}
 }
@@ -96,6 +98,15 @@ type sandboxJSON struct {
 	ExpiresAt      *time.Time `json:"expiresAt"`
 	Pinned         bool       `json:"pinned"`
 	Features       []string   `json:"features"`
+	// Progress is how far provisioning has come, while it runs in this
+	// process (a large seeded sandbox takes minutes the first time).
+	Progress *progressJSON `json:"progress,omitempty"`
+}
+
+type progressJSON struct {
+	Phase string `json:"phase"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
 }
 
 func (s *Server) toSandboxJSON(sb ion.Sandbox) sandboxJSON {
@@ -109,8 +120,19 @@ func (s *Server) toSandboxJSON(sb ion.Sandbox) sandboxJSON {
 		Name: sb.Name, OrganizationID: sb.SourceOrganizationID, Shape: sb.Shape, State: sb.State,
 		BaseURL: base, GraphQLURL: base + "/graphql", TokenURL: env.TokenURL(),
 		CreatedAt: sb.CreatedAt, LastActivityAt: sb.LastActivityAt, ExpiresAt: sb.ExpiresAt,
-		Pinned: sb.Pinned, Features: features,
+		Pinned: sb.Pinned, Features: features, Progress: s.progressOf(sb),
 	}
+}
+
+func (s *Server) progressOf(sb ion.Sandbox) *progressJSON {
+	if sb.State != ion.SandboxProvisioning {
+		return nil
+	}
+	p, ok := s.cfg.SandboxAdmin.Progress(sb.Name)
+	if !ok {
+		return nil
+	}
+	return &progressJSON{Phase: p.Phase, Done: p.Done, Total: p.Total}
 }
 
 type credentialJSON struct {
@@ -143,6 +165,7 @@ func (s *Server) requestSandbox(w http.ResponseWriter, r *http.Request) {
 		Reason          string               `json:"reason"`
 		Integration     string               `json:"integration"`
 		Shape           string               `json:"shape"`
+		Size            string               `json:"size"`
 		Members         []ion.Member         `json:"members"`
 		ServiceAccounts []ion.ServiceAccount `json:"serviceAccounts"`
 		Features        []string             `json:"features"`
@@ -157,7 +180,7 @@ func (s *Server) requestSandbox(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.cfg.SandboxAdmin.Request(r.Context(), ion.SandboxRequest{
 		OrganizationID: in.OrganizationID, Name: strings.TrimSpace(in.Name), Reason: in.Reason, Integration: in.Integration,
-		Shape: in.Shape, Members: in.Members, ServiceAccounts: in.ServiceAccounts, Features: in.Features, TTLDays: in.TTLDays,
+		Shape: in.Shape, Size: in.Size, Members: in.Members, ServiceAccounts: in.ServiceAccounts, Features: in.Features, TTLDays: in.TTLDays,
 		RequestedBy: "operator",
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/ionbox/ionbox/internal/auth"
 	"github.com/ionbox/ionbox/internal/httpapi"
 	"github.com/ionbox/ionbox/internal/sandbox"
+	"github.com/ionbox/ionbox/internal/seed"
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -182,11 +183,16 @@ func (l *sandboxLifecycle) touch(ctx context.Context, name string) {
 	}
 }
 
-// start runs the sweeper until ctx ends; wait waits for it to stop.
+// start builds the small seed template if it is missing (so that the
+// first seeded sandbox is as quick as the rest) and runs the sweeper until
+// ctx ends; wait waits for both to stop.
 func (l *sandboxLifecycle) start(ctx context.Context) {
 	l.done = make(chan struct{})
 	go func() {
 		defer close(l.done)
+		if err := l.svc.PrepareTemplates(ctx, seed.SizeSmall); err != nil && ctx.Err() == nil {
+			l.log.Warn("preparing the seed data of seeded sandboxes; the first seeded request builds it instead", "err", err)
+		}
 		tick := time.NewTicker(l.every)
 		defer tick.Stop()
 		for {

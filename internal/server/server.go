@@ -305,7 +305,8 @@ func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL,
 	if err != nil {
 		return nil, err
 	}
-	gql, err := graphql.NewHandler(graphql.Config{Stores: stores, APIKeys: authSvc, Logger: log})
+	gql, err := graphql.NewHandler(graphql.Config{Stores: stores, APIKeys: authSvc, Logger: log,
+		Sandboxes: graphqlSandboxes{svc: sandboxes, router: router}})
 	if err != nil {
 		return nil, fmt.Errorf("graphql: %w", err)
 	}
