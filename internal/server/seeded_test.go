@@ -90,7 +90,9 @@ func TestRequestSandboxThroughGraphQL(t *testing.T) {
 	if got := s.mustGQL(sb.token, countsQuery, nil); dig(got, "parts", "totalCount") != parts {
 		t.Fatalf("after resetSandbox %v parts, want the %v of the baseline", dig(got, "parts", "totalCount"), parts)
 	}
-	var events struct{ Events []struct{ Kind, Actor string } }
+	var events struct {
+		Events []struct{ Kind, Actor string }
+	}
 	b.admin("GET", "/admin/v1/sandboxes/acme-demo/events", nil, &events)
 	last := events.Events[len(events.Events)-1]
 	if last.Kind != ion.EventReset || !strings.HasPrefix(last.Actor, "erp-sync@") {
