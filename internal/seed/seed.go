@@ -45,7 +45,7 @@ type plan struct {
 	components, raws, tools       int // part pools (components are shared between sub-assemblies)
 	builtPerTop                   int // serial units of each top assembly, each with a build run and as-built tree
 	stockPerComponent             int // stock inventory rows per component
-	steps                         int // steps per procedure
+	steps, fieldsPerStep          int // of each procedure
 	extraRuns                     int // test, inspection and maintenance runs besides the build runs
 	progressEvery                 int // of the extra runs, how many in one are worked on (the rest stay TODO)
 	issues, suppliers, orders     int
@@ -54,9 +54,12 @@ type plan struct {
 
 var plans = map[string]plan{
 	SizeSmall: {tops: 2, subsPerTop: 3, compsPerSub: 4, components: 16, raws: 4, tools: 3, builtPerTop: 4,
-		stockPerComponent: 3, steps: 6, extraRuns: 21, progressEvery: 1, issues: 12, suppliers: 5, orders: 12, linesPerOrder: 3},
-	SizeLarge: {tops: 12, subsPerTop: 6, compsPerSub: 8, components: 1200, raws: 150, tools: 60, builtPerTop: 25,
-		stockPerComponent: 40, steps: 12, extraRuns: 16000, progressEvery: 8, issues: 3000, suppliers: 80, orders: 1500, linesPerOrder: 4},
+		stockPerComponent: 3, steps: 6, fieldsPerStep: 3, extraRuns: 21, progressEvery: 1, issues: 12, suppliers: 5, orders: 12, linesPerOrder: 3},
+	// Most of large's rows are run steps and their fields: long
+	// procedures make them in few, big transactions (a run copies its
+	// procedure), which keeps building it to minutes.
+	SizeLarge: {tops: 12, subsPerTop: 6, compsPerSub: 8, components: 1200, raws: 150, tools: 60, builtPerTop: 10,
+		stockPerComponent: 12, steps: 24, fieldsPerStep: 5, extraRuns: 6200, progressEvery: 40, issues: 3000, suppliers: 80, orders: 1500, linesPerOrder: 4},
 }
 
 // Progress receives how many of the planned steps are done; total does not
@@ -417,8 +420,8 @@ func (g *gen) procedure(title, typ, status string, n int) (ion.Procedure, error)
 			return p, fmt.Errorf("step %d of %q: %w", k+1, title, err)
 		}
 		prev = append(prev, step)
-		for f := range 3 {
-			typ := fieldTypes[(k*3+f)%len(fieldTypes)]
+		for f := range g.p.fieldsPerStep {
+			typ := fieldTypes[(k*g.p.fieldsPerStep+f)%len(fieldTypes)]
 			field := ion.StepField{StepID: step.ID, Name: fieldName(typ, k, f), Type: typ, Required: f == 0}
 			switch typ {
 			case ion.FieldNumber:
