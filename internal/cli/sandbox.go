@@ -11,16 +11,20 @@ import (
 // SandboxCmd groups the operator's sandbox commands: one verb per admin API
 // call (CONTROL-API.md).
 type SandboxCmd struct {
-	Request     SandboxRequestCmd     `cmd:"" help:"Request a sandbox for a production organization (blank sandboxes are provisioned at once)."`
-	Approve     SandboxApproveCmd     `cmd:"" help:"Approve a pending sandbox request and provision it."`
-	Reject      SandboxRejectCmd      `cmd:"" help:"Reject a pending sandbox request."`
-	List        SandboxListCmd        `cmd:"" help:"List sandboxes."`
-	Show        SandboxShowCmd        `cmd:"" help:"Show one sandbox."`
-	Reset       SandboxResetCmd       `cmd:"" help:"Reset a sandbox to its baseline or a checkpoint."`
-	Checkpoint  SandboxCheckpointCmd  `cmd:"" help:"Save the sandbox's current data as a named checkpoint."`
-	Extend      SandboxExtendCmd      `cmd:"" help:"Extend a sandbox's life, or pin it so it never expires."`
-	Credentials SandboxCredentialsCmd `cmd:"" help:"Create a credential for a service account of a sandbox (the secret is shown once)."`
-	Delete      SandboxDeleteCmd      `cmd:"" help:"Delete a sandbox and all its data."`
+	Request          SandboxRequestCmd          `cmd:"" help:"Request a sandbox for a production organization (blank and seeded sandboxes are provisioned at once)."`
+	Requests         SandboxRequestsCmd         `cmd:"" help:"List sandbox requests, newest first."`
+	Approve          SandboxApproveCmd          `cmd:"" help:"Approve a pending sandbox request and provision it."`
+	Reject           SandboxRejectCmd           `cmd:"" help:"Reject a pending sandbox request."`
+	List             SandboxListCmd             `cmd:"" help:"List sandboxes."`
+	Show             SandboxShowCmd             `cmd:"" help:"Show one sandbox."`
+	Reset            SandboxResetCmd            `cmd:"" help:"Reset a sandbox to its baseline or a checkpoint."`
+	Checkpoint       SandboxCheckpointCmd       `cmd:"" help:"Save the sandbox's current data as a named checkpoint."`
+	Checkpoints      SandboxCheckpointsCmd      `cmd:"" help:"List a sandbox's checkpoints, oldest first."`
+	DeleteCheckpoint SandboxDeleteCheckpointCmd `cmd:"" name:"delete-checkpoint" help:"Delete a checkpoint of a sandbox."`
+	Extend           SandboxExtendCmd           `cmd:"" help:"Extend a sandbox's life, or pin it so it never expires."`
+	Credentials      SandboxCredentialsCmd      `cmd:"" help:"Create a credential for a service account of a sandbox (the secret is shown once)."`
+	Events           SandboxEventsCmd           `cmd:"" help:"Show a sandbox's lifecycle log (it outlives the sandbox)."`
+	Delete           SandboxDeleteCmd           `cmd:"" help:"Delete a sandbox and all its data."`
 }
 
 type sandboxRow struct {
@@ -75,6 +79,7 @@ type SandboxRequestCmd struct {
 	Reason         string   `help:"Why the sandbox is needed."`
 	Integration    string   `help:"The integration being built."`
 	Shape          string   `default:"blank" enum:"blank,seeded,snapshot" help:"Data shape."`
+	Size           string   `enum:",small,large" default:"" help:"Size of a seeded sandbox's data: small (default) or large (at least 1,000,000 rows; minutes the first time, with progress shown)."`
 	Member         []string `help:"Member as name:email (repeatable)."`
 	ServiceAccount []string `name:"service-account" help:"Service account name (repeatable); each gets a credential."`
 	Feature        []string `help:"Preview feature flag to turn on (repeatable)."`
@@ -101,8 +106,11 @@ func (c *SandboxRequestCmd) Run(g *Globals) error {
 	if c.TTLDays > 0 {
 		body["ttlDays"] = c.TTLDays
 	}
-	var raw json.RawMessage
-	if err := c.call(g.Ctx, http.MethodPost, "/admin/v1/sandbox-requests", body, &raw); err != nil {
+	if c.Size != "" {
+		body["size"] = c.Size
+	}
+	raw, err := c.provision(g, c.Name, "/admin/v1/sandbox-requests", body)
+	if err != nil {
 		return err
 	}
 	return c.printResult(g, raw)
@@ -115,8 +123,8 @@ type SandboxApproveCmd struct {
 }
 
 func (c *SandboxApproveCmd) Run(g *Globals) error {
-	var raw json.RawMessage
-	if err := c.call(g.Ctx, http.MethodPost, fmt.Sprintf("/admin/v1/sandbox-requests/%d/approve", c.ID), map[string]string{"note": c.Note}, &raw); err != nil {
+	raw, err := c.provision(g, c.requestName(g, c.ID), fmt.Sprintf("/admin/v1/sandbox-requests/%d/approve", c.ID), map[string]string{"note": c.Note})
+	if err != nil {
 		return err
 	}
 	return c.printResult(g, raw)
@@ -286,4 +294,92 @@ func (c *SandboxDeleteCmd) Run(g *Globals) error {
 	}
 	fmt.Fprintf(g.Stdout, "deleted %s\n", c.Name)
 	return nil
+}
+
+type SandboxRequestsCmd struct{ AdminFlags }
+
+func (c *SandboxRequestsCmd) Run(g *Globals) error {
+	var raw json.RawMessage
+	if err := c.call(g.Ctx, http.MethodGet, "/admin/v1/sandbox-requests", nil, &raw); err != nil {
+		return err
+	}
+	var list struct {
+		SandboxRequests []struct {
+			ID                                     int64
+			OrganizationID                         int64
+			Name, Shape, Size, Status, RequestedBy string
+		}
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return err
+	}
+	rows := [][]string{}
+	for _, r := range list.SandboxRequests {
+		shape := r.Shape
+		if r.Size != "" {
+			shape += " (" + r.Size + ")"
+		}
+		rows = append(rows, []string{fmt.Sprint(r.ID), fmt.Sprint(r.OrganizationID), r.Name, shape, r.Status, r.RequestedBy})
+	}
+	return c.print(g, raw, []string{"ID", "ORG", "NAME", "SHAPE", "STATUS", "REQUESTED BY"}, rows)
+}
+
+type SandboxCheckpointsCmd struct {
+	AdminFlags
+	Sandbox string `arg:"" help:"Sandbox name."`
+}
+
+func (c *SandboxCheckpointsCmd) Run(g *Globals) error {
+	var raw json.RawMessage
+	if err := c.call(g.Ctx, http.MethodGet, sandboxPath(c.Sandbox, "/checkpoints"), nil, &raw); err != nil {
+		return err
+	}
+	var list struct {
+		Checkpoints []struct{ Name, CreatedAt string }
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return err
+	}
+	rows := [][]string{}
+	for _, cp := range list.Checkpoints {
+		rows = append(rows, []string{cp.Name, cp.CreatedAt})
+	}
+	return c.print(g, raw, []string{"CHECKPOINT", "CREATED"}, rows)
+}
+
+type SandboxDeleteCheckpointCmd struct {
+	AdminFlags
+	Sandbox string `arg:"" help:"Sandbox name."`
+	Name    string `arg:"" help:"Checkpoint name."`
+}
+
+func (c *SandboxDeleteCheckpointCmd) Run(g *Globals) error {
+	if err := c.call(g.Ctx, http.MethodDelete, sandboxPath(c.Sandbox, "/checkpoints/", url.PathEscape(c.Name)), nil, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "deleted checkpoint %s of %s\n", c.Name, c.Sandbox)
+	return nil
+}
+
+type SandboxEventsCmd struct {
+	AdminFlags
+	Sandbox string `arg:"" help:"Sandbox name."`
+}
+
+func (c *SandboxEventsCmd) Run(g *Globals) error {
+	var raw json.RawMessage
+	if err := c.call(g.Ctx, http.MethodGet, sandboxPath(c.Sandbox, "/events"), nil, &raw); err != nil {
+		return err
+	}
+	var list struct {
+		Events []struct{ Kind, Actor, Detail, At string }
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return err
+	}
+	rows := [][]string{}
+	for _, e := range list.Events {
+		rows = append(rows, []string{e.At, e.Kind, e.Actor, e.Detail})
+	}
+	return c.print(g, raw, []string{"AT", "KIND", "ACTOR", "DETAIL"}, rows)
 }
