@@ -9,9 +9,20 @@
 // or pins it, keeps the lifecycle log, and applies dormancy and expiry as
 // of a given time (Sweep), which internal/server runs every minute.
 //
-// In this version only the blank shape can be provisioned; seeded and
-// snapshot requests are refused with a VALIDATION_ERROR on shape until seed
-// data and scrubbed snapshots arrive here.
+// Two shapes can be provisioned: blank, and seeded (seeded.go): the demo
+// factory of internal/seed in a size (small, the default, or large),
+// loaded from a template of the seed data that the stores keep (built once
+// per seed version and size, one build at a time; PrepareTemplates builds
+// the small one ahead) with its times moved to the provisioning time, so
+// that a seeded sandbox costs a copy of ready data. Progress reports how far
+// a provisioning has come while it runs. Snapshot requests are refused with
+// a VALIDATION_ERROR on shape until scrubbed snapshots arrive here. Blank and
+// seeded requests are approved on arrival unless Config.AutoApprove says
+// otherwise.
+//
+// A reset swaps a ready copy of the saved state in (the stores keep one
+// prepared in the background), so that it costs a rename or a catalog
+// update while the caller waits, whatever the sandbox's size.
 //
 // Provisioning never leaves a half-made sandbox: each step is undone if a
 // later one fails, and the request then stays pending so that it can be

@@ -4412,7 +4412,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SandboxCredential.ServiceAccount(childComplexity), true
 
-	case "SandboxRequest.createdAt":
+	case "SandboxRequest.requestedAt":
 		if e.ComplexityRoot.SandboxRequest.CreatedAt == nil {
 			break
 		}
@@ -6663,15 +6663,16 @@ type SandboxRequest {
   reason: String!
   integration: String!
   shape: String!
-  "small or large for a seeded sandbox, else null."
-  size: String
+  "small or large for a seeded sandbox, else empty."
+  size: String!
   "pending, provisioned or rejected."
   status: String!
   "The email of the user who asked, or operator."
   requestedBy: String!
   "The approver's note or the rejection's reason."
   note: String!
-  createdAt: DateTime!
+  "When it was asked for. (Not createdAt: a request is not an object with an etag that can be updated.)"
+  requestedAt: DateTime!
   decidedAt: DateTime
   "The sandbox, once provisioned (null once deleted)."
   sandbox: Sandbox
@@ -8000,8 +8001,8 @@ func (ec *executionContext) childFields_SandboxRequest(ctx context.Context, fiel
 		return ec.fieldContext_SandboxRequest_requestedBy(ctx, field)
 	case "note":
 		return ec.fieldContext_SandboxRequest_note(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_SandboxRequest_createdAt(ctx, field)
+	case "requestedAt":
+		return ec.fieldContext_SandboxRequest_requestedAt(ctx, field)
 	case "decidedAt":
 		return ec.fieldContext_SandboxRequest_decidedAt(ctx, field)
 	case "sandbox":
@@ -24513,10 +24514,10 @@ func (ec *executionContext) _SandboxRequest_size(ctx context.Context, field grap
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
+			return ec.marshalNString2string(ctx, selections, v)
 		},
 		true,
-		false,
+		true,
 	)
 }
 func (ec *executionContext) fieldContext_SandboxRequest_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -24592,13 +24593,13 @@ func (ec *executionContext) fieldContext_SandboxRequest_note(_ context.Context, 
 	return graphql.NewScalarFieldContext("SandboxRequest", field, false, false, "String")
 }
 
-func (ec *executionContext) _SandboxRequest_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.SandboxRequest) (ret graphql.Marshaler) {
+func (ec *executionContext) _SandboxRequest_requestedAt(ctx context.Context, field graphql.CollectedField, obj *ion.SandboxRequest) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SandboxRequest_createdAt(ctx, field)
+			return ec.fieldContext_SandboxRequest_requestedAt(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.CreatedAt, nil
@@ -24611,7 +24612,7 @@ func (ec *executionContext) _SandboxRequest_createdAt(ctx context.Context, field
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_SandboxRequest_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_SandboxRequest_requestedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SandboxRequest", field, false, false, "DateTime")
 }
 
@@ -38672,7 +38673,7 @@ func (ec *executionContext) _SandboxRequest(ctx context.Context, sel ast.Selecti
 			}
 		case "size":
 			out.Values[i] = ec._SandboxRequest_size(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
@@ -38690,8 +38691,8 @@ func (ec *executionContext) _SandboxRequest(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "createdAt":
-			out.Values[i] = ec._SandboxRequest_createdAt(ctx, field, obj)
+		case "requestedAt":
+			out.Values[i] = ec._SandboxRequest_requestedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
