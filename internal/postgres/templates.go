@@ -120,6 +120,7 @@ func (s *Stores) LoadTenantTemplate(ctx context.Context, id, name string, at tim
 	}
 	tenant, tpl := s.tenantSchema(id), s.templateSchema(name)
 	scratch := s.spareSchemaName()
+	var retired string
 	err := s.withSpare(ctx, func() error {
 		return s.tenantDB.run(ctx, "load tenant template", true, func(tx *tx) error {
 			if err := lockTemplate(tx, tpl); err != nil {
@@ -155,15 +156,17 @@ func (s *Stores) LoadTenantTemplate(ctx context.Context, id, name string, at tim
 			if ok, err := schemaExists(tx, tenant); err != nil || !ok {
 				return errors.Join(err, errTenantNotFound(id))
 			}
-			if _, err := tx.exec(`DROP SCHEMA ` + quote(tenant) + ` CASCADE`); err != nil {
+			var err error
+			if retired, err = s.retireSchema(tx, tenant); err != nil {
 				return err
 			}
-			_, err := tx.exec(`ALTER SCHEMA ` + quote(scratch) + ` RENAME TO ` + quote(tenant))
+			_, err = tx.exec(`ALTER SCHEMA ` + quote(scratch) + ` RENAME TO ` + quote(tenant))
 			return err
 		})
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: load template %s into tenant %s: %w", name, id, err)
 	}
+	s.dropInBackground(retired)
 	return nil
 }
