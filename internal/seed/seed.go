@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/ionbox/ionbox/ion"
 )
@@ -778,8 +779,13 @@ func (g *gen) purchasing() error {
 			if part.TrackingType == nil || *part.TrackingType != ion.TrackingSerial {
 				qty = float64(10 * (1 + (i+l)%10))
 			}
-			if _, err := g.s.CreatePurchaseOrderLine(g.ctx, ion.PurchaseOrderLine{PurchaseOrderID: po.ID, PartID: part.ID, Quantity: qty,
-				Status: status, Description: part.Description + " for stock"}); err != nil {
+			line := ion.PurchaseOrderLine{PurchaseOrderID: po.ID, PartID: part.ID, Quantity: qty, Status: status, Description: part.Description + " for stock"}
+			if status == ion.PODraft || status == ion.POOrdered || status == ion.POApproved {
+				// Open lines are needed soon; a template's load moves the
+				// date to weeks after the sandbox is provisioned.
+				line.NeedDate = ptr(time.Now().UTC().AddDate(0, 0, 14).Truncate(time.Hour))
+			}
+			if _, err := g.s.CreatePurchaseOrderLine(g.ctx, line); err != nil {
 				return fmt.Errorf("line %d of purchase order %d: %w", l+1, po.ID, err)
 			}
 		}
