@@ -81,6 +81,21 @@ func (s *Service) PrepareTemplates(ctx context.Context, sizes ...string) error {
 	return nil
 }
 
+// SeedDataReady reports whether the seed template of size is built, so
+// that a seeded request of that size costs a copy rather than a build
+// (minutes for the large size).
+func (s *Service) SeedDataReady(ctx context.Context, size string) (bool, error) {
+	size, err := seed.ParseSize(size)
+	if err != nil {
+		return false, err
+	}
+	ok, err := s.cfg.Stores.TenantTemplateExists(ctx, seed.TemplateName(size))
+	if err != nil {
+		return false, fmt.Errorf("sandbox: seed data %s: %w", size, err)
+	}
+	return ok, nil
+}
+
 // seedTemplate returns the name of the template of size, building it
 // first if needed, reporting the build's progress to report.
 func (s *Service) seedTemplate(ctx context.Context, size string, report seed.Progress) (string, error) {

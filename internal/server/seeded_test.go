@@ -123,6 +123,10 @@ func TestRequestSandboxThroughGraphQL(t *testing.T) {
 		{"unknown checkpoint", s, sb.token, `mutation { resetSandbox(checkpoint: "nope") { resetTo } }`, nil, ion.ENOTFOUND, "nope"},
 		{"unknown size", b, prod.token, requestSandboxMutation, map[string]any{"input": map[string]any{"name": "x-two", "shape": "seeded", "size": "huge"}}, ion.EVALIDATION, "size"},
 		{"taken name", b, prod.token, requestSandboxMutation, map[string]any{"input": map[string]any{"name": "acme-demo"}}, ion.EVALIDATION, "name"},
+		// A GraphQL operation cannot wait minutes for the large seed
+		// data's first build: it starts in the background instead.
+		{"large before its seed data is built", b, prod.token, requestSandboxMutation,
+			map[string]any{"input": map[string]any{"name": "x-large", "shape": "seeded", "size": "large"}}, ion.ECONFLICT, "being built"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.at.gql(tc.token, tc.query, tc.vars)

@@ -306,7 +306,7 @@ func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL,
 		return nil, err
 	}
 	gql, err := graphql.NewHandler(graphql.Config{Stores: stores, APIKeys: authSvc, Logger: log,
-		Sandboxes: graphqlSandboxes{svc: sandboxes, router: router}})
+		Sandboxes: graphqlSandboxes{svc: sandboxes, router: router, lifecycle: lifecycle}})
 	if err != nil {
 		return nil, fmt.Errorf("graphql: %w", err)
 	}
