@@ -358,12 +358,18 @@ func (s *Stores) prepareNext(id, name string) error {
 
 // copyToNewFile writes what src holds to a new file dst, synced.
 func copyToNewFile(src io.Reader, dst string) error {
+	return copyToFile(src, dst, true)
+}
+
+// copyToFile writes what src holds to a new file dst, synced if sync (a
+// caller that changes the copy further syncs once, at the end).
+func copyToFile(src io.Reader, dst string, sync bool) error {
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return err
 	}
 	_, err = io.Copy(f, src)
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -41,20 +41,16 @@ func (s *Stores) SaveTenantTemplate(ctx context.Context, id, name string) error 
 	dir := filepath.Join(s.dir, "templates")
 	tmp := tempName(dir, "template")
 	defer os.Remove(tmp) // left only if it was not placed
-	copied, err := s.copyClosedTenant(id, tmp)
+	// VACUUM INTO, even of a closed tenant: a compact template makes every
+	// load copy less.
+	db, release, err := s.acquire(ctx, id)
 	if err != nil {
 		return wrapErr(op, err)
 	}
-	if !copied {
-		db, release, err := s.acquire(ctx, id)
-		if err != nil {
-			return wrapErr(op, err)
-		}
-		_, err = db.write.ExecContext(ctx, `VACUUM INTO ?`, tmp)
-		release()
-		if err != nil {
-			return wrapErr(op, err)
-		}
+	_, err = db.write.ExecContext(ctx, `VACUUM INTO ?`, tmp)
+	release()
+	if err != nil {
+		return wrapErr(op, err)
 	}
 	if err := syncFile(tmp); err != nil {
 		return wrapErr(op, err)
@@ -122,7 +118,7 @@ func (s *Stores) LoadTenantTemplate(ctx context.Context, id, name string, at tim
 			os.Remove(tmp + suffix) // left only if it was not placed
 		}
 	}()
-	if err := copyToNewFile(src, tmp); err != nil {
+	if err := copyToFile(src, tmp, false); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	if err := retimeFile(ctx, tmp, at); err != nil {
