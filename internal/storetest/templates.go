@@ -114,6 +114,26 @@ func testTemplates(t *testing.T, h *harness) {
 		}
 	})
 
+	t.Run("SandboxRequestKeepsItsSize", func(t *testing.T) {
+		t.Parallel()
+		b := h.setup(t)
+		in := ion.SandboxRequest{OrganizationID: b.org.ID, Name: h.name("perf"), Shape: ion.ShapeSeeded, Size: seed.SizeLarge, RequestedBy: "ada@acme.example"}
+		made := must(b.control.CreateSandboxRequest(b.ctx, in))(t)
+		if made.Size != seed.SizeLarge {
+			t.Fatalf("created request has size %q, want large", made.Size)
+		}
+		if got := must(b.control.SandboxRequest(b.ctx, made.ID))(t); got.Size != seed.SizeLarge {
+			t.Fatalf("read back, the request has size %q, want large", got.Size)
+		}
+		blank := must(b.control.CreateSandboxRequest(b.ctx, ion.SandboxRequest{OrganizationID: b.org.ID, Name: h.name("plain"), Shape: ion.ShapeBlank}))(t)
+		list := must(b.control.SandboxRequests(b.ctx, b.org.ID))(t)
+		sizes := map[ion.ID]string{}
+		for _, r := range list {
+			sizes[r.ID] = r.Size
+		}
+		same(t, "sizes of the listed requests", sizes, map[ion.ID]string{made.ID: seed.SizeLarge, blank.ID: ""})
+	})
+
 	t.Run("UnknownTemplatesAndTenants", func(t *testing.T) {
 		t.Parallel()
 		b := h.setup(t)
