@@ -23,4 +23,4 @@ serve:
 
 # Benchmarks: see README "Benchmarks".
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./internal/bench/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 90m ./internal/bench/

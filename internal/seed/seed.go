@@ -340,11 +340,12 @@ func (g *gen) nextSerial(prefix string) *string {
 // inventory makes one inventory row of part, tracked as the part is.
 func (g *gen) inventory(part ion.Part, qty float64, loc *ion.ID, lot int) (ion.PartInventory, error) {
 	inv := ion.PartInventory{PartID: part.ID, Quantity: qty, LocationID: loc, UnitOfMeasureID: &g.units[0].ID, Cost: part.Cost}
+	if strings.HasPrefix(part.PartNumber, "RAW-") {
+		// Raw material comes by weight, length or volume, not in pieces.
+		inv.UnitOfMeasureID = &g.units[1+int(part.ID)%3].ID
+	}
 	switch {
 	case part.TrackingType == nil:
-		if len(part.PartNumber) > 3 && part.PartNumber[:3] == "RAW" {
-			inv.UnitOfMeasureID = &g.units[1+lot%3].ID
-		}
 	case *part.TrackingType == ion.TrackingSerial:
 		inv.SerialNumber = g.nextSerial("SN")
 		inv.Quantity = min(qty, 1)
@@ -442,20 +443,17 @@ func (g *gen) procedure(title, typ, status string, n int) (ion.Procedure, error)
 		}
 	}
 	if status != ion.ProcDraft {
-		if p, err = g.s.UpdateProcedure(g.ctx, ion.ProcedurePatch{ID: p.ID, Etag: mustEtag(g, p.ID), Status: &status}); err != nil {
+		// Adding steps may have changed the procedure's etag.
+		cur, err := g.s.Procedure(g.ctx, p.ID)
+		if err != nil {
+			return p, fmt.Errorf("procedure %q: %w", title, err)
+		}
+		if p, err = g.s.UpdateProcedure(g.ctx, ion.ProcedurePatch{ID: p.ID, Etag: cur.Etag, Status: &status}); err != nil {
 			return p, fmt.Errorf("procedure %q to %s: %w", title, status, err)
 		}
 	}
 	g.step(2)
 	return p, nil
-}
-
-func mustEtag(g *gen, procID ion.ID) string {
-	p, err := g.s.Procedure(g.ctx, procID)
-	if err != nil {
-		return ""
-	}
-	return p.Etag
 }
 
 func fieldName(typ string, k, f int) string {
