@@ -309,7 +309,9 @@ func (s *Stores) dropInBackground(schema string) {
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
-		ctx, cancel := context.WithTimeout(s.backgroundCtx, backgroundTimeout)
+		// Not cut short by Close, which waits for it: a drop is quick
+		// once it runs, and leaves nothing for the next Open.
+		ctx, cancel := context.WithTimeout(context.Background(), backgroundTimeout)
 		defer cancel()
 		_, _ = s.pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+quote(schema)+` CASCADE`)
 	}()
