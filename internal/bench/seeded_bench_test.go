@@ -22,8 +22,10 @@ import (
 // rows; building its template takes minutes the first time) and resetting
 // it after a write (10 times, 3 s apart, as a user resets between test
 // runs: the reset renames a ready copy into place and prepares the next
-// copy in the background). IONBOX_BENCH_STORE=<postgres URL> runs it on
-// PostgreSQL. Run with -benchtime 1x.
+// copy in the background; IONBOX_BENCH_RESET_GAP, e.g. 30s, spaces them
+// further). IONBOX_BENCH_SMALL=0 leaves out all but the large sandbox;
+// IONBOX_BENCH_STORE=<postgres URL> runs it on PostgreSQL. Run with
+// -benchtime 1x.
 func BenchmarkSandboxLifecycle(b *testing.B) {
 	store := "sqlite"
 	if v := os.Getenv("IONBOX_BENCH_STORE"); v != "" {
@@ -46,6 +48,10 @@ func BenchmarkSandboxLifecycle(b *testing.B) {
 	}
 	b.ResetTimer()
 
+	if os.Getenv("IONBOX_BENCH_SMALL") == "0" {
+		benchLargeSandbox(b, f.url, adminToken, provision, report, resetsOf(b, f.url, adminToken))
+		return
+	}
 	const n = 100
 	var blank, seeded []time.Duration
 	for i := range n {
@@ -64,7 +70,19 @@ func BenchmarkSandboxLifecycle(b *testing.B) {
 	report("seeded-small", seeded)
 	b.ReportMetric(float64(small.parts), "seeded-small-parts")
 
-	resets := func(use sandboxUse, times int, gap time.Duration) []time.Duration {
+	resets := resetsOf(b, f.url, adminToken)
+	report("reset-small", resets(small, n, 0))
+
+	if os.Getenv("IONBOX_BENCH_LARGE") == "0" {
+		return
+	}
+	benchLargeSandbox(b, f.url, adminToken, provision, report, resets)
+}
+
+// resetsOf returns a function that resets a sandbox times times after a
+// write each, gap apart, and returns the resets' latencies.
+func resetsOf(b *testing.B, base, adminToken string) func(use sandboxUse, times int, gap time.Duration) []time.Duration {
+	return func(use sandboxUse, times int, gap time.Duration) []time.Duration {
 		var lat []time.Duration
 		for i := range times {
 			if gap > 0 && i > 0 {
@@ -75,7 +93,7 @@ func BenchmarkSandboxLifecycle(b *testing.B) {
 			}
 			var out struct{ State, ResetTo string }
 			start := time.Now()
-			if err := adminPost(f.url, adminToken, "/admin/v1/sandboxes/"+use.name+"/reset", map[string]any{}, &out); err != nil {
+			if err := adminPost(base, adminToken, "/admin/v1/sandboxes/"+use.name+"/reset", map[string]any{}, &out); err != nil {
 				b.Fatal(err)
 			}
 			lat = append(lat, time.Since(start))
@@ -88,11 +106,12 @@ func BenchmarkSandboxLifecycle(b *testing.B) {
 		}
 		return lat
 	}
-	report("reset-small", resets(small, n, 0))
+}
 
-	if os.Getenv("IONBOX_BENCH_LARGE") == "0" {
-		return
-	}
+// benchLargeSandbox provisions two seeded-large sandboxes (the first
+// builds the seed data) and resets one of them 10 times, 3 s apart.
+func benchLargeSandbox(b *testing.B, base, adminToken string, provision func(name, shape, size string) (sandboxUse, time.Duration),
+	report func(string, []time.Duration), resets func(sandboxUse, int, time.Duration) []time.Duration) {
 	large, d := provision("seeded-large", "seeded", "large")
 	b.ReportMetric(d.Seconds(), "seeded-large-first-s")
 	rows, err := large.rows()
@@ -105,8 +124,17 @@ func BenchmarkSandboxLifecycle(b *testing.B) {
 	}
 	_, d = provision("seeded-large-2", "seeded", "large")
 	b.ReportMetric(d.Seconds(), "seeded-large-again-s")
-	time.Sleep(10 * time.Second) // the first reset's ready copy is made in the background
-	report("reset-large", resets(large, 10, 3*time.Second))
+	gap := 3 * time.Second
+	if v := os.Getenv("IONBOX_BENCH_RESET_GAP"); v != "" {
+		var err error
+		if gap, err = time.ParseDuration(v); err != nil {
+			b.Fatalf("IONBOX_BENCH_RESET_GAP=%q: %v", v, err)
+		}
+	}
+	// The baseline's ready copy is made in the background after
+	// provisioning, as after every reset.
+	time.Sleep(10*time.Second + gap)
+	report("reset-large", resets(large, 10, gap))
 }
 
 // sandboxUse is a provisioned sandbox with a token of its service account.
