@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -130,10 +131,14 @@ func (s *Service) seedTemplate(ctx context.Context, size string, report seed.Pro
 		s.builds.mu.Unlock()
 		select {
 		case <-b.done:
-			if b.err != nil {
+			// A build that stopped because its own caller went away is
+			// taken over by the next round; other failures are this
+			// caller's too.
+			stopped := errors.Is(b.err, context.Canceled) || errors.Is(b.err, context.DeadlineExceeded)
+			if b.err != nil && !stopped {
 				return "", b.err
 			}
-			// Built: the loop finds it.
+			// Built (the loop finds it), or to be built again.
 		case <-ctx.Done():
 			return "", ctx.Err()
 		}
