@@ -23,5 +23,5 @@ serve:
 
 # Benchmarks: see README "Benchmarks".
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./internal/bench/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 90m ./internal/bench/
 	$(GO) test -run '^$$' -bench SnapshotScrub -benchtime 1x -count 1 ./internal/sqlite/ ./internal/postgres/

@@ -66,6 +66,7 @@ type SandboxRequest struct {
 	Reason          string
 	Integration     string
 	Shape           string
+	Size            string // of a seeded sandbox's data: "small" or "large" (see internal/seed); "" for other shapes
 	Members         []Member
 	ServiceAccounts []ServiceAccount
 	Features        []string

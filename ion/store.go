@@ -426,6 +426,7 @@ type Stores interface {
 	// DeleteTenantState removes state name. NOT_FOUND if there is none.
 	DeleteTenantState(ctx context.Context, tenantID, name string) error
 	SnapshotStores
+	TenantTemplates
 	Close() error
 }
 

@@ -89,6 +89,12 @@ func (f *AdminFlags) token() (string, error) {
 
 // call sends one admin API request and decodes the answer into out.
 func (f *AdminFlags) call(ctx context.Context, method, path string, body, out any) error {
+	return f.callWithin(ctx, 30*time.Second, method, path, body, out)
+}
+
+// callWithin is call with its own time limit (0: none but ctx's), for calls
+// that may take minutes, such as provisioning a large seeded sandbox.
+func (f *AdminFlags) callWithin(ctx context.Context, limit time.Duration, method, path string, body, out any) error {
 	token, err := f.token()
 	if err != nil {
 		return err
@@ -101,8 +107,11 @@ func (f *AdminFlags) call(ctx context.Context, method, path string, body, out an
 		}
 		rd = bytes.NewReader(b)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
+	if limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(f.URL, "/")+path, rd)
 	if err != nil {
 		return fmt.Errorf("bad --url %q: %w", f.URL, err)

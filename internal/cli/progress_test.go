@@ -5,33 +5,51 @@ import (
 	"testing"
 )
 
-func TestSnapshotProgressRendering(t *testing.T) {
+func TestProgressPrinter(t *testing.T) {
 	t.Parallel()
-	cases := []struct {
-		name       string
-		p          snapshotProgress
-		bar, plain string
-		tenth      int64
-	}{
-		{"start", snapshotProgress{"copying", 0, 1000000}, "copying   [..........]   0%  0/1000000 rows", "snapshot copying: 0/1000000 rows (0%)", 0},
-		{"midway", snapshotProgress{"copying", 450000, 1000000}, "copying   [####......]  45%  450000/1000000 rows", "snapshot copying: 450000/1000000 rows (45%)", 4},
-		{"verified", snapshotProgress{"verifying", 1000000, 1000000}, "verifying [##########] 100%  1000000/1000000 rows", "snapshot verifying: 1000000/1000000 rows (100%)", 10},
-		{"empty organization", snapshotProgress{"copying", 0, 0}, "copying   [..........]   0%  0/0 rows", "snapshot copying: 0/0 rows (0%)", 0},
+	type step struct {
+		phase       string
+		done, total int
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := progressBar(c.p, 10); got != c.bar {
-				t.Errorf("bar = %q; want %q", got, c.bar)
+	steps := []step{
+		{"provisioning", 0, 0},
+		{"building seed data", 0, 200},
+		{"building seed data", 5, 200},
+		{"building seed data", 40, 200},
+		{"building seed data", 41, 200},
+		{"building seed data", 200, 200},
+		{"loading seed data", 0, 0},
+	}
+	for _, tc := range []struct {
+		name string
+		tty  bool
+		want string
+	}{
+		{"plain lines: one per phase and per tenth", false,
+			"provisioning…\nbuilding seed data: 0% (0/200)\nbuilding seed data: 20% (40/200)\nbuilding seed data: 100% (200/200)\nloading seed data…\n"},
+		{"a bar redrawn in place on a terminal", true,
+			"\r\x1b[Kprovisioning…" +
+				"\r\x1b[K[..............................]   0% building seed data (0/200)" +
+				"\r\x1b[K[..............................]   2% building seed data (5/200)" +
+				"\r\x1b[K[######........................]  20% building seed data (40/200)" +
+				"\r\x1b[K[######........................]  20% building seed data (41/200)" +
+				"\r\x1b[K[##############################] 100% building seed data (200/200)" +
+				"\r\x1b[Kloading seed data…\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			p := newProgressPrinter(&out, tc.tty)
+			for _, s := range steps {
+				p.show(s.phase, s.done, s.total)
 			}
-			if got := plainProgress(c.p); got != c.plain {
-				t.Errorf("plain = %q; want %q", got, c.plain)
-			}
-			if got := lineOf(c.p); got.tenth != c.tenth || got.phase != c.p.Phase {
-				t.Errorf("line = %+v; want tenth %d", got, c.tenth)
+			p.finish()
+			if got := out.String(); got != tc.want {
+				t.Fatalf("printed %q\nwant    %q", got, tc.want)
 			}
 		})
 	}
 	if isTerminal(&bytes.Buffer{}) {
-		t.Error("a buffer counts as a terminal")
+		t.Fatal("a buffer counts as a terminal")
 	}
 }

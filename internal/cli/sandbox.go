@@ -3,12 +3,9 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/ionbox/ionbox/internal/scrub"
 )
@@ -16,17 +13,21 @@ import (
 // SandboxCmd groups the operator's sandbox commands: one verb per admin API
 // call (CONTROL-API.md).
 type SandboxCmd struct {
-	Request     SandboxRequestCmd     `cmd:"" help:"Request a sandbox for a production organization (blank sandboxes are provisioned at once)."`
-	Approve     SandboxApproveCmd     `cmd:"" help:"Approve a pending sandbox request and provision it."`
-	Reject      SandboxRejectCmd      `cmd:"" help:"Reject a pending sandbox request."`
-	List        SandboxListCmd        `cmd:"" help:"List sandboxes."`
-	Show        SandboxShowCmd        `cmd:"" help:"Show one sandbox."`
-	Reset       SandboxResetCmd       `cmd:"" help:"Reset a sandbox to its baseline or a checkpoint."`
-	Checkpoint  SandboxCheckpointCmd  `cmd:"" help:"Save the sandbox's current data as a named checkpoint."`
-	Extend      SandboxExtendCmd      `cmd:"" help:"Extend a sandbox's life, or pin it so it never expires."`
-	Credentials SandboxCredentialsCmd `cmd:"" help:"Create a credential for a service account of a sandbox (the secret is shown once)."`
-	Delete      SandboxDeleteCmd      `cmd:"" help:"Delete a sandbox and all its data."`
-	ScrubPolicy ScrubPolicyCmd        `cmd:"" name:"scrub-policy" help:"Print the default scrub policy of snapshot sandboxes (to start a --scrub-policy file from)."`
+	Request          SandboxRequestCmd          `cmd:"" help:"Request a sandbox for a production organization (blank and seeded sandboxes are provisioned at once)."`
+	Requests         SandboxRequestsCmd         `cmd:"" help:"List sandbox requests, newest first."`
+	Approve          SandboxApproveCmd          `cmd:"" help:"Approve a pending sandbox request and provision it."`
+	Reject           SandboxRejectCmd           `cmd:"" help:"Reject a pending sandbox request."`
+	List             SandboxListCmd             `cmd:"" help:"List sandboxes."`
+	Show             SandboxShowCmd             `cmd:"" help:"Show one sandbox."`
+	Reset            SandboxResetCmd            `cmd:"" help:"Reset a sandbox to its baseline or a checkpoint."`
+	Checkpoint       SandboxCheckpointCmd       `cmd:"" help:"Save the sandbox's current data as a named checkpoint."`
+	Checkpoints      SandboxCheckpointsCmd      `cmd:"" help:"List a sandbox's checkpoints, oldest first."`
+	DeleteCheckpoint SandboxDeleteCheckpointCmd `cmd:"" name:"delete-checkpoint" help:"Delete a checkpoint of a sandbox."`
+	Extend           SandboxExtendCmd           `cmd:"" help:"Extend a sandbox's life, or pin it so it never expires."`
+	Credentials      SandboxCredentialsCmd      `cmd:"" help:"Create a credential for a service account of a sandbox (the secret is shown once)."`
+	Events           SandboxEventsCmd           `cmd:"" help:"Show a sandbox's lifecycle log (it outlives the sandbox)."`
+	Delete           SandboxDeleteCmd           `cmd:"" help:"Delete a sandbox and all its data."`
+	ScrubPolicy      ScrubPolicyCmd             `cmd:"" name:"scrub-policy" help:"Print the default scrub policy of snapshot sandboxes (to start a --scrub-policy file from)."`
 }
 
 // ScrubPolicyCmd is `ionbox sandbox scrub-policy`.
@@ -89,6 +90,7 @@ type SandboxRequestCmd struct {
 	Reason         string   `help:"Why the sandbox is needed."`
 	Integration    string   `help:"The integration being built."`
 	Shape          string   `default:"blank" enum:"blank,seeded,snapshot" help:"Data shape."`
+	Size           string   `enum:",small,large" default:"" help:"Size of a seeded sandbox's data: small (default) or large (at least 1,000,000 rows; minutes the first time, with progress shown)."`
 	Member         []string `help:"Member as name:email (repeatable)."`
 	ServiceAccount []string `name:"service-account" help:"Service account name (repeatable); each gets a credential."`
 	Feature        []string `help:"Preview feature flag to turn on (repeatable)."`
@@ -116,8 +118,11 @@ func (c *SandboxRequestCmd) Run(g *Globals) error {
 	if c.TTLDays > 0 {
 		body["ttlDays"] = c.TTLDays
 	}
-	var raw json.RawMessage
-	if err := c.call(g.Ctx, http.MethodPost, "/admin/v1/sandbox-requests", body, &raw); err != nil {
+	if c.Size != "" {
+		body["size"] = c.Size
+	}
+	raw, err := c.provision(g, c.Name, "/admin/v1/sandbox-requests", body)
+	if err != nil {
 		return err
 	}
 	if c.Export {
@@ -162,146 +167,15 @@ type SandboxApproveCmd struct {
 	Note string `help:"Approver's note."`
 }
 
-// Run approves the request and, for a snapshot (which copies a whole
-// organization), shows the copy's progress while the call runs: a bar on a
-// terminal, a line per phase and tenth otherwise.
+// Run approves the request and, while a long provisioning runs (a
+// snapshot copies a whole organization; a large seeded sandbox builds its
+// data the first time), shows its progress (see withProgress).
 func (c *SandboxApproveCmd) Run(g *Globals) error {
-	type answer struct {
-		raw json.RawMessage
-		err error
+	raw, err := c.provision(g, c.requestName(g, c.ID), fmt.Sprintf("/admin/v1/sandbox-requests/%d/approve", c.ID), map[string]string{"note": c.Note})
+	if err != nil {
+		return err
 	}
-	done := make(chan answer, 1)
-	go func() {
-		var raw json.RawMessage
-		err := c.call(g.Ctx, http.MethodPost, fmt.Sprintf("/admin/v1/sandbox-requests/%d/approve", c.ID), map[string]string{"note": c.Note}, &raw)
-		done <- answer{raw, err}
-	}()
-	var a answer
-	if name := c.snapshotName(g); name != "" && !c.JSON {
-		c.watchProgress(g, name, func() bool {
-			select {
-			case a = <-done:
-				return true
-			default:
-				return false
-			}
-		})
-	} else {
-		a = <-done
-	}
-	if a.err != nil {
-		return a.err
-	}
-	return c.printResult(g, a.raw)
-}
-
-// snapshotName is the name of request c.ID if it is a pending snapshot
-// request, else "".
-func (c *SandboxApproveCmd) snapshotName(g *Globals) string {
-	var list struct {
-		SandboxRequests []struct {
-			ID                  int64
-			Name, Shape, Status string
-		}
-	}
-	if c.call(g.Ctx, http.MethodGet, "/admin/v1/sandbox-requests", nil, &list) != nil {
-		return "" // the approval itself will say what is wrong
-	}
-	for _, r := range list.SandboxRequests {
-		if r.ID == c.ID && r.Shape == "snapshot" && r.Status == "pending" {
-			return r.Name
-		}
-	}
-	return ""
-}
-
-// progressPoll is how often approve asks how far a snapshot has got.
-const progressPoll = 200 * time.Millisecond
-
-// watchProgress shows sandbox name's snapshot progress on stderr until
-// finished reports true.
-func (c *SandboxApproveCmd) watchProgress(g *Globals, name string, finished func() bool) {
-	tty := isTerminal(g.Stderr)
-	tick := time.NewTicker(progressPoll)
-	defer tick.Stop()
-	var last progressLine
-	shown := false
-	for !finished() {
-		select {
-		case <-tick.C:
-		case <-g.Ctx.Done():
-			return
-		}
-		var sb struct{ Progress *snapshotProgress }
-		// Total is 0 until the store has counted the rows.
-		if c.call(g.Ctx, http.MethodGet, sandboxPath(name), nil, &sb) != nil || sb.Progress == nil || sb.Progress.Total == 0 {
-			continue
-		}
-		p := *sb.Progress
-		if tty {
-			fmt.Fprint(g.Stderr, "\r"+progressBar(p, 30))
-			shown = true
-			continue
-		}
-		if l := lineOf(p); l != last {
-			fmt.Fprintln(g.Stderr, plainProgress(p))
-			last = l
-		}
-	}
-	if shown {
-		fmt.Fprintln(g.Stderr)
-	}
-}
-
-// snapshotProgress is the admin API's progress of a snapshot.
-type snapshotProgress struct {
-	Phase       string
-	Done, Total int64
-}
-
-// progressLine is what a plain progress line stands for: a phase and a
-// tenth of it, so that a log gets at most eleven lines per phase.
-type progressLine struct {
-	phase string
-	tenth int64
-}
-
-func lineOf(p snapshotProgress) progressLine {
-	if p.Total <= 0 {
-		return progressLine{p.Phase, 0}
-	}
-	return progressLine{p.Phase, p.Done * 10 / p.Total}
-}
-
-func percent(p snapshotProgress) int64 {
-	if p.Total <= 0 {
-		return 0
-	}
-	return min(p.Done*100/p.Total, 100)
-}
-
-// plainProgress is one line for a log: "snapshot copying: 450000/1000000 rows (45%)".
-func plainProgress(p snapshotProgress) string {
-	return fmt.Sprintf("snapshot %s: %d/%d rows (%d%%)", p.Phase, p.Done, p.Total, percent(p))
-}
-
-// progressBar is a terminal bar of width cells:
-// "copying   [#############.................]  45%  450000/1000000 rows".
-func progressBar(p snapshotProgress, width int) string {
-	filled := int(percent(p)) * width / 100
-	return fmt.Sprintf("%-9s [%s%s] %3d%%  %d/%d rows", p.Phase, strings.Repeat("#", filled), strings.Repeat(".", width-filled),
-		percent(p), p.Done, p.Total)
-}
-
-// isTerminal reports whether w is a character device (a terminal), where
-// a bar redrawn with \r reads well; elsewhere plain lines do.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return c.printResult(g, raw)
 }
 
 type SandboxRejectCmd struct {
@@ -468,4 +342,92 @@ func (c *SandboxDeleteCmd) Run(g *Globals) error {
 	}
 	fmt.Fprintf(g.Stdout, "deleted %s\n", c.Name)
 	return nil
+}
+
+type SandboxRequestsCmd struct{ AdminFlags }
+
+func (c *SandboxRequestsCmd) Run(g *Globals) error {
+	var raw json.RawMessage
+	if err := c.call(g.Ctx, http.MethodGet, "/admin/v1/sandbox-requests", nil, &raw); err != nil {
+		return err
+	}
+	var list struct {
+		SandboxRequests []struct {
+			ID                                     int64
+			OrganizationID                         int64
+			Name, Shape, Size, Status, RequestedBy string
+		}
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return err
+	}
+	rows := [][]string{}
+	for _, r := range list.SandboxRequests {
+		shape := r.Shape
+		if r.Size != "" {
+			shape += " (" + r.Size + ")"
+		}
+		rows = append(rows, []string{fmt.Sprint(r.ID), fmt.Sprint(r.OrganizationID), r.Name, shape, r.Status, r.RequestedBy})
+	}
+	return c.print(g, raw, []string{"ID", "ORG", "NAME", "SHAPE", "STATUS", "REQUESTED BY"}, rows)
+}
+
+type SandboxCheckpointsCmd struct {
+	AdminFlags
+	Sandbox string `arg:"" help:"Sandbox name."`
+}
+
+func (c *SandboxCheckpointsCmd) Run(g *Globals) error {
+	var raw json.RawMessage
+	if err := c.call(g.Ctx, http.MethodGet, sandboxPath(c.Sandbox, "/checkpoints"), nil, &raw); err != nil {
+		return err
+	}
+	var list struct {
+		Checkpoints []struct{ Name, CreatedAt string }
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return err
+	}
+	rows := [][]string{}
+	for _, cp := range list.Checkpoints {
+		rows = append(rows, []string{cp.Name, cp.CreatedAt})
+	}
+	return c.print(g, raw, []string{"CHECKPOINT", "CREATED"}, rows)
+}
+
+type SandboxDeleteCheckpointCmd struct {
+	AdminFlags
+	Sandbox string `arg:"" help:"Sandbox name."`
+	Name    string `arg:"" help:"Checkpoint name."`
+}
+
+func (c *SandboxDeleteCheckpointCmd) Run(g *Globals) error {
+	if err := c.call(g.Ctx, http.MethodDelete, sandboxPath(c.Sandbox, "/checkpoints/", url.PathEscape(c.Name)), nil, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "deleted checkpoint %s of %s\n", c.Name, c.Sandbox)
+	return nil
+}
+
+type SandboxEventsCmd struct {
+	AdminFlags
+	Sandbox string `arg:"" help:"Sandbox name."`
+}
+
+func (c *SandboxEventsCmd) Run(g *Globals) error {
+	var raw json.RawMessage
+	if err := c.call(g.Ctx, http.MethodGet, sandboxPath(c.Sandbox, "/events"), nil, &raw); err != nil {
+		return err
+	}
+	var list struct {
+		Events []struct{ Kind, Actor, Detail, At string }
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return err
+	}
+	rows := [][]string{}
+	for _, e := range list.Events {
+		rows = append(rows, []string{e.At, e.Kind, e.Actor, e.Detail})
+	}
+	return c.print(g, raw, []string{"AT", "KIND", "ACTOR", "DETAIL"}, rows)
 }

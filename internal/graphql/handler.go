@@ -118,6 +118,9 @@ type Config struct {
 	APIKeys ion.APIKeyService
 	// Limits bound requests; zero fields take the defaults.
 	Limits Limits
+	// Sandboxes serves requestSandbox, sandboxRequests, sandboxes and
+	// resetSandbox. Default: nil, which answers them FORBIDDEN.
+	Sandboxes Sandboxes
 	// Logger receives internal errors and panics. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock of Idempotency-Key records (their time and 24 h
@@ -178,9 +181,10 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	es := generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{
-		stores:  cfg.Stores,
-		apiKeys: cfg.APIKeys,
-		limits:  cfg.Limits,
+		stores:    cfg.Stores,
+		apiKeys:   cfg.APIKeys,
+		limits:    cfg.Limits,
+		sandboxes: cfg.Sandboxes,
 	}})
 	docs := lru.New[*ast.QueryDocument](documentCacheSize)
 	h := &handler{

@@ -17,6 +17,8 @@ type Resolver struct {
 	stores  ion.Stores
 	apiKeys ion.APIKeyService
 	limits  Limits
+	// sandboxes serves ionbox's sandbox additions; nil refuses them.
+	sandboxes Sandboxes
 }
 
 // tenant returns the tenant store of the operation's actor.

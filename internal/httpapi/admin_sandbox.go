@@ -59,6 +59,7 @@ type sandboxRequestJSON struct {
 	Reason          string               `json:"reason"`
 	Integration     string               `json:"integration"`
 	Shape           string               `json:"shape"`
+	Size            string               `json:"size,omitempty"`
 	Members         []ion.Member         `json:"members"`
 	ServiceAccounts []ion.ServiceAccount `json:"serviceAccounts"`
 	Features        []string             `json:"features"`
@@ -87,7 +88,7 @@ func toSandboxRequestJSON(r ion.SandboxRequest) sandboxRequestJSON {
 	}
 	return sandboxRequestJSON{
 		ID: r.ID, OrganizationID: r.OrganizationID, Name: r.Name, Reason: r.Reason, Integration: r.Integration,
-		Shape: r.Shape, Members: members, ServiceAccounts: accounts, Features: nonNil(r.Features), TTLDays: r.TTLDays,
+		Shape: r.Shape, Size: r.Size, Members: members, ServiceAccounts: accounts, Features: nonNil(r.Features), TTLDays: r.TTLDays,
 		Status: r.Status, RequestedBy: r.RequestedBy, Note: r.Note, CreatedAt: r.CreatedAt, DecidedAt: r.DecidedAt,
 		RateLimit: overrideOf(r.RateLimitPolicy),
 	}
@@ -174,6 +175,7 @@ func (s *Server) requestSandbox(w http.ResponseWriter, r *http.Request) {
 		Reason          string               `json:"reason"`
 		Integration     string               `json:"integration"`
 		Shape           string               `json:"shape"`
+		Size            string               `json:"size"`
 		Members         []ion.Member         `json:"members"`
 		ServiceAccounts []ion.ServiceAccount `json:"serviceAccounts"`
 		Features        []string             `json:"features"`
@@ -194,7 +196,7 @@ func (s *Server) requestSandbox(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.cfg.SandboxAdmin.Request(r.Context(), ion.SandboxRequest{
 		OrganizationID: in.OrganizationID, Name: strings.TrimSpace(in.Name), Reason: in.Reason, Integration: in.Integration,
-		Shape: in.Shape, Members: in.Members, ServiceAccounts: in.ServiceAccounts, Features: in.Features, TTLDays: in.TTLDays,
+		Shape: in.Shape, Size: in.Size, Members: in.Members, ServiceAccounts: in.ServiceAccounts, Features: in.Features, TTLDays: in.TTLDays,
 		RequestedBy: "operator", RateLimitPolicy: rateLimit,
 	})
 	if err != nil {

@@ -45,6 +45,14 @@
 // second connection, in one transaction that also verifies the copy and
 // renames it over the target tenant's schema.
 //
+// Templates (ion.TenantTemplates, the seed data of seeded sandboxes) are
+// schemas <prefix>tpl_<hash>, copied as saved states are; loading one copies
+// it into a spare, retimes it and renames it over the tenant's schema. A
+// replaced tenant schema (restore, load) is renamed to <prefix>trash_… and
+// dropped in the background, since dropping a large one at commit would
+// keep the tenant's callers waiting; Open drops those a stopped process
+// left.
+//
 // Times are stored as Unix microseconds (bigint), text as COLLATE "C" (byte
 // order, as the suite requires), and ilike folds case with the ICU root
 // collation ("und-x-icu"), which the server must provide (Debian's and the

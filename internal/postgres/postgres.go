@@ -183,6 +183,7 @@ func Open(ctx context.Context, url string, opts Options) (*Stores, error) {
 	}}
 	s.tenantDB = &database{pool: s.pool, now: opts.Now}
 	s.spares = startSpareSchemas(s, opts.SpareSchemas)
+	s.dropRetiredSchemas()
 	return s, nil
 }
 

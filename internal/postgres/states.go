@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -189,6 +190,7 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 		return err
 	}
 	tenant, state, ready := s.tenantSchema(id), s.stateSchema(id, name, false), s.stateSchema(id, name, true)
+	var retired string
 	for attempt := 0; ; attempt++ {
 		if err := s.prepareReady(ctx, id, name); err != nil {
 			return fmt.Errorf("postgres: restore state %s of tenant %s: %w", name, id, err)
@@ -223,7 +225,7 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 				if err := carryWebhookTables(tx, tenant, src); err != nil {
 					return fmt.Errorf("keep webhook configuration: %w", err)
 				}
-				if _, err := tx.exec(`DROP SCHEMA ` + quote(tenant) + ` CASCADE`); err != nil {
+				if retired, err = s.retireSchema(tx, tenant); err != nil {
 					return err
 				}
 				_, err = tx.exec(`ALTER SCHEMA ` + quote(src) + ` RENAME TO ` + quote(tenant))
@@ -239,6 +241,7 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 		// A state saved by an older version may be behind the migrations:
 		// the next Tenant call checks again.
 		s.migrated.Delete(tenant)
+		s.dropInBackground(retired)
 		s.prepareInBackground(id, name)
 		return nil
 	}
@@ -284,6 +287,57 @@ func (s *Stores) prepareInBackground(id, name string) {
 		defer cancel()
 		_ = s.prepareReady(ctx, id, name)
 	}()
+}
+
+// retireSchema renames schema (a tenant's, being replaced) to a new
+// <prefix>trash_ name inside tx, for dropInBackground once tx commits:
+// dropping a large schema unlinks its files at commit, which would keep
+// the callers waiting for the tenant as long.
+func (s *Stores) retireSchema(tx *tx, schema string) (string, error) {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	trash := s.opts.Schema + "trash_" + hex.EncodeToString(b[:])
+	_, err := tx.exec(`ALTER SCHEMA ` + quote(schema) + ` RENAME TO ` + quote(trash))
+	return trash, err
+}
+
+// dropInBackground drops a retired schema, unless Close has begun (the
+// next Open drops it then, see dropRetiredSchemas).
+func (s *Stores) dropInBackground(schema string) {
+	if schema == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		// Not cut short by Close, which waits for it: a drop is quick
+		// once it runs, and leaves nothing for the next Open.
+		ctx, cancel := context.WithTimeout(context.Background(), backgroundTimeout)
+		defer cancel()
+		_, _ = s.pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+quote(schema)+` CASCADE`)
+	}()
+}
+
+// dropRetiredSchemas drops the retired schemas a process left (it stopped
+// before dropping them); other replicas may be dropping them too, which
+// DROP … IF EXISTS tolerates.
+func (s *Stores) dropRetiredSchemas() {
+	rows, err := s.pool.Query(s.backgroundCtx, `SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname::text, $1)`, s.opts.Schema+"trash_")
+	if err != nil {
+		return
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		s.dropInBackground(n)
+	}
 }
 
 // DeleteTenantState drops state name and its ready copy.

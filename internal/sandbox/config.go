@@ -26,8 +26,9 @@ type Config struct {
 	// time.Now.
 	Now func() time.Time
 	// AutoApprove lists the shapes whose requests are approved, and so
-	// provisioned, as soon as they are made. Default (nil): {"blank"}; an
-	// empty, non-nil slice approves nothing automatically.
+	// provisioned, as soon as they are made. Default (nil): {"blank",
+	// "seeded"} (neither holds anyone's data); an empty, non-nil slice
+	// approves nothing automatically.
 	AutoApprove []string
 	// DormantAfterDays is how many days without an authenticated request
 	// make a sandbox dormant (see Service.Sweep). Default: 30.
@@ -76,7 +77,7 @@ func (c *Config) validate() error {
 		c.ScrubPolicy = scrub.DefaultPolicy()
 	}
 	if c.AutoApprove == nil {
-		c.AutoApprove = []string{ion.ShapeBlank}
+		c.AutoApprove = []string{ion.ShapeBlank, ion.ShapeSeeded}
 	}
 	c.AutoApprove = slices.Clone(c.AutoApprove)
 	return nil

@@ -9,22 +9,31 @@
 // or pins it, keeps the lifecycle log, and applies dormancy and expiry as
 // of a given time (Sweep), which internal/server runs every minute.
 //
-// Two shapes can be provisioned: blank (an empty organization) and
+// Three shapes can be provisioned. blank: an empty organization. seeded
+// (seeded.go): the demo factory of internal/seed in a size (small, the
+// default, or large), loaded from a template of the seed data that the
+// stores keep (built once per seed version and size, one build at a time;
+// PrepareTemplates builds the small one ahead) with its times moved to the
+// provisioning time, so that a seeded sandbox costs a copy of ready data.
 // snapshot (snapshot.go): a copy of the production organization's data as
 // of one point in time, scrubbed by the scrub policy (internal/scrub,
-// Config.ScrubPolicy) under a key made for that snapshot alone. Snapshot
-// requests wait for an operator's approval (Config.AutoApprove defaults to
-// blank only), because a copy of production data may need compliance
-// review. The sandbox stays in state provisioning, which the router answers
-// with 503, until the store has copied, scrubbed and verified the data and
-// swapped it in; Progress reports how far it has got. Seeded requests are
-// refused with a VALIDATION_ERROR on shape until seed data arrives here.
+// Config.ScrubPolicy) under a key made for that snapshot alone. Blank and
+// seeded requests are approved on arrival unless Config.AutoApprove says
+// otherwise; snapshot requests wait for an operator's approval, because a
+// copy of production data may need compliance review. The sandbox stays in
+// state provisioning, which the router answers with 503, until its data is
+// in place (a snapshot: copied, scrubbed and verified); Progress reports
+// how far a provisioning has come while it runs.
 //
 // A provisioning that a crash interrupted leaves a sandbox in state
 // provisioning (its tenant's half-made copy is only ever in a temporary
 // file or an uncommitted transaction); RemoveInterrupted removes it and
 // its request stays pending. The server calls it on start (SQLite) and
 // Sweep after an hour (replicas on PostgreSQL).
+//
+// A reset swaps a ready copy of the saved state in (the stores keep one
+// prepared in the background), so that it costs a rename or a catalog
+// update while the caller waits, whatever the sandbox's size.
 //
 // Provisioning never leaves a half-made sandbox: each step is undone if a
 // later one fails, and the request then stays pending so that it can be

@@ -53,6 +53,12 @@ type ResetResult struct {
 // checkpoint; CONFLICT while the sandbox is provisioning or being reset,
 // or once it has expired.
 func (s *Service) Reset(ctx context.Context, name, checkpoint string) (ResetResult, error) {
+	return s.ResetAs(ctx, name, checkpoint, actorOperator)
+}
+
+// ResetAs is Reset on behalf of actor (a user's email), whom the lifecycle
+// log names.
+func (s *Service) ResetAs(ctx context.Context, name, checkpoint, actor string) (ResetResult, error) {
 	start := time.Now()
 	checkpoint = strings.TrimSpace(checkpoint)
 	sb, err := s.usableSandbox(ctx, name, "reset")
@@ -91,7 +97,7 @@ func (s *Service) Reset(ctx context.Context, name, checkpoint string) (ResetResu
 		}
 		return ResetResult{}, fmt.Errorf("sandbox: reset %q: %w", name, restoreErr)
 	}
-	s.record(bg, name, ion.EventReset, actorOperator, "to "+resetTo)
+	s.record(bg, name, ion.EventReset, actor, "to "+resetTo)
 	s.announce(bg, sb, ion.EventSandboxReset, map[string]any{"resetTo": resetTo})
 	sb, err = s.cfg.Control.Sandbox(bg, name)
 	if err != nil {

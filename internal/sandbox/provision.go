@@ -25,6 +25,7 @@ const undoTimeout = 30 * time.Second
 // src, its organization, is a production one.
 func (s *Service) provision(ctx context.Context, req ion.SandboxRequest, src ion.Organization, note string) (Result, error) {
 	p := &provisioning{Service: s, req: req}
+	defer s.clearProgress(req.Name)
 	res, err := p.run(ctx, src, note)
 	if err != nil {
 		if uerr := p.undo(ctx); uerr != nil {
@@ -107,6 +108,11 @@ func (p *provisioning) run(ctx context.Context, src ion.Organization, note strin
 		creds = append(creds, Credential{ServiceAccount: u.Name, ClientID: key.ClientID, ClientSecret: secret})
 	}
 
+	if p.req.Shape == ion.ShapeSeeded {
+		if err := p.loadSeedData(ctx, p.req.Size); err != nil {
+			return Result{}, fmt.Errorf("seeding its data: %w", err)
+		}
+	}
 	// The baseline that Reset returns to: the data as provisioned.
 	if err := p.cfg.Stores.SaveTenantState(ctx, p.tenantID, baselineState); err != nil {
 		return Result{}, fmt.Errorf("saving its baseline: %w", err)

@@ -23,6 +23,8 @@ type Service struct {
 	mu           sync.Mutex
 	provisioning map[ion.ID]bool
 	progress     map[string]ion.SnapshotProgress // of snapshots running here, by sandbox name
+
+	seeding // seed templates and provisioning progress (seeded.go)
 }
 
 // Credential is a service account's API key. ClientSecret is returned only

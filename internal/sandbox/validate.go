@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/ionbox/ionbox/internal/seed"
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -59,6 +60,9 @@ func (s *Service) checkRequest(ctx context.Context, r *ion.SandboxRequest) (ion.
 	if err := checkProvisionable(r.Shape); err != nil {
 		return ion.Organization{}, err
 	}
+	if err := checkSize(r); err != nil {
+		return ion.Organization{}, err
+	}
 	if err := checkMembers(r.Members); err != nil {
 		return ion.Organization{}, err
 	}
@@ -96,14 +100,25 @@ func (s *Service) productionOrganization(ctx context.Context, id ion.ID) (ion.Or
 // checkProvisionable refuses shapes that this version cannot make.
 func checkProvisionable(shape string) error {
 	switch shape {
-	case ion.ShapeBlank, ion.ShapeSnapshot:
+	case ion.ShapeBlank, ion.ShapeSeeded, ion.ShapeSnapshot:
 		return nil
-	case ion.ShapeSeeded:
-		// Refused rather than faked: a "seeded" sandbox without its demo
-		// data would mislead whoever tests against it.
-		return ion.Invalid("shape", "%q sandboxes arrive with the sandbox lifecycle's seed data and cannot be provisioned yet; request a %q or %q sandbox for now.", shape, ion.ShapeBlank, ion.ShapeSnapshot)
 	}
 	return ion.Invalid("shape", "%q is not a sandbox shape; use %q (or, once available, %q or %q).", shape, ion.ShapeBlank, ion.ShapeSeeded, ion.ShapeSnapshot)
+}
+
+// checkSize normalizes the size of a seeded request (default small) and
+// refuses one on another shape, which has no seed data to size.
+func checkSize(r *ion.SandboxRequest) error {
+	if r.Shape != ion.ShapeSeeded {
+		if strings.TrimSpace(r.Size) != "" {
+			return ion.Invalid("size", "applies to %q sandboxes only; leave it out for a %q one.", ion.ShapeSeeded, r.Shape)
+		}
+		r.Size = ""
+		return nil
+	}
+	size, err := seed.ParseSize(r.Size)
+	r.Size = size
+	return err
 }
 
 func checkMembers(members []ion.Member) error {

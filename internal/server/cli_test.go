@@ -58,7 +58,8 @@ func TestCLIQuickstart(t *testing.T) {
 	}
 
 	// The sandbox verbs: request (blank, provisioned at once), list, show,
-	// checkpoint, reset, extend, credentials, delete.
+	// checkpoint, reset, checkpoints, delete-checkpoint, events, request
+	// (seeded), requests, extend, credentials, delete.
 	out = run("sandbox", "request", "--org", "1", "--name", "acme-cli", "--reason", "CLI test",
 		"--member", "Ada Lovelace:ada@acme.example", "--service-account", "ci")
 	if !strings.Contains(out, ": provisioned") || !regexp.MustCompile(`(?m)^acme-cli\s+active\s+blank\s+`+regexp.QuoteMeta(b.url)+`/sandboxes/acme-cli`).MatchString(out) ||
@@ -76,6 +77,23 @@ func TestCLIQuickstart(t *testing.T) {
 	}
 	if out := run("sandbox", "reset", "acme-cli", "--checkpoint", "before-import"); !regexp.MustCompile(`(?m)^acme-cli\s+active\s+before-import`).MatchString(out) {
 		t.Fatalf("sandbox reset printed:\n%s", out)
+	}
+	if out := run("sandbox", "checkpoints", "acme-cli"); !regexp.MustCompile(`(?m)^before-import\s+\d{4}-`).MatchString(out) {
+		t.Fatalf("sandbox checkpoints printed:\n%s", out)
+	}
+	if out := run("sandbox", "delete-checkpoint", "acme-cli", "before-import"); !strings.Contains(out, "deleted checkpoint before-import") {
+		t.Fatalf("sandbox delete-checkpoint printed:\n%s", out)
+	}
+	if out := run("sandbox", "events", "acme-cli"); !regexp.MustCompile(`(?m)\sreset\s+operator\s+to before-import`).MatchString(out) ||
+		!strings.Contains(out, "checkpoint-deleted") {
+		t.Fatalf("sandbox events printed:\n%s", out)
+	}
+	out = run("sandbox", "request", "--org", "1", "--name", "acme-demo", "--shape", "seeded", "--size", "small", "--service-account", "ci")
+	if !regexp.MustCompile(`(?m)^acme-demo\s+active\s+seeded\s+`).MatchString(out) {
+		t.Fatalf("seeded sandbox request printed:\n%s", out)
+	}
+	if out := run("sandbox", "requests"); !regexp.MustCompile(`(?m)^\d+\s+1\s+acme-demo\s+seeded \(small\)\s+provisioned\s+operator`).MatchString(out) {
+		t.Fatalf("sandbox requests printed:\n%s", out)
 	}
 	if out := run("sandbox", "extend", "acme-cli", "--pinned", "--json"); !strings.Contains(out, `"pinned": true`) {
 		t.Fatalf("sandbox extend printed:\n%s", out)

@@ -49,7 +49,9 @@ func schemaPrefix(t *testing.T, pgURL string) string {
 			return
 		}
 		for _, n := range names {
-			if _, err := conn.Exec(ctx, `DROP SCHEMA `+pgx.Identifier{n}.Sanitize()+` CASCADE`); err != nil {
+			// IF EXISTS: a replica that was just stopped may still be
+			// dropping a schema a reset retired (see postgres.dropInBackground).
+			if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{n}.Sanitize()+` CASCADE`); err != nil {
 				t.Errorf("drop schema %s: %v", n, err)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/ionbox/ionbox/internal/auth"
 	"github.com/ionbox/ionbox/internal/httpapi"
 	"github.com/ionbox/ionbox/internal/sandbox"
+	"github.com/ionbox/ionbox/internal/seed"
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -146,6 +147,12 @@ type sandboxLifecycle struct {
 	mu      sync.Mutex
 	touched map[string]time.Time // sandbox → when its activity was last written
 	done    chan struct{}        // closed when the sweeper has stopped
+
+	// ctx ends when the server stops; background counts the seed data
+	// builds started for GraphQL requests (see graphqlSandboxes).
+	ctx        context.Context
+	background sync.WaitGroup
+	building   map[string]bool // seed sizes being built in the background
 }
 
 func newSandboxLifecycle(now func() time.Time, every time.Duration, log *slog.Logger) *sandboxLifecycle {
@@ -192,11 +199,19 @@ func (l *sandboxLifecycle) touch(ctx context.Context, name string) {
 	}
 }
 
-// start runs the sweeper until ctx ends; wait waits for it to stop.
+// start builds the small seed template if it is missing (so that the
+// first seeded sandbox is as quick as the rest) and runs the sweeper until
+// ctx ends; wait waits for both to stop.
 func (l *sandboxLifecycle) start(ctx context.Context) {
+	l.mu.Lock()
+	l.ctx = ctx
+	l.mu.Unlock()
 	l.done = make(chan struct{})
 	go func() {
 		defer close(l.done)
+		if err := l.svc.PrepareTemplates(ctx, seed.SizeSmall); err != nil && ctx.Err() == nil {
+			l.log.Warn("preparing the seed data of seeded sandboxes; the first seeded request builds it instead", "err", err)
+		}
 		tick := time.NewTicker(l.every)
 		defer tick.Stop()
 		for {
@@ -214,6 +229,31 @@ func (l *sandboxLifecycle) wait() {
 	if l.done != nil {
 		<-l.done
 	}
+	l.background.Wait()
+}
+
+// buildSeedData builds the seed data of size in the background, once at a
+// time, until the server stops.
+func (l *sandboxLifecycle) buildSeedData(size string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ctx == nil || l.ctx.Err() != nil || l.building[size] {
+		return
+	}
+	if l.building == nil {
+		l.building = map[string]bool{}
+	}
+	l.building[size] = true
+	l.background.Add(1)
+	go func() {
+		defer l.background.Done()
+		if err := l.svc.PrepareTemplates(l.ctx, size); err != nil && l.ctx.Err() == nil {
+			l.log.Warn("building seed data", "size", size, "err", err)
+		}
+		l.mu.Lock()
+		delete(l.building, size)
+		l.mu.Unlock()
+	}()
 }
 
 func (l *sandboxLifecycle) sweep(ctx context.Context) {

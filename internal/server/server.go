@@ -365,7 +365,8 @@ func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL,
 	}
 	// Idempotency-Key records expire on the lifecycle's clock, which tests move.
 	gql, err := graphql.NewHandler(graphql.Config{Stores: stores, APIKeys: authSvc, Logger: log, Now: lifecycle.now,
-		AfterIdempotentRun: afterIdempotentRun})
+		AfterIdempotentRun: afterIdempotentRun,
+		Sandboxes:          graphqlSandboxes{svc: sandboxes, router: router, lifecycle: lifecycle}})
 	if err != nil {
 		return nil, fmt.Errorf("graphql: %w", err)
 	}

@@ -13,7 +13,11 @@
 //	                        made with VACUUM INTO, or as a file copy while the tenant is closed
 //	states/<tenant>/<n>.next  a ready copy of it: restoring renames it over the tenant's file
 //	                        (after holding back new calls and waiting for running ones), and
-//	                        the next copy is made in the background
+//	                        the next copy is made in the background; the replaced file is
+//	                        removed in the background too (freeing a large file is slow)
+//	templates/t-<name>.db   template name (ion.TenantTemplates, e.g. the seed data of seeded
+//	                        sandboxes), made with VACUUM INTO; loading one copies it to
+//	                        states/<tenant>/, retimes the copy and swaps it in as a restore does
 //
 // Every file runs in WAL mode with foreign keys on and synchronous=NORMAL,
 // which keeps every acknowledged write across a process crash. Each has one

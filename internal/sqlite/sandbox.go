@@ -14,12 +14,12 @@ import (
 var _ ion.SandboxStore = (*ControlStore)(nil)
 
 const sandboxRequestCols = `id, organization_id, name, reason, integration, shape, members, service_accounts, features,
-	ttl_days, status, requested_by, note, created_at, decided_at, rate_limit_policy`
+	ttl_days, status, requested_by, note, created_at, decided_at, rate_limit_policy, size`
 
 func scanSandboxRequest(sc scanner) (r ion.SandboxRequest, err error) {
 	err = sc.Scan(&r.ID, &r.OrganizationID, &r.Name, &r.Reason, &r.Integration, &r.Shape,
 		sqlcol.JSONList[ion.Member]{Dst: &r.Members}, sqlcol.JSONList[ion.ServiceAccount]{Dst: &r.ServiceAccounts}, sqlcol.JSONList[string]{Dst: &r.Features},
-		&r.TTLDays, &r.Status, &r.RequestedBy, &r.Note, sqlcol.Micros{Dst: &r.CreatedAt}, sqlcol.Micros{Dst: &r.DecidedAt}, &r.RateLimitPolicy)
+		&r.TTLDays, &r.Status, &r.RequestedBy, &r.Note, sqlcol.Micros{Dst: &r.CreatedAt}, sqlcol.Micros{Dst: &r.DecidedAt}, &r.RateLimitPolicy, &r.Size)
 	return r, err
 }
 
@@ -114,9 +114,9 @@ func (c *ControlStore) CreateSandboxRequest(ctx context.Context, r ion.SandboxRe
 			return err
 		}
 		id, err := tx.insert(`INSERT INTO sandbox_requests (organization_id, name, reason, integration, shape, members, service_accounts,
-			features, ttl_days, status, requested_by, note, created_at, decided_at, rate_limit_policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
+			features, ttl_days, status, requested_by, note, created_at, decided_at, rate_limit_policy, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
 			r.OrganizationID, r.Name, r.Reason, r.Integration, r.Shape, sqlcol.EncodeList(r.Members), sqlcol.EncodeList(r.ServiceAccounts),
-			sqlcol.EncodeList(r.Features), sqlcol.Nullable(r.TTLDays), ion.RequestPending, r.RequestedBy, r.Note, tx.nowMicros(), r.RateLimitPolicy)
+			sqlcol.EncodeList(r.Features), sqlcol.Nullable(r.TTLDays), ion.RequestPending, r.RequestedBy, r.Note, tx.nowMicros(), r.RateLimitPolicy, r.Size)
 		if err != nil {
 			return err
 		}

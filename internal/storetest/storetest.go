@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListReads", testListReads},
 		{"Tenancy", testTenancy},
 		{"States", testStates},
+		{"Templates", testTemplates},
 		{"Sandboxes", testSandboxes},
 		{"SandboxLifecycle", testSandboxLifecycle},
 		{"Snapshots", testSnapshots},

@@ -46,6 +46,8 @@ type ResolverRoot interface {
 	Run() RunResolver
 	RunStep() RunStepResolver
 	RunStepField() RunStepFieldResolver
+	Sandbox() SandboxResolver
+	SandboxRequest() SandboxRequestResolver
 	Step() StepResolver
 	StepField() StepFieldResolver
 	Supplier() SupplierResolver
@@ -347,6 +349,8 @@ type ComplexityRoot struct {
 		DeleteWebhookSubscription       func(childComplexity int, id int64, etag string) int
 		FireWebhookEvent                func(childComplexity int, input model.FireWebhookEventInput) int
 		RemoveHeaderFromWebhookReceiver func(childComplexity int, input model.RemoveHeaderFromWebhookReceiverInput) int
+		RequestSandbox                  func(childComplexity int, input model.RequestSandboxInput) int
+		ResetSandbox                    func(childComplexity int, checkpoint *string) int
 		UpdateAPIKey                    func(childComplexity int, input model.APIKeyInput) int
 		UpdateIssue                     func(childComplexity int, input model.UpdateIssueInput) int
 		UpdateLocation                  func(childComplexity int, input model.UpdateLocationInput) int
@@ -594,6 +598,8 @@ type ComplexityRoot struct {
 		RunStepFields        func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.RunStepFieldsInputFilters, sort []*string) int
 		RunSteps             func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.RunStepsInputFilters, sort []*string) int
 		Runs                 func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.RunsInputFilters, sort []*string) int
+		SandboxRequests      func(childComplexity int) int
+		Sandboxes            func(childComplexity int) int
 		Step                 func(childComplexity int, id int64) int
 		StepField            func(childComplexity int, id int64) int
 		StepFields           func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.StepFieldsInputFilters, sort []*string) int
@@ -610,6 +616,17 @@ type ComplexityRoot struct {
 		WebhookReceiver      func(childComplexity int, id int64) int
 		WebhookReceivers     func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.WebhookReceiversInputFilters, sort []*string) int
 		WebhookSubscriptions func(childComplexity int, first *int, after *string, last *int, before *string, filters *model.WebhookSubscriptionsInputFilters, sort []*string) int
+	}
+
+	RequestSandboxPayload struct {
+		Credentials    func(childComplexity int) int
+		SandboxRequest func(childComplexity int) int
+	}
+
+	ResetSandboxPayload struct {
+		DurationMs func(childComplexity int) int
+		ResetTo    func(childComplexity int) int
+		Sandbox    func(childComplexity int) int
 	}
 
 	Role struct {
@@ -715,6 +732,41 @@ type ComplexityRoot struct {
 
 	RunStepPayload struct {
 		RunStep func(childComplexity int) int
+	}
+
+	Sandbox struct {
+		BaseURL        func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		ExpiresAt      func(childComplexity int) int
+		Features       func(childComplexity int) int
+		GraphqlURL     func(childComplexity int) int
+		LastActivityAt func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Pinned         func(childComplexity int) int
+		Shape          func(childComplexity int) int
+		State          func(childComplexity int) int
+		TokenURL       func(childComplexity int) int
+	}
+
+	SandboxCredential struct {
+		ClientID       func(childComplexity int) int
+		ClientSecret   func(childComplexity int) int
+		ServiceAccount func(childComplexity int) int
+	}
+
+	SandboxRequest struct {
+		CreatedAt   func(childComplexity int) int
+		DecidedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Integration func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Note        func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		RequestedBy func(childComplexity int) int
+		Sandbox     func(childComplexity int) int
+		Shape       func(childComplexity int) int
+		Size        func(childComplexity int) int
+		Status      func(childComplexity int) int
 	}
 
 	Step struct {
@@ -1092,6 +1144,8 @@ type MutationResolver interface {
 	UpdateRunStep(ctx context.Context, input model.UpdateRunStepInput) (*model.RunStepPayload, error)
 	CreateRunStepField(ctx context.Context, input model.CreateRunStepFieldInput) (*model.RunStepFieldPayload, error)
 	UpdateRunStepFieldValue(ctx context.Context, input model.UpdateRunStepFieldValueInput) (*model.RunStepFieldPayload, error)
+	RequestSandbox(ctx context.Context, input model.RequestSandboxInput) (*model.RequestSandboxPayload, error)
+	ResetSandbox(ctx context.Context, checkpoint *string) (*model.ResetSandboxPayload, error)
 	CreateWebhookReceiver(ctx context.Context, input model.CreateWebhookReceiverInput) (*model.WebhookReceiverPayload, error)
 	UpdateWebhookReceiver(ctx context.Context, input model.UpdateWebhookReceiverInput) (*model.WebhookReceiverPayload, error)
 	DeleteWebhookReceiver(ctx context.Context, id int64, etag string) (*model.DeletePayload, error)
@@ -1190,6 +1244,8 @@ type QueryResolver interface {
 	RunStep(ctx context.Context, id int64) (*ion.RunStep, error)
 	RunStepFields(ctx context.Context, first *int, after *string, last *int, before *string, filters *model.RunStepFieldsInputFilters, sort []*string) (*model.Connection[ion.RunStepField], error)
 	RunStepField(ctx context.Context, id int64) (*ion.RunStepField, error)
+	SandboxRequests(ctx context.Context) ([]ion.SandboxRequest, error)
+	Sandboxes(ctx context.Context) ([]ion.Sandbox, error)
 	WebhookReceivers(ctx context.Context, first *int, after *string, last *int, before *string, filters *model.WebhookReceiversInputFilters, sort []*string) (*model.Connection[ion.WebhookReceiver], error)
 	WebhookReceiver(ctx context.Context, id int64) (*ion.WebhookReceiver, error)
 	WebhookSubscriptions(ctx context.Context, first *int, after *string, last *int, before *string, filters *model.WebhookSubscriptionsInputFilters, sort []*string) (*model.Connection[ion.WebhookSubscription], error)
@@ -1217,6 +1273,14 @@ type RunStepFieldResolver interface {
 	RunStep(ctx context.Context, obj *ion.RunStepField) (*ion.RunStep, error)
 
 	Value(ctx context.Context, obj *ion.RunStepField) (any, error)
+}
+type SandboxResolver interface {
+	BaseURL(ctx context.Context, obj *ion.Sandbox) (string, error)
+	GraphqlURL(ctx context.Context, obj *ion.Sandbox) (string, error)
+	TokenURL(ctx context.Context, obj *ion.Sandbox) (string, error)
+}
+type SandboxRequestResolver interface {
+	Sandbox(ctx context.Context, obj *ion.SandboxRequest) (*ion.Sandbox, error)
 }
 type StepResolver interface {
 	Procedure(ctx context.Context, obj *ion.Step) (*ion.Procedure, error)
@@ -2665,6 +2729,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveHeaderFromWebhookReceiver(childComplexity, args["input"].(model.RemoveHeaderFromWebhookReceiverInput)), true
+	case "Mutation.requestSandbox":
+		if e.ComplexityRoot.Mutation.RequestSandbox == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestSandbox_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestSandbox(childComplexity, args["input"].(model.RequestSandboxInput)), true
+	case "Mutation.resetSandbox":
+		if e.ComplexityRoot.Mutation.ResetSandbox == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resetSandbox_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResetSandbox(childComplexity, args["checkpoint"].(*string)), true
 	case "Mutation.updateApiKey":
 		if e.ComplexityRoot.Mutation.UpdateAPIKey == nil {
 			break
@@ -3970,6 +4056,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Runs(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filters"].(*model.RunsInputFilters), args["sort"].([]*string)), true
+	case "Query.sandboxRequests":
+		if e.ComplexityRoot.Query.SandboxRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SandboxRequests(childComplexity), true
+	case "Query.sandboxes":
+		if e.ComplexityRoot.Query.Sandboxes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Sandboxes(childComplexity), true
 	case "Query.step":
 		if e.ComplexityRoot.Query.Step == nil {
 			break
@@ -4146,6 +4244,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WebhookSubscriptions(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filters"].(*model.WebhookSubscriptionsInputFilters), args["sort"].([]*string)), true
+
+	case "RequestSandboxPayload.credentials":
+		if e.ComplexityRoot.RequestSandboxPayload.Credentials == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestSandboxPayload.Credentials(childComplexity), true
+	case "RequestSandboxPayload.sandboxRequest":
+		if e.ComplexityRoot.RequestSandboxPayload.SandboxRequest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestSandboxPayload.SandboxRequest(childComplexity), true
+
+	case "ResetSandboxPayload.durationMs":
+		if e.ComplexityRoot.ResetSandboxPayload.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResetSandboxPayload.DurationMs(childComplexity), true
+	case "ResetSandboxPayload.resetTo":
+		if e.ComplexityRoot.ResetSandboxPayload.ResetTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResetSandboxPayload.ResetTo(childComplexity), true
+	case "ResetSandboxPayload.sandbox":
+		if e.ComplexityRoot.ResetSandboxPayload.Sandbox == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResetSandboxPayload.Sandbox(childComplexity), true
 
 	case "Role.id":
 		if e.ComplexityRoot.Role.ID == nil {
@@ -4555,6 +4685,165 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RunStepPayload.RunStep(childComplexity), true
+
+	case "Sandbox.baseUrl":
+		if e.ComplexityRoot.Sandbox.BaseURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sandbox.BaseURL(childComplexity), true
+	case "Sandbox.createdAt":
+		if e.ComplexityRoot.Sandbox.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sandbox.CreatedAt(childComplexity), true
+	case "Sandbox.expiresAt":
+		if e.ComplexityRoot.Sandbox.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sandbox.ExpiresAt(childComplexity), true
+	case "Sandbox.features":
+		if e.ComplexityRoot.Sandbox.Features == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sandbox.Features(childComplexity), true
+	case "Sandbox.graphqlUrl":
+		if e.ComplexityRoot.Sandbox.GraphqlURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sandbox.GraphqlURL(childComplexity), true
+	case "Sandbox.lastActivityAt":
+		if e.ComplexityRoot.Sandbox.LastActivityAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sandbox.LastActivityAt(childComplexity), true
+	case "Sandbox.name":
+		if e.ComplexityRoot.Sandbox.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sandbox.Name(childComplexity), true
+	case "Sandbox.pinned":
+		if e.ComplexityRoot.Sandbox.Pinned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sandbox.Pinned(childComplexity), true
+	case "Sandbox.shape":
+		if e.ComplexityRoot.Sandbox.Shape == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sandbox.Shape(childComplexity), true
+	case "Sandbox.state":
+		if e.ComplexityRoot.Sandbox.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sandbox.State(childComplexity), true
+	case "Sandbox.tokenUrl":
+		if e.ComplexityRoot.Sandbox.TokenURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sandbox.TokenURL(childComplexity), true
+
+	case "SandboxCredential.clientId":
+		if e.ComplexityRoot.SandboxCredential.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SandboxCredential.ClientID(childComplexity), true
+	case "SandboxCredential.clientSecret":
+		if e.ComplexityRoot.SandboxCredential.ClientSecret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SandboxCredential.ClientSecret(childComplexity), true
+	case "SandboxCredential.serviceAccount":
+		if e.ComplexityRoot.SandboxCredential.ServiceAccount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SandboxCredential.ServiceAccount(childComplexity), true
+
+	case "SandboxRequest.requestedAt":
+		if e.ComplexityRoot.SandboxRequest.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SandboxRequest.CreatedAt(childComplexity), true
+	case "SandboxRequest.decidedAt":
+		if e.ComplexityRoot.SandboxRequest.DecidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SandboxRequest.DecidedAt(childComplexity), true
+	case "SandboxRequest.id":
+		if e.ComplexityRoot.SandboxRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SandboxRequest.ID(childComplexity), true
+	case "SandboxRequest.integration":
+		if e.ComplexityRoot.SandboxRequest.Integration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SandboxRequest.Integration(childComplexity), true
+	case "SandboxRequest.name":
+		if e.ComplexityRoot.SandboxRequest.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SandboxRequest.Name(childComplexity), true
+	case "SandboxRequest.note":
+		if e.ComplexityRoot.SandboxRequest.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SandboxRequest.Note(childComplexity), true
+	case "SandboxRequest.reason":
+		if e.ComplexityRoot.SandboxRequest.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SandboxRequest.Reason(childComplexity), true
+	case "SandboxRequest.requestedBy":
+		if e.ComplexityRoot.SandboxRequest.RequestedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SandboxRequest.RequestedBy(childComplexity), true
+	case "SandboxRequest.sandbox":
+		if e.ComplexityRoot.SandboxRequest.Sandbox == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SandboxRequest.Sandbox(childComplexity), true
+	case "SandboxRequest.shape":
+		if e.ComplexityRoot.SandboxRequest.Shape == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SandboxRequest.Shape(childComplexity), true
+	case "SandboxRequest.size":
+		if e.ComplexityRoot.SandboxRequest.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SandboxRequest.Size(childComplexity), true
+	case "SandboxRequest.status":
+		if e.ComplexityRoot.SandboxRequest.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SandboxRequest.Status(childComplexity), true
 
 	case "Step.content":
 		if e.ComplexityRoot.Step.Content == nil {
@@ -5579,11 +5868,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PurchaseOrderLinesInputFilters", ec.unmarshalInputPurchaseOrderLinesInputFilters),
 			graphql.NewInputUnmarshaler("PurchaseOrdersInputFilters", ec.unmarshalInputPurchaseOrdersInputFilters),
 			graphql.NewInputUnmarshaler("RemoveHeaderFromWebhookReceiverInput", ec.unmarshalInputRemoveHeaderFromWebhookReceiverInput),
+			graphql.NewInputUnmarshaler("RequestSandboxInput", ec.unmarshalInputRequestSandboxInput),
 			graphql.NewInputUnmarshaler("RunCreateInput", ec.unmarshalInputRunCreateInput),
 			graphql.NewInputUnmarshaler("RunStepFieldsInputFilters", ec.unmarshalInputRunStepFieldsInputFilters),
 			graphql.NewInputUnmarshaler("RunStepsInputFilters", ec.unmarshalInputRunStepsInputFilters),
 			graphql.NewInputUnmarshaler("RunUpdateInput", ec.unmarshalInputRunUpdateInput),
 			graphql.NewInputUnmarshaler("RunsInputFilters", ec.unmarshalInputRunsInputFilters),
+			graphql.NewInputUnmarshaler("SandboxMemberInput", ec.unmarshalInputSandboxMemberInput),
+			graphql.NewInputUnmarshaler("SandboxServiceAccountInput", ec.unmarshalInputSandboxServiceAccountInput),
 			graphql.NewInputUnmarshaler("StepFieldsInputFilters", ec.unmarshalInputStepFieldsInputFilters),
 			graphql.NewInputUnmarshaler("StepsFilters", ec.unmarshalInputStepsFilters),
 			graphql.NewInputUnmarshaler("StringFilterInput", ec.unmarshalInputStringFilterInput),
@@ -7116,6 +7408,112 @@ extend type Mutation {
   updateRunStepFieldValue(input: UpdateRunStepFieldValueInput!): RunStepFieldPayload
 }
 `, BuiltIn: false},
+	{Name: "../schema/sandboxes.graphqls", Input: `# ionbox additions (not in ION): an organization's admins ask for sandboxes
+# of their organization through the production API, and a sandbox's admins
+# reset it from inside. See CONTROL-API.md, "ION API additions".
+
+"A member to add to a requested sandbox's organization."
+input SandboxMemberInput {
+  name: String!
+  email: String!
+}
+
+"A service account of a requested sandbox; it gets an API key when the sandbox is provisioned."
+input SandboxServiceAccountInput {
+  name: String!
+}
+
+"A sandbox request, as the admin API's POST /admin/v1/sandbox-requests body less organizationId."
+input RequestSandboxInput {
+  "A DNS label, unique: the sandbox is served at /sandboxes/NAME."
+  name: String!
+  reason: String
+  integration: String
+  "blank (default), seeded or snapshot."
+  shape: String
+  "For seeded sandboxes: small (default) or large (at least 1,000,000 rows)."
+  size: String
+  members: [SandboxMemberInput!]
+  serviceAccounts: [SandboxServiceAccountInput!]
+  "Preview feature flags to turn on, e.g. bulk-operations."
+  features: [String!]
+  "A hard end, in days from now; leave it out for a sandbox that expires only when idle."
+  ttlDays: Int
+}
+
+"A sandbox of the caller's organization."
+type Sandbox {
+  name: String!
+  "blank, seeded or snapshot."
+  shape: String!
+  "provisioning, active, dormant, resetting or expired."
+  state: String!
+  baseUrl: String!
+  graphqlUrl: String!
+  tokenUrl: String!
+  createdAt: DateTime!
+  lastActivityAt: DateTime!
+  expiresAt: DateTime
+  pinned: Boolean!
+  features: [String!]!
+}
+
+"A request for a sandbox, and what became of it."
+type SandboxRequest {
+  id: ID!
+  name: String!
+  reason: String!
+  integration: String!
+  shape: String!
+  "small or large for a seeded sandbox, else empty."
+  size: String!
+  "pending, provisioned or rejected."
+  status: String!
+  "The email of the user who asked, or operator."
+  requestedBy: String!
+  "The approver's note or the rejection's reason."
+  note: String!
+  "When it was asked for. (Not createdAt: a request is not an object with an etag that can be updated.)"
+  requestedAt: DateTime!
+  decidedAt: DateTime
+  "The sandbox, once provisioned (null once deleted)."
+  sandbox: Sandbox
+}
+
+"A service account's API key. clientSecret is shown only here, once."
+type SandboxCredential {
+  serviceAccount: String!
+  clientId: String!
+  clientSecret: String!
+}
+
+type RequestSandboxPayload {
+  sandboxRequest: SandboxRequest!
+  "Of an auto-approved (provisioned) request: one per service account; empty while the request is pending."
+  credentials: [SandboxCredential!]!
+}
+
+type ResetSandboxPayload {
+  sandbox: Sandbox!
+  "baseline or the checkpoint's name."
+  resetTo: String!
+  durationMs: Int!
+}
+
+extend type Query {
+  "The sandbox requests of the caller's organization, newest first. Production only; organization admins only."
+  sandboxRequests: [SandboxRequest!]!
+  "The sandboxes of the caller's organization, by name. Production only; organization admins only."
+  sandboxes: [Sandbox!]!
+}
+
+extend type Mutation {
+  "Asks for a sandbox of the caller's organization. Production only; organization admins only. Blank and seeded requests are provisioned at once."
+  requestSandbox(input: RequestSandboxInput!): RequestSandboxPayload!
+  "Resets this sandbox's data to its baseline, or to checkpoint. In a sandbox only; its admins only."
+  resetSandbox(checkpoint: String): ResetSandboxPayload!
+}
+`, BuiltIn: false},
 	{Name: "../schema/users.graphqls", Input: `# The organization, its users, teams and API keys. The root Query and
 # Mutation types are declared here; every other area extends them.
 
@@ -8389,6 +8787,28 @@ func (ec *executionContext) childFields_PurchaseOrderPayload(ctx context.Context
 	return nil, fmt.Errorf("no field named %q was found under type PurchaseOrderPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_RequestSandboxPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sandboxRequest":
+		return ec.fieldContext_RequestSandboxPayload_sandboxRequest(ctx, field)
+	case "credentials":
+		return ec.fieldContext_RequestSandboxPayload_credentials(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestSandboxPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ResetSandboxPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sandbox":
+		return ec.fieldContext_ResetSandboxPayload_sandbox(ctx, field)
+	case "resetTo":
+		return ec.fieldContext_ResetSandboxPayload_resetTo(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_ResetSandboxPayload_durationMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResetSandboxPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Role(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -8597,6 +9017,76 @@ func (ec *executionContext) childFields_RunStepPayload(ctx context.Context, fiel
 		return ec.fieldContext_RunStepPayload_runStep(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RunStepPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Sandbox(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Sandbox_name(ctx, field)
+	case "shape":
+		return ec.fieldContext_Sandbox_shape(ctx, field)
+	case "state":
+		return ec.fieldContext_Sandbox_state(ctx, field)
+	case "baseUrl":
+		return ec.fieldContext_Sandbox_baseUrl(ctx, field)
+	case "graphqlUrl":
+		return ec.fieldContext_Sandbox_graphqlUrl(ctx, field)
+	case "tokenUrl":
+		return ec.fieldContext_Sandbox_tokenUrl(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Sandbox_createdAt(ctx, field)
+	case "lastActivityAt":
+		return ec.fieldContext_Sandbox_lastActivityAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_Sandbox_expiresAt(ctx, field)
+	case "pinned":
+		return ec.fieldContext_Sandbox_pinned(ctx, field)
+	case "features":
+		return ec.fieldContext_Sandbox_features(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Sandbox", field.Name)
+}
+
+func (ec *executionContext) childFields_SandboxCredential(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "serviceAccount":
+		return ec.fieldContext_SandboxCredential_serviceAccount(ctx, field)
+	case "clientId":
+		return ec.fieldContext_SandboxCredential_clientId(ctx, field)
+	case "clientSecret":
+		return ec.fieldContext_SandboxCredential_clientSecret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SandboxCredential", field.Name)
+}
+
+func (ec *executionContext) childFields_SandboxRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SandboxRequest_id(ctx, field)
+	case "name":
+		return ec.fieldContext_SandboxRequest_name(ctx, field)
+	case "reason":
+		return ec.fieldContext_SandboxRequest_reason(ctx, field)
+	case "integration":
+		return ec.fieldContext_SandboxRequest_integration(ctx, field)
+	case "shape":
+		return ec.fieldContext_SandboxRequest_shape(ctx, field)
+	case "size":
+		return ec.fieldContext_SandboxRequest_size(ctx, field)
+	case "status":
+		return ec.fieldContext_SandboxRequest_status(ctx, field)
+	case "requestedBy":
+		return ec.fieldContext_SandboxRequest_requestedBy(ctx, field)
+	case "note":
+		return ec.fieldContext_SandboxRequest_note(ctx, field)
+	case "requestedAt":
+		return ec.fieldContext_SandboxRequest_requestedAt(ctx, field)
+	case "decidedAt":
+		return ec.fieldContext_SandboxRequest_decidedAt(ctx, field)
+	case "sandbox":
+		return ec.fieldContext_SandboxRequest_sandbox(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SandboxRequest", field.Name)
 }
 
 func (ec *executionContext) childFields_Step(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10118,6 +10608,34 @@ func (ec *executionContext) field_Mutation_removeHeaderFromWebhookReceiver_args(
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_requestSandbox_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RequestSandboxInput, error) {
+			return ec.unmarshalNRequestSandboxInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐRequestSandboxInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resetSandbox_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "checkpoint",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["checkpoint"] = arg0
 	return args, nil
 }
 
@@ -18440,6 +18958,94 @@ func (ec *executionContext) fieldContext_Mutation_updateRunStepFieldValue(ctx co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_requestSandbox(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestSandbox(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestSandbox(ctx, fc.Args["input"].(model.RequestSandboxInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RequestSandboxPayload) graphql.Marshaler {
+			return ec.marshalNRequestSandboxPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐRequestSandboxPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestSandbox(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestSandboxPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestSandbox_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resetSandbox(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resetSandbox(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResetSandbox(ctx, fc.Args["checkpoint"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ResetSandboxPayload) graphql.Marshaler {
+			return ec.marshalNResetSandboxPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐResetSandboxPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resetSandbox(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResetSandboxPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resetSandbox_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createWebhookReceiver(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24155,6 +24761,70 @@ func (ec *executionContext) fieldContext_Query_runStepField(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_sandboxRequests(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_sandboxRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SandboxRequests(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []ion.SandboxRequest) graphql.Marshaler {
+			return ec.marshalNSandboxRequest2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐSandboxRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_sandboxRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SandboxRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_sandboxes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_sandboxes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Sandboxes(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []ion.Sandbox) graphql.Marshaler {
+			return ec.marshalNSandbox2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐSandboxᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_sandboxes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Sandbox(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_webhookReceivers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24405,6 +25075,154 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RequestSandboxPayload_sandboxRequest(ctx context.Context, field graphql.CollectedField, obj *model.RequestSandboxPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestSandboxPayload_sandboxRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SandboxRequest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ion.SandboxRequest) graphql.Marshaler {
+			return ec.marshalNSandboxRequest2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐSandboxRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestSandboxPayload_sandboxRequest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestSandboxPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SandboxRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestSandboxPayload_credentials(ctx context.Context, field graphql.CollectedField, obj *model.RequestSandboxPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestSandboxPayload_credentials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Credentials, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SandboxCredential) graphql.Marshaler {
+			return ec.marshalNSandboxCredential2ᚕgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐSandboxCredentialᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestSandboxPayload_credentials(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestSandboxPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SandboxCredential(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ResetSandboxPayload_sandbox(ctx context.Context, field graphql.CollectedField, obj *model.ResetSandboxPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResetSandboxPayload_sandbox(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sandbox, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ion.Sandbox) graphql.Marshaler {
+			return ec.marshalNSandbox2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐSandbox(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResetSandboxPayload_sandbox(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResetSandboxPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Sandbox(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ResetSandboxPayload_resetTo(ctx context.Context, field graphql.CollectedField, obj *model.ResetSandboxPayload) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ResetTo, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResetSandboxPayload_resetTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResetSandboxPayload_resetTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResetSandboxPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _ResetSandboxPayload_durationMs(ctx context.Context, field graphql.CollectedField, obj *model.ResetSandboxPayload) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.DurationMs, true, ec.marshalNInt2int); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResetSandboxPayload_durationMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResetSandboxPayload_durationMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResetSandboxPayload", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Role_id(ctx context.Context, field graphql.CollectedField, obj *model.Role) (ret graphql.Marshaler) {
@@ -26235,6 +27053,679 @@ func (ec *executionContext) fieldContext_RunStepPayload_runStep(_ context.Contex
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RunStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Sandbox_name(ctx context.Context, field graphql.CollectedField, obj *ion.Sandbox) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sandbox_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sandbox_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sandbox", field, false, false, "String")
+}
+
+func (ec *executionContext) _Sandbox_shape(ctx context.Context, field graphql.CollectedField, obj *ion.Sandbox) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Shape, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sandbox_shape(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shape, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sandbox_shape(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sandbox", field, false, false, "String")
+}
+
+func (ec *executionContext) _Sandbox_state(ctx context.Context, field graphql.CollectedField, obj *ion.Sandbox) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.State, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sandbox_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sandbox_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sandbox", field, false, false, "String")
+}
+
+func (ec *executionContext) _Sandbox_baseUrl(ctx context.Context, field graphql.CollectedField, obj *ion.Sandbox) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sandbox_baseUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Sandbox().BaseURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sandbox_baseUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sandbox", field, true, true, "String")
+}
+
+func (ec *executionContext) _Sandbox_graphqlUrl(ctx context.Context, field graphql.CollectedField, obj *ion.Sandbox) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sandbox_graphqlUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Sandbox().GraphqlURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sandbox_graphqlUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sandbox", field, true, true, "String")
+}
+
+func (ec *executionContext) _Sandbox_tokenUrl(ctx context.Context, field graphql.CollectedField, obj *ion.Sandbox) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sandbox_tokenUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Sandbox().TokenURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sandbox_tokenUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sandbox", field, true, true, "String")
+}
+
+func (ec *executionContext) _Sandbox_createdAt(ctx context.Context, field graphql.CollectedField, obj *ion.Sandbox) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sandbox_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sandbox_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sandbox", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Sandbox_lastActivityAt(ctx context.Context, field graphql.CollectedField, obj *ion.Sandbox) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.LastActivityAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sandbox_lastActivityAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastActivityAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sandbox_lastActivityAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sandbox", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Sandbox_expiresAt(ctx context.Context, field graphql.CollectedField, obj *ion.Sandbox) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ExpiresAt, false, ec.marshalODateTime2ᚖtimeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sandbox_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Sandbox_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sandbox", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Sandbox_pinned(ctx context.Context, field graphql.CollectedField, obj *ion.Sandbox) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Pinned, true, ec.marshalNBoolean2bool); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sandbox_pinned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pinned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sandbox_pinned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sandbox", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Sandbox_features(ctx context.Context, field graphql.CollectedField, obj *ion.Sandbox) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Features, true, ec.marshalNString2ᚕstringᚄ); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sandbox_features(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Features, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sandbox_features(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sandbox", field, false, false, "String")
+}
+
+func (ec *executionContext) _SandboxCredential_serviceAccount(ctx context.Context, field graphql.CollectedField, obj *model.SandboxCredential) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ServiceAccount, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SandboxCredential_serviceAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceAccount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SandboxCredential_serviceAccount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SandboxCredential", field, false, false, "String")
+}
+
+func (ec *executionContext) _SandboxCredential_clientId(ctx context.Context, field graphql.CollectedField, obj *model.SandboxCredential) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ClientID, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SandboxCredential_clientId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SandboxCredential_clientId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SandboxCredential", field, false, false, "String")
+}
+
+func (ec *executionContext) _SandboxCredential_clientSecret(ctx context.Context, field graphql.CollectedField, obj *model.SandboxCredential) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ClientSecret, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SandboxCredential_clientSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientSecret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SandboxCredential_clientSecret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SandboxCredential", field, false, false, "String")
+}
+
+func (ec *executionContext) _SandboxRequest_id(ctx context.Context, field graphql.CollectedField, obj *ion.SandboxRequest) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.ID, true, ec.marshalNID2int64); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SandboxRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SandboxRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SandboxRequest", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SandboxRequest_name(ctx context.Context, field graphql.CollectedField, obj *ion.SandboxRequest) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Name, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SandboxRequest_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SandboxRequest_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SandboxRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _SandboxRequest_reason(ctx context.Context, field graphql.CollectedField, obj *ion.SandboxRequest) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Reason, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SandboxRequest_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SandboxRequest_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SandboxRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _SandboxRequest_integration(ctx context.Context, field graphql.CollectedField, obj *ion.SandboxRequest) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Integration, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SandboxRequest_integration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Integration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SandboxRequest_integration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SandboxRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _SandboxRequest_shape(ctx context.Context, field graphql.CollectedField, obj *ion.SandboxRequest) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Shape, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SandboxRequest_shape(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shape, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SandboxRequest_shape(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SandboxRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _SandboxRequest_size(ctx context.Context, field graphql.CollectedField, obj *ion.SandboxRequest) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Size, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SandboxRequest_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SandboxRequest_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SandboxRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _SandboxRequest_status(ctx context.Context, field graphql.CollectedField, obj *ion.SandboxRequest) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Status, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SandboxRequest_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SandboxRequest_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SandboxRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _SandboxRequest_requestedBy(ctx context.Context, field graphql.CollectedField, obj *ion.SandboxRequest) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.RequestedBy, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SandboxRequest_requestedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SandboxRequest_requestedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SandboxRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _SandboxRequest_note(ctx context.Context, field graphql.CollectedField, obj *ion.SandboxRequest) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.Note, true, ec.marshalNString2string); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SandboxRequest_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SandboxRequest_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SandboxRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _SandboxRequest_requestedAt(ctx context.Context, field graphql.CollectedField, obj *ion.SandboxRequest) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.CreatedAt, true, ec.marshalNDateTime2timeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SandboxRequest_requestedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SandboxRequest_requestedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SandboxRequest", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _SandboxRequest_decidedAt(ctx context.Context, field graphql.CollectedField, obj *ion.SandboxRequest) (ret graphql.Marshaler) {
+	if m, ok := marshalPlain(ctx, field, obj.DecidedAt, false, ec.marshalODateTime2ᚖtimeᚐTime); ok {
+		return m
+	}
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SandboxRequest_decidedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SandboxRequest_decidedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SandboxRequest", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _SandboxRequest_sandbox(ctx context.Context, field graphql.CollectedField, obj *ion.SandboxRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SandboxRequest_sandbox(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SandboxRequest().Sandbox(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ion.Sandbox) graphql.Marshaler {
+			return ec.marshalOSandbox2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐSandbox(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SandboxRequest_sandbox(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SandboxRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Sandbox(ctx, field)
 		},
 	}
 	return fc, nil
@@ -35436,6 +36927,104 @@ func UnmarshalRemoveHeaderFromWebhookReceiverInput(ctx context.Context, raw any)
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRequestSandboxInput(ctx context.Context, obj any) (model.RequestSandboxInput, error) {
+	var it model.RequestSandboxInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "reason", "integration", "shape", "size", "members", "serviceAccounts", "features", "ttlDays"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "integration":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("integration"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Integration = data
+		case "shape":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shape"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Shape = data
+		case "size":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("size"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Size = data
+		case "members":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("members"))
+			data, err := ec.unmarshalOSandboxMemberInput2ᚕgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐSandboxMemberInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Members = data
+		case "serviceAccounts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceAccounts"))
+			data, err := ec.unmarshalOSandboxServiceAccountInput2ᚕgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐSandboxServiceAccountInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceAccounts = data
+		case "features":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("features"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Features = data
+		case "ttlDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ttlDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TTLDays = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRequestSandboxInput unmarshals raw into the RequestSandboxInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRequestSandboxInput(ctx context.Context, raw any) (model.RequestSandboxInput, error) {
+	var out model.RequestSandboxInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequestSandboxInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRunCreateInput(ctx context.Context, obj any) (model.CreateRunInput, error) {
 	var it model.CreateRunInput
 	if obj == nil {
@@ -35881,6 +37470,97 @@ func (ec *executionContext) unmarshalInputRunsInputFilters(ctx context.Context, 
 func UnmarshalRunsInputFilters(ctx context.Context, raw any) (model.RunsInputFilters, error) {
 	var out model.RunsInputFilters
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RunsInputFilters", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSandboxMemberInput(ctx context.Context, obj any) (model.SandboxMemberInput, error) {
+	var it model.SandboxMemberInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "email"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSandboxMemberInput unmarshals raw into the SandboxMemberInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSandboxMemberInput(ctx context.Context, raw any) (model.SandboxMemberInput, error) {
+	var out model.SandboxMemberInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SandboxMemberInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSandboxServiceAccountInput(ctx context.Context, obj any) (model.SandboxServiceAccountInput, error) {
+	var it model.SandboxServiceAccountInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSandboxServiceAccountInput unmarshals raw into the SandboxServiceAccountInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSandboxServiceAccountInput(ctx context.Context, raw any) (model.SandboxServiceAccountInput, error) {
+	var out model.SandboxServiceAccountInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SandboxServiceAccountInput", raw, &out)
 	return out, err
 }
 
@@ -40297,6 +41977,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "requestSandbox":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestSandbox(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetSandbox":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resetSandbox(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createWebhookReceiver":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createWebhookReceiver(ctx, field)
@@ -41950,6 +43644,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_runStepField(ctx, field)
 				})
+		case "sandboxRequests":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_sandboxRequests(ctx, field)
+				})
+		case "sandboxes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_sandboxes(ctx, field)
+				})
 		case "webhookReceivers":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -41987,6 +43693,87 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectOf(fields, out)
+}
+
+var requestSandboxPayloadImplementors = []string{"RequestSandboxPayload"}
+
+func (ec *executionContext) _RequestSandboxPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RequestSandboxPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestSandboxPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestSandboxPayload")
+		case "sandboxRequest":
+			out.Values[i] = ec._RequestSandboxPayload_sandboxRequest(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "credentials":
+			out.Values[i] = ec._RequestSandboxPayload_credentials(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectOf(fields, out)
+}
+
+var resetSandboxPayloadImplementors = []string{"ResetSandboxPayload"}
+
+func (ec *executionContext) _ResetSandboxPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ResetSandboxPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, resetSandboxPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ResetSandboxPayload")
+		case "sandbox":
+			out.Values[i] = ec._ResetSandboxPayload_sandbox(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetTo":
+			out.Values[i] = ec._ResetSandboxPayload_resetTo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "durationMs":
+			out.Values[i] = ec._ResetSandboxPayload_durationMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -42694,6 +44481,224 @@ func (ec *executionContext) _RunStepPayload(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectOf(fields, out)
+}
+
+var sandboxImplementors = []string{"Sandbox"}
+
+func (ec *executionContext) _Sandbox(ctx context.Context, sel ast.SelectionSet, obj *ion.Sandbox) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sandboxImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Sandbox")
+		case "name":
+			out.Values[i] = ec._Sandbox_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shape":
+			out.Values[i] = ec._Sandbox_shape(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._Sandbox_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "baseUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Sandbox_baseUrl(ctx, field, obj)
+				})
+		case "graphqlUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Sandbox_graphqlUrl(ctx, field, obj)
+				})
+		case "tokenUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Sandbox_tokenUrl(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._Sandbox_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastActivityAt":
+			out.Values[i] = ec._Sandbox_lastActivityAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._Sandbox_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pinned":
+			out.Values[i] = ec._Sandbox_pinned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "features":
+			out.Values[i] = ec._Sandbox_features(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectOf(fields, out)
+}
+
+var sandboxCredentialImplementors = []string{"SandboxCredential"}
+
+func (ec *executionContext) _SandboxCredential(ctx context.Context, sel ast.SelectionSet, obj *model.SandboxCredential) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sandboxCredentialImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SandboxCredential")
+		case "serviceAccount":
+			out.Values[i] = ec._SandboxCredential_serviceAccount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientId":
+			out.Values[i] = ec._SandboxCredential_clientId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientSecret":
+			out.Values[i] = ec._SandboxCredential_clientSecret(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return objectOf(fields, out)
+}
+
+var sandboxRequestImplementors = []string{"SandboxRequest"}
+
+func (ec *executionContext) _SandboxRequest(ctx context.Context, sel ast.SelectionSet, obj *ion.SandboxRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sandboxRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SandboxRequest")
+		case "id":
+			out.Values[i] = ec._SandboxRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._SandboxRequest_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._SandboxRequest_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "integration":
+			out.Values[i] = ec._SandboxRequest_integration(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shape":
+			out.Values[i] = ec._SandboxRequest_shape(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "size":
+			out.Values[i] = ec._SandboxRequest_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._SandboxRequest_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requestedBy":
+			out.Values[i] = ec._SandboxRequest_requestedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._SandboxRequest_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requestedAt":
+			out.Values[i] = ec._SandboxRequest_requestedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "decidedAt":
+			out.Values[i] = ec._SandboxRequest_decidedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sandbox":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SandboxRequest_sandbox(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -45646,6 +47651,27 @@ func (ec *executionContext) unmarshalNRemoveHeaderFromWebhookReceiverInput2githu
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRequestSandboxInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐRequestSandboxInput(ctx context.Context, v any) (model.RequestSandboxInput, error) {
+	res, err := ec.unmarshalInputRequestSandboxInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRequestSandboxPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐRequestSandboxPayload(ctx context.Context, sel ast.SelectionSet, v *model.RequestSandboxPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RequestSandboxPayload!")
+		return graphql.Null
+	}
+	return ec._RequestSandboxPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNResetSandboxPayload2ᚖgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐResetSandboxPayload(ctx context.Context, sel ast.SelectionSet, v *model.ResetSandboxPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ResetSandboxPayload!")
+		return graphql.Null
+	}
+	return ec._ResetSandboxPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNResourceEnum2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -45820,6 +47846,92 @@ func (ec *executionContext) marshalNRunStepStatusEnum2string(ctx context.Context
 		graphql.AddInvalidNullFromMarshaler(ctx, "RunStepStatusEnum!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNSandbox2githubᚗcomᚋionboxᚋionboxᚋionᚐSandbox(ctx context.Context, sel ast.SelectionSet, v ion.Sandbox) graphql.Marshaler {
+	return ec._Sandbox(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSandbox2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐSandboxᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.Sandbox) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSandbox2githubᚗcomᚋionboxᚋionboxᚋionᚐSandbox(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSandbox2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐSandbox(ctx context.Context, sel ast.SelectionSet, v *ion.Sandbox) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Sandbox!")
+		return graphql.Null
+	}
+	return ec._Sandbox(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSandboxCredential2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐSandboxCredential(ctx context.Context, sel ast.SelectionSet, v model.SandboxCredential) graphql.Marshaler {
+	return ec._SandboxCredential(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSandboxCredential2ᚕgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐSandboxCredentialᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SandboxCredential) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSandboxCredential2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐSandboxCredential(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNSandboxMemberInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐSandboxMemberInput(ctx context.Context, v any) (model.SandboxMemberInput, error) {
+	res, err := ec.unmarshalInputSandboxMemberInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSandboxRequest2githubᚗcomᚋionboxᚋionboxᚋionᚐSandboxRequest(ctx context.Context, sel ast.SelectionSet, v ion.SandboxRequest) graphql.Marshaler {
+	return ec._SandboxRequest(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSandboxRequest2ᚕgithubᚗcomᚋionboxᚋionboxᚋionᚐSandboxRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []ion.SandboxRequest) graphql.Marshaler {
+	ret := marshalList(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSandboxRequest2githubᚗcomᚋionboxᚋionboxᚋionᚐSandboxRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSandboxRequest2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐSandboxRequest(ctx context.Context, sel ast.SelectionSet, v *ion.SandboxRequest) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SandboxRequest!")
+		return graphql.Null
+	}
+	return ec._SandboxRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSandboxServiceAccountInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐSandboxServiceAccountInput(ctx context.Context, v any) (model.SandboxServiceAccountInput, error) {
+	res, err := ec.unmarshalInputSandboxServiceAccountInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNStep2githubᚗcomᚋionboxᚋionboxᚋionᚐStep(ctx context.Context, sel ast.SelectionSet, v ion.Step) graphql.Marshaler {
@@ -48252,6 +50364,47 @@ func (ec *executionContext) unmarshalORunsInputFilters2ᚖgithubᚗcomᚋionbox�
 	}
 	res, err := ec.unmarshalInputRunsInputFilters(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSandbox2ᚖgithubᚗcomᚋionboxᚋionboxᚋionᚐSandbox(ctx context.Context, sel ast.SelectionSet, v *ion.Sandbox) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Sandbox(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSandboxMemberInput2ᚕgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐSandboxMemberInputᚄ(ctx context.Context, v any) ([]model.SandboxMemberInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.SandboxMemberInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSandboxMemberInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐSandboxMemberInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOSandboxServiceAccountInput2ᚕgithubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐSandboxServiceAccountInputᚄ(ctx context.Context, v any) ([]model.SandboxServiceAccountInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.SandboxServiceAccountInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSandboxServiceAccountInput2githubᚗcomᚋionboxᚋionboxᚋinternalᚋgraphqlᚋmodelᚐSandboxServiceAccountInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOSourcingStrategyEnum2ᚖstring(ctx context.Context, v any) (*string, error) {

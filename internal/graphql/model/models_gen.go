@@ -558,6 +558,37 @@ type RemoveHeaderFromWebhookReceiverInput struct {
 	Key        string  `json:"key"`
 }
 
+// A sandbox request, as the admin API's POST /admin/v1/sandbox-requests body less organizationId.
+type RequestSandboxInput struct {
+	// A DNS label, unique: the sandbox is served at /sandboxes/NAME.
+	Name        string  `json:"name"`
+	Reason      *string `json:"reason,omitempty"`
+	Integration *string `json:"integration,omitempty"`
+	// blank (default), seeded or snapshot.
+	Shape *string `json:"shape,omitempty"`
+	// For seeded sandboxes: small (default) or large (at least 1,000,000 rows).
+	Size            *string                      `json:"size,omitempty"`
+	Members         []SandboxMemberInput         `json:"members,omitempty"`
+	ServiceAccounts []SandboxServiceAccountInput `json:"serviceAccounts,omitempty"`
+	// Preview feature flags to turn on, e.g. bulk-operations.
+	Features []string `json:"features,omitempty"`
+	// A hard end, in days from now; leave it out for a sandbox that expires only when idle.
+	TTLDays *int `json:"ttlDays,omitempty"`
+}
+
+type RequestSandboxPayload struct {
+	SandboxRequest *ion.SandboxRequest `json:"sandboxRequest"`
+	// Of an auto-approved (provisioned) request: one per service account; empty while the request is pending.
+	Credentials []SandboxCredential `json:"credentials"`
+}
+
+type ResetSandboxPayload struct {
+	Sandbox *ion.Sandbox `json:"sandbox"`
+	// baseline or the checkpoint's name.
+	ResetTo    string `json:"resetTo"`
+	DurationMs int    `json:"durationMs"`
+}
+
 type Role struct {
 	// A stable number derived from the role's name (ionbox roles are names).
 	ID   int64  `json:"id"`
@@ -610,6 +641,24 @@ type RunsInputFilters struct {
 	CompletedAt     *DateTimeFilterInput `json:"completedAt,omitempty"`
 	CreatedAt       *DateTimeFilterInput `json:"createdAt,omitempty"`
 	UpdatedAt       *DateTimeFilterInput `json:"updatedAt,omitempty"`
+}
+
+// A service account's API key. clientSecret is shown only here, once.
+type SandboxCredential struct {
+	ServiceAccount string `json:"serviceAccount"`
+	ClientID       string `json:"clientId"`
+	ClientSecret   string `json:"clientSecret"`
+}
+
+// A member to add to a requested sandbox's organization.
+type SandboxMemberInput struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// A service account of a requested sandbox; it gets an API key when the sandbox is provisioned.
+type SandboxServiceAccountInput struct {
+	Name string `json:"name"`
 }
 
 type StepFieldPayload struct {
