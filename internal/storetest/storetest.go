@@ -49,6 +49,8 @@ func Run(t *testing.T, open Opener) {
 		{"Idempotency", testIdempotency},
 		{"Webhooks", testWebhooks},
 		{"Bulk", testBulk},
+		{"BulkWebhooks", testBulkWebhooks},
+		{"BulkIdempotency", testBulkIdempotency},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {
