@@ -41,6 +41,13 @@ type CancelRunsInput struct {
 // broken rule on any row answers its error, naming the row, and nothing is
 // written). With dryRun the transaction runs to the end and is rolled
 // back, so the answer is exactly what the call would have done.
+//
+// Webhooks: a call records one event per object it changed (each row, each
+// run, each run step canceled with it, each inventory whose derived status
+// changed), in its transaction; a refused call or a dry run records none.
+// Idempotency-Key: a keyed call is one step whose recorded result is the
+// whole answer, so a replay returns that answer and writes nothing; a
+// keyed dry run records no step (it wrote nothing), so a retry runs again.
 type BulkStore interface {
 	// AdjustPartInventories applies adjustments in order and returns the
 	// inventories as they are (or would be) afterwards, in the same order.

@@ -207,6 +207,7 @@ type WebhookStore interface {
 	ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]WebhookDelivery, error)
 	// FinishWebhookDelivery records an attempt's outcome.
 	FinishWebhookDelivery(ctx context.Context, o DeliveryOutcome) error
+	WebhookBatchFinisher
 }
 
 // WebhookRegistry is the control store's list of tenants that have LIVE

@@ -19,16 +19,27 @@ import (
 
 	"github.com/ionbox/ionbox/internal/limit"
 	"github.com/ionbox/ionbox/internal/server"
+	"github.com/ionbox/ionbox/internal/sqlite"
+	"github.com/ionbox/ionbox/ion"
 )
 
+// finishModes are the two ways the dispatcher records attempts, measured
+// side by side in one run: one transaction per attempt, and attempts that
+// finish close together in one transaction (the default).
+var finishModes = []struct {
+	name  string
+	batch int
+}{{"finish=each", 1}, {"finish=batched", 0}}
+
 // newHookFixture is a server that may deliver webhooks to loopback
-// receivers (--allow-private-webhooks), with one organization and a token.
-func newHookFixture(b *testing.B) *fixture {
+// receivers (--allow-private-webhooks), with one organization and a token;
+// finishBatch is its WebhookFinishBatch (0: the default).
+func newHookFixture(b *testing.B, finishBatch int) *fixture {
 	b.Helper()
 	server.TuneRuntime()
 	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: b.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Limits:               limit.Config{Production: unlimited, Sandbox: unlimited, SandboxAggregate: unlimited},
-		AllowPrivateWebhooks: true}
+		AllowPrivateWebhooks: true, WebhookFinishBatch: finishBatch}
 	r, err := server.Start(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -192,7 +203,13 @@ func pct(l []time.Duration, p int) time.Duration {
 // at a moderate pace; time from each mutation to its delivery's first
 // attempt at the receiver. Goal: p99 under 1 s. Run with -benchtime 1x.
 func BenchmarkWebhookCommitToDelivery(b *testing.B) {
-	f := newHookFixture(b)
+	for _, m := range finishModes {
+		b.Run(m.name, func(b *testing.B) { benchCommitToDelivery(b, m.batch) })
+	}
+}
+
+func benchCommitToDelivery(b *testing.B, finishBatch int) {
+	f := newHookFixture(b, finishBatch)
 	rcv := newBenchReceiver(b, 0)
 	f.hook(b, rcv.srv.URL)
 	b.ResetTimer()
@@ -218,8 +235,14 @@ func BenchmarkWebhookCommitToDelivery(b *testing.B) {
 // its commit-to-delivery latency shows it is not starved. Goal: at least
 // 1,000 slow deliveries/s. Run with -benchtime 1x.
 func BenchmarkWebhookSlowReceivers(b *testing.B) {
+	for _, m := range finishModes {
+		b.Run(m.name, func(b *testing.B) { benchSlowReceivers(b, m.batch) })
+	}
+}
+
+func benchSlowReceivers(b *testing.B, finishBatch int) {
 	const slowReceivers, parts = 16, 250
-	f := newHookFixture(b)
+	f := newHookFixture(b, finishBatch)
 	gate := make(chan struct{})
 	// Only the first iteration holds the requests (run with -benchtime 1x).
 	openGate := sync.OnceFunc(func() { close(gate) })
@@ -290,5 +313,93 @@ func BenchmarkWebhookSlowReceivers(b *testing.B) {
 		b.ReportMetric(float64(pct(l, 50).Microseconds())/1000, "fast-p50-ms")
 		b.ReportMetric(float64(pct(l, 99).Microseconds())/1000, "fast-p99-ms")
 		b.ReportMetric(float64(pct(took, 50).Microseconds())/1000, "create-mutation-p50-ms")
+	}
+}
+
+// BenchmarkWebhookFinishOnSQLite records 1,000 delivery attempts of one
+// tenant in its SQLite store as 8 dispatcher workers would: one
+// transaction per attempt, or FinishWebhookDeliveries batches of 64. It
+// isolates what the dispatcher's batching saves on the single writer.
+// Run with -benchtime 1x.
+func BenchmarkWebhookFinishOnSQLite(b *testing.B) {
+	const attempts, workers, batch = 1000, 8, 64
+	for _, batched := range []bool{false, true} {
+		name := map[bool]string{false: "finish=each", true: "finish=batched"}[batched]
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			stores, err := sqlite.Open(ctx, b.TempDir(), sqlite.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = stores.Close() })
+			control := stores.Control()
+			if _, err := control.EnsureEnvironment(ctx, ion.Environment{Name: ion.ProductionEnvironment, Kind: ion.EnvProduction, State: "active"}); err != nil {
+				b.Fatal(err)
+			}
+			org, err := control.CreateOrganization(ctx, ion.Organization{Environment: ion.ProductionEnvironment, Name: "Hooks", Domain: "hooks.example", Tier: ion.TierStandard})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ts, err := stores.Tenant(ctx, org.TenantID())
+			if err != nil {
+				b.Fatal(err)
+			}
+			rcv, err := ts.CreateWebhookReceiver(ctx, ion.WebhookReceiver{Name: "r", URL: "https://hooks.example/", DeliveryMode: ion.DeliveryLive})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := ts.CreateWebhookSubscription(ctx, ion.WebhookSubscription{ReceiverID: rcv.ID, Resource: ion.ResourcePart, Action: ion.ActionCreate}); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				for i := range attempts {
+					if _, err := ts.CreatePart(ctx, ion.Part{PartNumber: fmt.Sprintf("F%d-%d", time.Now().UnixNano(), i)}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				claimed, err := ts.ClaimWebhookDeliveries(ctx, time.Now().Add(time.Second), time.Minute, attempts)
+				if err != nil || len(claimed) != attempts {
+					b.Fatalf("claimed %d deliveries (%v), want %d", len(claimed), err, attempts)
+				}
+				work := make(chan []ion.DeliveryOutcome, attempts)
+				size := 1
+				if batched {
+					size = batch
+				}
+				for i := 0; i < attempts; i += size {
+					var outs []ion.DeliveryOutcome
+					for _, d := range claimed[i:min(i+size, attempts)] {
+						outs = append(outs, ion.DeliveryOutcome{DeliveryID: d.ID, AttemptedAt: time.Now(), StatusCode: 200, Delivered: true})
+					}
+					work <- outs
+				}
+				close(work)
+				b.StartTimer()
+				start := time.Now()
+				var wg sync.WaitGroup
+				for range workers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for outs := range work {
+							var err error
+							if batched {
+								_, err = ts.FinishWebhookDeliveries(ctx, outs)
+							} else {
+								err = ts.FinishWebhookDelivery(ctx, outs[0])
+							}
+							if err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				b.ReportMetric(attempts/time.Since(start).Seconds(), "attempts/s")
+			}
+		})
 	}
 }

@@ -16,8 +16,9 @@
 // comment saying why.
 //
 // It depends only on the ion package's interfaces (ion.Stores,
-// ion.TenantStore, ion.ControlStore, ion.APIKeyService): it must never
-// import a store package (internal/sqlite, internal/postgres) or
-// internal/auth. Regenerate the gqlgen code with
+// ion.TenantStore, ion.ControlStore, ion.APIKeyService), and on
+// internal/webhook for the one rendering of a delivery's body and
+// webhook-id: it must never import a store package (internal/sqlite,
+// internal/postgres) or internal/auth. Regenerate the gqlgen code with
 // `go generate ./internal/graphql/...`.
 package graphql

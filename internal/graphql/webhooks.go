@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"time"
 
 	"github.com/ionbox/ionbox/internal/capture"
 	"github.com/ionbox/ionbox/internal/graphql/model"
@@ -89,33 +88,6 @@ func listWebhookDeliveries(ctx context.Context, r *Resolver, p pageArgs, filters
 	}
 	return paginate(ctx, tenantLister(ts, ion.TenantStore.WebhookDeliveries), p, r.limits.MaxPageSize,
 		canonicalResourceFilters(filtersFrom(filters)), sortFrom(sort))
-}
-
-// webhookPayload is the body a receiver gets for delivery d (ION-API.md
-// §6), in the field order and encoding the dispatcher signs, so that the
-// log shows what was (or would be) sent.
-func webhookPayload(env string, d ion.WebhookDelivery) (string, error) {
-	label := env
-	if env != ion.ProductionEnvironment {
-		label = "sandbox/" + env
-	}
-	data := json.RawMessage(d.Event.Data)
-	if len(data) == 0 {
-		data = json.RawMessage(`{"new":null,"old":null,"changed_fields":[]}`)
-	}
-	body, err := json.Marshal(struct {
-		EventID        ion.ID          `json:"event_id"`
-		SubscriptionID ion.ID          `json:"subscription_id"`
-		ReceiverID     ion.ID          `json:"receiver_id"`
-		Resource       string          `json:"resource"`
-		Action         string          `json:"action"`
-		ID             ion.ID          `json:"id"`
-		Timestamp      string          `json:"timestamp"`
-		Environment    string          `json:"environment"`
-		Data           json.RawMessage `json:"data"`
-	}{d.Event.ID, d.SubscriptionID, d.ReceiverID, d.Event.Resource, d.Event.Action, d.Event.ObjectID,
-		d.Event.Timestamp.UTC().Format(time.RFC3339Nano), label, data})
-	return string(body), err
 }
 
 // firedEventData is the data of a fireWebhookEvent event: the object's

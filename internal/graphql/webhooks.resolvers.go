@@ -12,6 +12,7 @@ import (
 
 	"github.com/ionbox/ionbox/internal/graphql/generated"
 	"github.com/ionbox/ionbox/internal/graphql/model"
+	"github.com/ionbox/ionbox/internal/webhook"
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -179,6 +180,14 @@ func (r *webhookEventResolver) WebhookID(ctx context.Context, obj *ion.WebhookDe
 	return obj.ReceiverID, nil
 }
 
+func (r *webhookEventResolver) WebhookMessageID(ctx context.Context, obj *ion.WebhookDelivery) (string, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return "", err
+	}
+	return webhook.WebhookID(a.Organization.TenantID(), *obj), nil
+}
+
 func (r *webhookEventResolver) Resource(ctx context.Context, obj *ion.WebhookDelivery) (string, error) {
 	return obj.Event.Resource, nil
 }
@@ -200,7 +209,9 @@ func (r *webhookEventResolver) Payload(ctx context.Context, obj *ion.WebhookDeli
 	if err != nil {
 		return "", err
 	}
-	return webhookPayload(a.Environment, *obj)
+	// internal/webhook renders what is sent: the log shows the same bytes.
+	body, err := webhook.Body(a.Organization.TenantID(), *obj)
+	return string(body), err
 }
 
 func (r *webhookEventResolver) Data(ctx context.Context, obj *ion.WebhookDelivery) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -689,52 +690,95 @@ const claimLock = " FOR UPDATE OF d SKIP LOCKED"
 func (s *TenantStore) FinishWebhookDelivery(ctx context.Context, o ion.DeliveryOutcome) error {
 	disabled := false
 	err := s.update(ctx, "finish webhook delivery", func(tx *tx) error {
-		var receiverID ion.ID
-		var status string
-		err := tx.queryRow(`SELECT receiver_id, status FROM webhook_deliveries WHERE id = ?`, o.DeliveryID).Scan(&receiverID, &status)
-		if isNoRows(err) {
-			return ion.NotFound("webhook delivery", o.DeliveryID)
-		}
-		if err != nil {
-			return err
-		}
-		if status != ion.DeliveryPending {
-			return ion.Errorf(ion.ECONFLICT, "webhook delivery %d is %s, not PENDING; it was finished already.", o.DeliveryID, status)
-		}
-		at := o.AttemptedAt.UTC()
-		if at.IsZero() {
-			at = tx.now
-		}
-		next, newStatus := sqlcol.ToMicros(at), ion.DeliveryFailed
-		var deliveredAt any
-		switch {
-		case o.Delivered:
-			newStatus, deliveredAt = ion.DeliveryDelivered, sqlcol.ToMicros(at)
-		case o.NextAttemptAt != nil:
-			newStatus, next = ion.DeliveryPending, sqlcol.ToMicros(*o.NextAttemptAt)
-		}
-		if _, err := tx.exec(`UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_attempt_at = ?,
-			last_status_code = ?, last_error = ?, delivered_at = ? WHERE id = ?`,
-			newStatus, next, sqlcol.ToMicros(at), o.StatusCode, o.Error, deliveredAt, o.DeliveryID); err != nil {
-			return err
-		}
-		switch {
-		case o.Delivered:
-			_, err = tx.exec(`UPDATE webhook_receivers SET failing_since = NULL, last_error = '' WHERE id = ? AND status = 'ACTIVE'`, receiverID)
-		case o.DisableReceiver:
-			disabled = true
-			_, err = tx.exec(`UPDATE webhook_receivers SET status = 'DISABLED', last_error = ?, failing_since = coalesce(failing_since, ?),
-				etag = ?, updated_at = ? WHERE id = ?`, o.Error, sqlcol.ToMicros(at), ion.NewEtag(), tx.nowMicros(), receiverID)
-		default:
-			_, err = tx.exec(`UPDATE webhook_receivers SET last_error = ?, failing_since = coalesce(failing_since, ?) WHERE id = ?`,
-				o.Error, sqlcol.ToMicros(at), receiverID)
-		}
+		var err error
+		disabled, err = finishDelivery(tx, o)
 		return err
 	})
 	if err != nil || !disabled {
 		return err
 	}
 	return s.refreshWebhookRegistry(ctx)
+}
+
+// FinishWebhookDeliveries records many attempts in one transaction, each
+// as FinishWebhookDelivery does, so that a dispatcher finishing many
+// attempts at once pays for one commit instead of one each.
+func (s *TenantStore) FinishWebhookDeliveries(ctx context.Context, outcomes []ion.DeliveryOutcome) ([]error, error) {
+	var errs []error
+	disabled := false
+	err := s.update(ctx, "finish webhook deliveries", func(tx *tx) error {
+		errs, disabled = make([]error, len(outcomes)), false
+		for i, o := range outcomes {
+			off, err := finishDelivery(tx, o)
+			var ie *ion.Error
+			if errors.As(err, &ie) {
+				// Refused before it wrote anything: the others still count.
+				errs[i] = ie
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("delivery %d: %w", o.DeliveryID, err)
+			}
+			disabled = disabled || off
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if disabled {
+		if err := s.refreshWebhookRegistry(ctx); err != nil {
+			return errs, err
+		}
+	}
+	return errs, nil
+}
+
+// finishDelivery records attempt o in tx and reports whether it disabled
+// the receiver. Its application errors (NOT_FOUND, CONFLICT) come before
+// any write, so a batch can refuse one outcome and record the rest.
+func finishDelivery(tx *tx, o ion.DeliveryOutcome) (disabled bool, err error) {
+	var receiverID ion.ID
+	var status string
+	err = tx.queryRow(`SELECT receiver_id, status FROM webhook_deliveries WHERE id = ?`, o.DeliveryID).Scan(&receiverID, &status)
+	if isNoRows(err) {
+		return false, ion.NotFound("webhook delivery", o.DeliveryID)
+	}
+	if err != nil {
+		return false, err
+	}
+	if status != ion.DeliveryPending {
+		return false, ion.Errorf(ion.ECONFLICT, "webhook delivery %d is %s, not PENDING; it was finished already.", o.DeliveryID, status)
+	}
+	at := o.AttemptedAt.UTC()
+	if at.IsZero() {
+		at = tx.now
+	}
+	next, newStatus := sqlcol.ToMicros(at), ion.DeliveryFailed
+	var deliveredAt any
+	switch {
+	case o.Delivered:
+		newStatus, deliveredAt = ion.DeliveryDelivered, sqlcol.ToMicros(at)
+	case o.NextAttemptAt != nil:
+		newStatus, next = ion.DeliveryPending, sqlcol.ToMicros(*o.NextAttemptAt)
+	}
+	if _, err := tx.exec(`UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_attempt_at = ?,
+		last_status_code = ?, last_error = ?, delivered_at = ? WHERE id = ?`,
+		newStatus, next, sqlcol.ToMicros(at), o.StatusCode, o.Error, deliveredAt, o.DeliveryID); err != nil {
+		return false, err
+	}
+	switch {
+	case o.Delivered:
+		_, err = tx.exec(`UPDATE webhook_receivers SET failing_since = NULL, last_error = '' WHERE id = ? AND status = 'ACTIVE'`, receiverID)
+	case o.DisableReceiver:
+		disabled = true
+		_, err = tx.exec(`UPDATE webhook_receivers SET status = 'DISABLED', last_error = ?, failing_since = coalesce(failing_since, ?),
+			etag = ?, updated_at = ? WHERE id = ?`, o.Error, sqlcol.ToMicros(at), ion.NewEtag(), tx.nowMicros(), receiverID)
+	default:
+		_, err = tx.exec(`UPDATE webhook_receivers SET last_error = ?, failing_since = coalesce(failing_since, ?) WHERE id = ?`,
+			o.Error, sqlcol.ToMicros(at), receiverID)
+	}
+	return disabled, err
 }
 
 // SetWebhookTenant records whether tenant has an active LIVE receiver.

@@ -210,11 +210,16 @@ func TestWebhookDeliveredSignedAndShaped(t *testing.T) {
 	if status, lastErr, _ := b.receiverState(tok, rid); status != "ACTIVE" || lastErr != "" {
 		t.Errorf("receiver after success: %s %q", status, lastErr)
 	}
-	// The delivery log shows the body exactly as it was sent.
-	d := b.mustGQL(tok, `{ webhookEvents { edges { node { payload status attempts lastStatusCode } } } }`, nil)
+	// The delivery log shows the body exactly as it was sent, and the
+	// webhook-id header it was sent with.
+	d := b.mustGQL(tok, `{ webhookEvents { edges { node { payload webhookMessageId webhookId status attempts lastStatusCode } } } }`, nil)
 	ev := dig(d, "webhookEvents", "edges", 0, "node")
 	if dig(ev, "payload") != string(got.body) {
 		t.Errorf("webhookEvents payload\n%v\ndiffers from the body sent\n%s", dig(ev, "payload"), got.body)
+	}
+	if dig(ev, "webhookMessageId") != got.header.Get("webhook-id") || id(dig(ev, "webhookId")) != rid {
+		t.Errorf("webhookMessageId %v, webhookId %v; want the webhook-id header %q and the receiver %d",
+			dig(ev, "webhookMessageId"), dig(ev, "webhookId"), got.header.Get("webhook-id"), rid)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for dig(ev, "status") != "DELIVERED" && time.Now().Before(deadline) {
@@ -482,6 +487,11 @@ func TestSandboxSinkThenLive(t *testing.T) {
 	}
 	if ev.WebhookID != h.Get("webhook-id") || evs[0].ID == "" {
 		t.Fatalf("event id %q, webhookId %q, header %q", evs[0].ID, ev.WebhookID, h.Get("webhook-id"))
+	}
+	// The sandbox's delivery log renders the same body and webhook-id.
+	logged := dig(sbx.mustGQL(tok, `{ webhookEvents { edges { node { payload webhookMessageId } } } }`, nil), "webhookEvents", "edges", 0, "node")
+	if dig(logged, "payload") != ev.Body || dig(logged, "webhookMessageId") != h.Get("webhook-id") {
+		t.Fatalf("delivery log %v\nwant body %s and webhook-id %s", logged, ev.Body, h.Get("webhook-id"))
 	}
 	if n := len(rcv.settle()); n != 0 {
 		t.Fatalf("a SINK receiver was contacted %d times", n)

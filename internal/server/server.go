@@ -101,6 +101,10 @@ type Config struct {
 	// live receivers for due deliveries (commits on this replica wake it at
 	// once); default 500 ms.
 	WebhookPollEvery time.Duration
+	// WebhookFinishBatch caps the delivery attempts of one tenant recorded
+	// in one transaction; default 64 (webhook.Config.FinishBatch). 1
+	// records each attempt in its own transaction (benchmarks compare).
+	WebhookFinishBatch int
 }
 
 func (c *Config) setDefaults() error {

@@ -32,12 +32,13 @@ func newWebhookDelivery(cfg Config, stores ion.Stores, done <-chan struct{}) (*w
 		log.Warn("--allow-private-webhooks: webhook receivers on loopback and private addresses are allowed (local development only)")
 	}
 	d, err := webhook.New(webhook.Config{
-		Tenants:   tenants,
-		Registry:  stores.Control(),
-		Sender:    webhook.NewSender(webhook.SenderConfig{Guard: webhook.Guard{AllowPrivate: cfg.AllowPrivateWebhooks}}),
-		Now:       cfg.Now,
-		PollEvery: cfg.WebhookPollEvery,
-		Logger:    log.With("component", "webhooks"),
+		Tenants:     tenants,
+		Registry:    stores.Control(),
+		Sender:      webhook.NewSender(webhook.SenderConfig{Guard: webhook.Guard{AllowPrivate: cfg.AllowPrivateWebhooks}}),
+		Now:         cfg.Now,
+		PollEvery:   cfg.WebhookPollEvery,
+		FinishBatch: cfg.WebhookFinishBatch,
+		Logger:      log.With("component", "webhooks"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webhook dispatcher: %w", err)

@@ -14,11 +14,23 @@ var _ ion.BulkStore = (*TenantStore)(nil)
 // cancelStepsSQL cancels a run's unfinished steps, each with a new etag.
 const cancelStepsSQL = `UPDATE run_steps SET status = 'CANCELED', etag = new_etag(), updated_at = ? WHERE run_id = ? AND status NOT IN ('COMPLETE', 'CANCELED')`
 
+// The Idempotency-Key step of a bulk call records its whole answer (a
+// list, so no object id of its own); a replay returns it as it was.
+const (
+	bulkInventoriesKind = "part inventories"
+	bulkRunsKind        = "runs"
+)
+
 // AdjustPartInventories recounts, transfers and scraps many inventory rows
 // in one transaction: all of them or none.
 func (s *TenantStore) AdjustPartInventories(ctx context.Context, adjustments []ion.InventoryAdjustment, dryRun bool) ([]ion.PartInventory, error) {
 	if err := ion.CheckAdjustments(adjustments); err != nil {
 		return nil, err
+	}
+	// Keyed replay: the call committed before, so its recorded answer is
+	// the answer, and nothing is written again.
+	if out, ok, err := ion.ReplayedResult[[]ion.PartInventory](ctx); ok {
+		return out, err
 	}
 	var out []ion.PartInventory
 	err := s.update(ctx, "adjust part inventories", func(tx *tx) error {
@@ -42,9 +54,12 @@ func (s *TenantStore) AdjustPartInventories(ctx context.Context, adjustments []i
 			if _, err := locationAvailable(tx, next.LocationID); err != nil {
 				return ion.InRow(row, err)
 			}
-			// Per-object change seam: this row changes here, once per
-			// call; webhook outbox rows for it belong in this transaction
-			// (skipped on a dry run, which rolls back).
+			// One webhook event per changed row (its derived status, which
+			// rederiveInventory may rewrite, included): a dry run rolls the
+			// events back with the rows.
+			if err := trackRead(tx, partInventories, inv.ID, inv); err != nil {
+				return err
+			}
 			if _, err := tx.exec(`UPDATE part_inventories SET quantity = ?, location_id = ?, quantity_scrapped = ?, etag = ?, updated_at = ? WHERE id = ?`,
 				next.Quantity, sqlcol.Nullable(next.LocationID), next.QuantityScrapped, ion.NewEtag(), tx.nowMicros(), inv.ID); err != nil {
 				return err
@@ -61,6 +76,7 @@ func (s *TenantStore) AdjustPartInventories(ctx context.Context, adjustments []i
 			}
 			out = append(out, inv)
 		}
+		tx.setResult(bulkInventoriesKind, 0, out)
 		if dryRun {
 			return ion.ErrDryRun
 		}
@@ -80,6 +96,9 @@ func (s *TenantStore) CancelRuns(ctx context.Context, in ion.CancelRunsInput) ([
 	if err := ion.CheckCancelRunsInput(in); err != nil {
 		return nil, err
 	}
+	if out, ok, err := ion.ReplayedResult[[]ion.Run](ctx); ok {
+		return out, err
+	}
 	var out []ion.Run
 	err := s.update(ctx, "cancel runs", func(tx *tx) error {
 		opts, err := ion.CancelableRunSelection(in, func(id ion.ID) (ion.Run, error) { return runs.get(tx.ctx, tx, id) })
@@ -94,9 +113,15 @@ func (s *TenantStore) CancelRuns(ctx context.Context, in ion.CancelRunsInput) ([
 			return ion.Invalid("filters", "select %d runs to cancel; the limit is %d per call. Narrow the filters.", page.TotalCount, ion.MaxBulkObjects)
 		}
 		for _, r := range page.Items {
-			// Per-object change seam: run r (and its unfinished steps)
-			// is canceled here, once per call; webhook outbox rows for it
-			// belong in this transaction (skipped on a dry run).
+			// One webhook event per canceled run and per step canceled
+			// with it; the linked inventory, when its derived status
+			// changes, is tracked by rederiveInventory.
+			if err := trackWhere(tx, runSteps, "t.run_id = ?", r.ID); err != nil {
+				return err
+			}
+			if err := track(tx, runs, r.ID); err != nil {
+				return err
+			}
 			if _, err := tx.exec(cancelStepsSQL, tx.nowMicros(), r.ID); err != nil {
 				return err
 			}
@@ -115,6 +140,7 @@ func (s *TenantStore) CancelRuns(ctx context.Context, in ion.CancelRunsInput) ([
 			}
 			out = append(out, r)
 		}
+		tx.setResult(bulkRunsKind, 0, out)
 		if in.DryRun {
 			return ion.ErrDryRun
 		}

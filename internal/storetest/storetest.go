@@ -51,6 +51,9 @@ func Run(t *testing.T, open Opener) {
 		{"Idempotency", testIdempotency},
 		{"Webhooks", testWebhooks},
 		{"Bulk", testBulk},
+		{"BulkWebhooks", testBulkWebhooks},
+		{"BulkIdempotency", testBulkIdempotency},
+		{"WebhookBatch", testWebhookBatch},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {

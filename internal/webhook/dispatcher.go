@@ -57,6 +57,15 @@ type Config struct {
 	Lease time.Duration
 	// ClaimBatch is how many deliveries one claim takes; default 200.
 	ClaimBatch int
+	// FinishBatch caps the attempts of one tenant recorded in one
+	// transaction (see finish.go); default 64. 1 records each attempt in
+	// its own transaction.
+	FinishBatch int
+	// FinishWindow is how long the first attempt of a batch waits for
+	// others finishing at about the same time before the batch is
+	// written; default 1 ms. Attempts finishing while a batch is written
+	// join the next one whatever the window.
+	FinishWindow time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -95,6 +104,12 @@ func (c *Config) validate() error {
 	if c.ClaimBatch <= 0 {
 		c.ClaimBatch = 200
 	}
+	if c.FinishBatch <= 0 {
+		c.FinishBatch = 64
+	}
+	if c.FinishWindow <= 0 {
+		c.FinishWindow = time.Millisecond
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -117,6 +132,11 @@ type Dispatcher struct {
 	pending map[string]bool   // tenants to claim from at the next round
 	lanes   map[laneKey]*lane // receivers with attempts queued or in flight
 	held    int               // deliveries claimed and not yet finished or dropped
+
+	// finishMu guards finishing: per tenant, the outcomes waiting to be
+	// recorded in one batch (finish.go).
+	finishMu  sync.Mutex
+	finishing map[string]*outcomeBatch
 
 	wg   sync.WaitGroup // lane goroutines
 	done chan struct{}
@@ -197,7 +217,7 @@ func New(cfg Config) (*Dispatcher, error) {
 	}
 	return &Dispatcher{
 		cfg: cfg, sem: make(chan struct{}, cfg.Workers-reserved), reserve: make(chan struct{}, reserved), wake: make(chan struct{}, 1),
-		pending: map[string]bool{}, lanes: map[laneKey]*lane{},
+		pending: map[string]bool{}, lanes: map[laneKey]*lane{}, finishing: map[string]*outcomeBatch{},
 	}, nil
 }
 
@@ -409,7 +429,7 @@ func (d *Dispatcher) attempt(j job) {
 			return
 		}
 	}
-	if err := j.store.FinishWebhookDelivery(context.WithoutCancel(ctx), out); err != nil {
+	if err := d.record(j, out); err != nil {
 		log.Warn("webhook dispatcher: record attempt", "tenant", j.tenant, "delivery", j.d.ID, "err", err)
 	}
 }

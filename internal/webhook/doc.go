@@ -4,7 +4,10 @@
 // through an HTTP client that refuses private and internal addresses at
 // connect time, retries with backoff for about three days, disables
 // receivers that answer 410 or keep failing, and streams a sandbox's SINK
-// deliveries as Server-Sent Events for `ionbox listen`.
+// deliveries as Server-Sent Events for `ionbox listen`. Attempts of one
+// tenant that finish close together are recorded in one transaction
+// (finish.go). Body renders the one body a delivery has: the dispatcher,
+// the sink stream and GraphQL's delivery log all use it.
 //
 // It imports ion and the standard library (plus the Standard Webhooks
 // library) only; it never imports a store package: the server hands it the

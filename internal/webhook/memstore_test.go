@@ -19,6 +19,7 @@ type memStore struct {
 	deliveries []*ion.WebhookDelivery
 	leased     map[ion.ID]time.Time
 	finished   []ion.DeliveryOutcome
+	batches    []int // sizes of FinishWebhookDeliveries calls
 	nextID     ion.ID
 }
 
@@ -133,6 +134,17 @@ func (m *memStore) FinishWebhookDelivery(_ context.Context, o ion.DeliveryOutcom
 		}
 	}
 	return nil
+}
+
+func (m *memStore) FinishWebhookDeliveries(ctx context.Context, outcomes []ion.DeliveryOutcome) ([]error, error) {
+	m.mu.Lock()
+	m.batches = append(m.batches, len(outcomes))
+	m.mu.Unlock()
+	errs := make([]error, len(outcomes))
+	for i, o := range outcomes {
+		errs[i] = m.FinishWebhookDelivery(ctx, o)
+	}
+	return errs, nil
 }
 
 func (m *memStore) SetWebhookTenant(context.Context, string, bool) error { return errUnused }

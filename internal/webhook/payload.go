@@ -81,6 +81,29 @@ func WebhookID(tenant string, d ion.WebhookDelivery) string {
 	return "msg_" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// Body renders the JSON body of delivery d of tenant (ION-API.md §6): the
+// bytes Sign signs and sends, and the one renderer of them, so that the
+// delivery log (GraphQL's WebhookEvent.payload) shows exactly what was, or
+// would be, sent.
+func Body(tenant string, d ion.WebhookDelivery) ([]byte, error) {
+	data := json.RawMessage(d.Event.Data)
+	if len(bytes.TrimSpace(data)) == 0 {
+		data = emptyData
+	} else if !json.Valid(data) {
+		return nil, fmt.Errorf("event %d of delivery %d: stored data is not valid JSON", d.Event.ID, d.ID)
+	}
+	body, err := json.Marshal(Payload{
+		EventID: d.Event.ID, SubscriptionID: d.SubscriptionID, ReceiverID: d.ReceiverID,
+		Resource: d.Event.Resource, Action: d.Event.Action, ID: d.Event.ObjectID,
+		Timestamp:   d.Event.Timestamp.UTC().Format(time.RFC3339Nano),
+		Environment: EnvironmentOf(tenant).Label(), Data: data,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode delivery %d: %w", d.ID, err)
+	}
+	return body, nil
+}
+
 // Signed is a rendered delivery: the exact body bytes and every header
 // sent with them.
 type Signed struct {
@@ -101,20 +124,9 @@ type Signed struct {
 // expects a base64 "whsec_" secret).
 func Sign(tenant string, d ion.WebhookDelivery, r ion.WebhookReceiver, sentAt time.Time) (Signed, error) {
 	env := EnvironmentOf(tenant)
-	data := json.RawMessage(d.Event.Data)
-	if len(bytes.TrimSpace(data)) == 0 {
-		data = emptyData
-	} else if !json.Valid(data) {
-		return Signed{}, fmt.Errorf("event %d of delivery %d: stored data is not valid JSON", d.Event.ID, d.ID)
-	}
-	body, err := json.Marshal(Payload{
-		EventID: d.Event.ID, SubscriptionID: d.SubscriptionID, ReceiverID: d.ReceiverID,
-		Resource: d.Event.Resource, Action: d.Event.Action, ID: d.Event.ObjectID,
-		Timestamp:   d.Event.Timestamp.UTC().Format(time.RFC3339Nano),
-		Environment: env.Label(), Data: data,
-	})
+	body, err := Body(tenant, d)
 	if err != nil {
-		return Signed{}, fmt.Errorf("encode delivery %d: %w", d.ID, err)
+		return Signed{}, err
 	}
 	h := http.Header{}
 	// Custom headers first, so that none can replace a signature or the

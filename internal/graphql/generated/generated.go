@@ -934,25 +934,26 @@ type ComplexityRoot struct {
 	}
 
 	WebhookEvent struct {
-		Action         func(childComplexity int) int
-		Attempts       func(childComplexity int) int
-		Data           func(childComplexity int) int
-		DeliveredAt    func(childComplexity int) int
-		EventID        func(childComplexity int) int
-		ID             func(childComplexity int) int
-		LastAttemptAt  func(childComplexity int) int
-		LastError      func(childComplexity int) int
-		LastStatusCode func(childComplexity int) int
-		Mode           func(childComplexity int) int
-		NextAttemptAt  func(childComplexity int) int
-		ObjectID       func(childComplexity int) int
-		Payload        func(childComplexity int) int
-		ReceiverID     func(childComplexity int) int
-		Resource       func(childComplexity int) int
-		Status         func(childComplexity int) int
-		SubscriptionID func(childComplexity int) int
-		Timestamp      func(childComplexity int) int
-		WebhookID      func(childComplexity int) int
+		Action           func(childComplexity int) int
+		Attempts         func(childComplexity int) int
+		Data             func(childComplexity int) int
+		DeliveredAt      func(childComplexity int) int
+		EventID          func(childComplexity int) int
+		ID               func(childComplexity int) int
+		LastAttemptAt    func(childComplexity int) int
+		LastError        func(childComplexity int) int
+		LastStatusCode   func(childComplexity int) int
+		Mode             func(childComplexity int) int
+		NextAttemptAt    func(childComplexity int) int
+		ObjectID         func(childComplexity int) int
+		Payload          func(childComplexity int) int
+		ReceiverID       func(childComplexity int) int
+		Resource         func(childComplexity int) int
+		Status           func(childComplexity int) int
+		SubscriptionID   func(childComplexity int) int
+		Timestamp        func(childComplexity int) int
+		WebhookID        func(childComplexity int) int
+		WebhookMessageID func(childComplexity int) int
 	}
 
 	WebhookEventConnection struct {
@@ -1313,6 +1314,8 @@ type UserResolver interface {
 type WebhookEventResolver interface {
 	EventID(ctx context.Context, obj *ion.WebhookDelivery) (int64, error)
 	WebhookID(ctx context.Context, obj *ion.WebhookDelivery) (int64, error)
+
+	WebhookMessageID(ctx context.Context, obj *ion.WebhookDelivery) (string, error)
 
 	Resource(ctx context.Context, obj *ion.WebhookDelivery) (string, error)
 	Action(ctx context.Context, obj *ion.WebhookDelivery) (string, error)
@@ -5552,6 +5555,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WebhookEvent.WebhookID(childComplexity), true
+	case "WebhookEvent.webhookMessageId":
+		if e.ComplexityRoot.WebhookEvent.WebhookMessageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEvent.WebhookMessageID(childComplexity), true
 
 	case "WebhookEventConnection.edges":
 		if e.ComplexityRoot.WebhookEventConnection.Edges == nil {
@@ -7756,8 +7765,8 @@ type WebhookSubscription {
 
 """
 One event for one receiver: a delivery and its log entry. id is the delivery
-id, the webhook-id header (stable across retries). The receiver's response
-body is never shown.
+id; the webhook-id header its requests carry is webhookMessageId (both are
+stable across retries). The receiver's response body is never shown.
 """
 type WebhookEvent {
   id: ID!
@@ -7765,6 +7774,8 @@ type WebhookEvent {
   "The receiver's id (ION calls a receiver a webhook)."
   webhookId: ID!
   receiverId: ID!
+  "The webhook-id header of this delivery's requests (msg_…), the same on every attempt: what receivers deduplicate on."
+  webhookMessageId: String!
   subscriptionId: ID!
   resource: ResourceEnum!
   "CREATE, UPDATE, DELETE, or a sandbox event (sandbox.reset, sandbox.dormant)."
@@ -9427,6 +9438,8 @@ func (ec *executionContext) childFields_WebhookEvent(ctx context.Context, field 
 		return ec.fieldContext_WebhookEvent_webhookId(ctx, field)
 	case "receiverId":
 		return ec.fieldContext_WebhookEvent_receiverId(ctx, field)
+	case "webhookMessageId":
+		return ec.fieldContext_WebhookEvent_webhookMessageId(ctx, field)
 	case "subscriptionId":
 		return ec.fieldContext_WebhookEvent_subscriptionId(ctx, field)
 	case "resource":
@@ -30503,6 +30516,29 @@ func (ec *executionContext) fieldContext_WebhookEvent_receiverId(_ context.Conte
 	return graphql.NewScalarFieldContext("WebhookEvent", field, false, false, "ID")
 }
 
+func (ec *executionContext) _WebhookEvent_webhookMessageId(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEvent_webhookMessageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookEvent().WebhookMessageID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEvent_webhookMessageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEvent", field, true, true, "String")
+}
+
 func (ec *executionContext) _WebhookEvent_subscriptionId(ctx context.Context, field graphql.CollectedField, obj *ion.WebhookDelivery) (ret graphql.Marshaler) {
 	if m, ok := marshalPlain(ctx, field, obj.SubscriptionID, true, ec.marshalNID2int64); ok {
 		return m
@@ -45882,6 +45918,12 @@ func (ec *executionContext) _WebhookEvent(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "webhookMessageId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookEvent_webhookMessageId(ctx, field, obj)
+				})
 		case "subscriptionId":
 			out.Values[i] = ec._WebhookEvent_subscriptionId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
