@@ -47,7 +47,8 @@ func newFixtureOn(b *testing.B, store string, parts, invPerPart int) *fixture {
 	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		// These benchmarks measure throughput with one credential: rate
 		// limits would only measure the limits.
-		Limits: limit.Config{Production: unlimited, Sandbox: unlimited, SandboxAggregate: unlimited}}
+		Limits: limit.Config{Production: unlimited, Sandbox: unlimited, SandboxAggregate: unlimited,
+			ProductionCost: unlimited, SandboxCost: unlimited}}
 	if store != "sqlite" {
 		cfg.StoreSchema = schemaPrefix(b, store)
 	}
@@ -258,8 +259,10 @@ func BenchmarkReadVsPlainHandler(b *testing.B) {
 	plain := httptest.NewServer(plainHandler(b, f.dataDir, f.orgID))
 	defer plain.Close()
 
-	// Both must answer the same data.
-	var ionAns, plainAns any
+	// Both must answer the same data (ionbox's extensions.cost is extra).
+	var ionAns, plainAns struct {
+		Data any `json:"data"`
+	}
 	resp, err := f.post(readQuery, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ionbox/ionbox/internal/limit"
 	"github.com/ionbox/ionbox/internal/server"
 )
 
@@ -32,7 +33,9 @@ const noisyQuery = `{ parts(first: 10) { edges { node { id partNumber descriptio
 // reports production's p50/p99 both ways and the ratio of the p99s (goal:
 // at most 1.10), plus what the flood got back. The two conditions
 // alternate in 3 rounds whose samples are pooled; each phase lasts
-// IONBOX_BENCH_NOISY_SECONDS (default 5). Run with -benchtime 1x.
+// IONBOX_BENCH_NOISY_SECONDS (default 5). IONBOX_BENCH_SANDBOX_CAPACITY
+// sets limit.Config.SandboxCapacity (default: the server's) to see what
+// fewer concurrent sandbox requests buy. Run with -benchtime 1x.
 func BenchmarkNoisyNeighbour(b *testing.B) {
 	phase := 5 * time.Second
 	if v, err := strconv.Atoi(os.Getenv("IONBOX_BENCH_NOISY_SECONDS")); err == nil && v > 0 {
@@ -44,8 +47,9 @@ func BenchmarkNoisyNeighbour(b *testing.B) {
 	}
 	const prodClients, prodRPS, floodClients, rounds = 4, 40, 32, 3
 
+	sbCap, _ := strconv.Atoi(os.Getenv("IONBOX_BENCH_SANDBOX_CAPACITY"))
 	r, err := server.Start(context.Background(), server.Config{Addr: "127.0.0.1:0", DataDir: b.TempDir(),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Limits: limit.Config{SandboxCapacity: sbCap}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -38,7 +38,8 @@ func newHookFixture(b *testing.B, finishBatch int) *fixture {
 	b.Helper()
 	server.TuneRuntime()
 	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: b.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Limits:               limit.Config{Production: unlimited, Sandbox: unlimited, SandboxAggregate: unlimited},
+		Limits: limit.Config{Production: unlimited, Sandbox: unlimited, SandboxAggregate: unlimited,
+			ProductionCost: unlimited, SandboxCost: unlimited},
 		AllowPrivateWebhooks: true, WebhookFinishBatch: finishBatch}
 	r, err := server.Start(context.Background(), cfg)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ionbox/ionbox/internal/limit"
 	"github.com/ionbox/ionbox/ion"
@@ -36,19 +37,65 @@ func (s *Server) shedding(env Environment, next http.Handler) http.Handler {
 				env.Env.Name, seconds(limit.RetryAfterSeconds(s.cfg.Gate.RetryAfter()))))
 			return
 		}
-		defer done()
 		if d := s.cfg.Limiter.PreCheck(r.Context(), env.Env); !d.Allowed {
-			writeRateLimited(w, env, d)
+			done()
+			s.refuse(w, r, env, d)
 			return
 		}
 		if credential, ok := s.refused.credential(env.Env.Name, r.Header.Get("Authorization")); ok {
 			if d := s.cfg.Limiter.PeekRequest(r.Context(), env.Env, credential); !d.Allowed {
-				writeRateLimited(w, env, d)
+				done()
+				s.refuse(w, r, env, d)
 				return
 			}
 		}
+		defer done()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuse answers 429 for d. A sandbox request refused before it was
+// authenticated (the sandboxes' shared budget is empty, or its credential
+// was refused a moment ago and is back before the whole seconds of
+// Retry-After it was told) is first held for up to Config.SandboxTarpit,
+// never past that Retry-After, outside the concurrency gate: a client that
+// retries at once is slowed to about one attempt per tarpit instead of
+// spinning on cheap refusals, which on a small node takes the CPU that
+// production needs. A client that honours Retry-After is never held. At
+// most Config.TarpitSlots requests wait at once; beyond that they are
+// answered at once.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, env Environment, d limit.Decision) {
+	if env.Env.Kind == ion.EnvSandbox {
+		advertised := time.Duration(limit.RetryAfterSeconds(d.RetryAfter)) * time.Second
+		if waited := s.tarpit(r, advertised); waited > 0 {
+			d.RetryAfter = max(0, d.RetryAfter-waited)
+			d.Reset = max(0, d.Reset-waited)
+		}
+	}
+	writeRateLimited(w, env, d)
+}
+
+// tarpit waits up to min(retryAfter, SandboxTarpit) if a slot is free, and
+// returns how long it waited.
+func (s *Server) tarpit(r *http.Request, retryAfter time.Duration) time.Duration {
+	wait := min(retryAfter, s.cfg.Limiter.Config().SandboxTarpit)
+	if wait <= 0 {
+		return 0
+	}
+	select {
+	case s.tarpitSlots <- struct{}{}:
+	default:
+		return 0
+	}
+	defer func() { <-s.tarpitSlots }()
+	start := time.Now()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+	return time.Since(start)
 }
 
 // rateLimited spends one request of the authenticated actor's budget (the

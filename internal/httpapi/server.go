@@ -158,6 +158,8 @@ type Server struct {
 	envMux     http.Handler
 	// refused remembers tokens the rate limit refused (see limits.go).
 	refused *refusedTokens
+	// tarpitSlots bounds the refused sandbox requests held at once (see refuse).
+	tarpitSlots chan struct{}
 }
 
 // New returns the root handler.
@@ -165,7 +167,8 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), admin: http.NewServeMux(), m: newMetrics(), refused: newRefusedTokens()}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), admin: http.NewServeMux(), m: newMetrics(), refused: newRefusedTokens(),
+		tarpitSlots: make(chan struct{}, max(1, cfg.Limiter.Config().TarpitSlots))}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -119,6 +119,15 @@ type Config struct {
 	SandboxCapacity int
 	// ShedRetryAfter is the Retry-After of a shed request. Default 1s.
 	ShedRetryAfter time.Duration
+	// SandboxTarpit is the longest a sandbox request refused for a rate
+	// limit waits before its 429 is sent (never beyond its Retry-After): a
+	// runaway loop that retries at once is slowed to the limit instead of
+	// spinning on cheap refusals and taking CPU from production. Default
+	// 1s; negative turns it off (every 429 at once, as in production).
+	SandboxTarpit time.Duration
+	// TarpitSlots caps the refused requests held at once on the node;
+	// beyond it they are answered at once. Default 1024.
+	TarpitSlots int
 }
 
 // Defaults.
@@ -166,6 +175,12 @@ func (c Config) WithDefaults() (Config, error) {
 	}
 	if c.ShedRetryAfter == 0 {
 		c.ShedRetryAfter = time.Second
+	}
+	if c.SandboxTarpit == 0 {
+		c.SandboxTarpit = time.Second
+	}
+	if c.TarpitSlots == 0 {
+		c.TarpitSlots = 1024
 	}
 	switch {
 	case c.MaxBuckets < 0:
