@@ -71,4 +71,8 @@
 // behaviour is specified by the conformance suite in internal/storetest.
 // Column encodings shared with the other SQL store live in internal/sqlcol,
 // and the field checks in ion (CheckEtag, CheckEnum, …).
+//
+// bulk.go, idempotency.go and webhooks.go are generated copies of the
+// SQLite store's files of the same names (see copies_test.go): edit those,
+// then run go test ./internal/postgres -run TestStoreCopies -update-copies.
 package postgres

@@ -1,3 +1,5 @@
+// Code generated from internal/sqlite/idempotency.go by `go test ./internal/postgres -run TestStoreCopies -update-copies`; DO NOT EDIT.
+
 package postgres
 
 import (
@@ -10,7 +12,7 @@ import (
 	"github.com/ionbox/ionbox/ion"
 )
 
-// Idempotency-Key records live in the tenant's own schema (tables
+// Idempotency-Key records live in the tenant's own store (tables
 // idempotency_steps and idempotency_responses), so that each sandbox's keys
 // are its own and a reset takes them back with the data they recorded.
 

@@ -1,3 +1,5 @@
+// Code generated from internal/sqlite/webhooks.go by `go test ./internal/postgres -run TestStoreCopies -update-copies`; DO NOT EDIT.
+
 package postgres
 
 import (
@@ -678,10 +680,6 @@ func (s *TenantStore) ClaimWebhookDeliveries(ctx context.Context, now time.Time,
 	return s.deliveriesByID(ctx, ids)
 }
 
-// claimLock makes replicas skip rows another replica is claiming, so that
-// no delivery is leased twice. (The tenant's write lock serializes claims
-// today; the row locks keep that true if claims stop taking it.)
-const claimLock = " FOR UPDATE OF d SKIP LOCKED"
 
 // FinishWebhookDelivery records one attempt: the delivery becomes
 // DELIVERED, PENDING again at NextAttemptAt, or FAILED; the receiver's
@@ -816,42 +814,7 @@ func (c *ControlStore) WebhookTenants(ctx context.Context) ([]string, error) {
 }
 
 // webhookTables are the tables a restore keeps from the tenant's current
-// schema, parents first: webhook configuration survives a reset, and so do
+// data, parents first: webhook configuration survives a reset, and so do
 // the event log and the deliveries still owed (at-least-once), whose ids
 // must keep growing because receivers dedupe by them.
 var webhookTables = []string{"webhook_receivers", "webhook_subscriptions", "webhook_events", "webhook_deliveries"}
-
-// carryWebhookTables copies the webhook tables and their identity
-// sequences from schema current into schema restored, which is about to
-// replace it. The caller holds the tenant's lifetime lock exclusively.
-func carryWebhookTables(tx *tx, current, restored string) error {
-	for _, schema := range []string{current, restored} {
-		var has bool
-		if err := tx.queryRow(`SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = ? AND tablename = 'webhook_receivers')`, schema).Scan(&has); err != nil {
-			return err
-		}
-		if !has {
-			return nil // a schema that predates webhooks: nothing to keep, or nowhere to keep it
-		}
-	}
-	for i := len(webhookTables) - 1; i >= 0; i-- {
-		if _, err := tx.exec(`DELETE FROM ` + quote(restored) + `.` + webhookTables[i]); err != nil {
-			return err
-		}
-	}
-	for _, t := range webhookTables {
-		if _, err := tx.exec(`INSERT INTO ` + quote(restored) + `.` + t + ` OVERRIDING SYSTEM VALUE SELECT * FROM ` + quote(current) + `.` + t); err != nil {
-			return fmt.Errorf("copy %s: %w", t, err)
-		}
-		var last *int64
-		if err := tx.queryRow(`SELECT last_value FROM pg_sequences WHERE schemaname = ? AND sequencename = ?`, current, t+"_id_seq").Scan(&last); err != nil && !isNoRows(err) {
-			return err
-		}
-		if last != nil {
-			if _, err := tx.exec(`SELECT setval(?::text::regclass, ?, true)`, quote(restored)+"."+quote(t+"_id_seq"), *last); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}

@@ -12,7 +12,7 @@ import (
 var _ ion.BulkStore = (*TenantStore)(nil)
 
 // cancelStepsSQL cancels a run's unfinished steps, each with a new etag.
-const cancelStepsSQL = `UPDATE run_steps SET status = 'CANCELED', etag = new_etag(), updated_at = ? WHERE run_id = ? AND status NOT IN ('COMPLETE', 'CANCELED')`
+const cancelStepsSQL = `UPDATE run_steps SET status = 'CANCELED', etag = ` + newEtagSQL + `, updated_at = ? WHERE run_id = ? AND status NOT IN ('COMPLETE', 'CANCELED')`
 
 // The Idempotency-Key step of a bulk call records its whole answer (a
 // list, so no object id of its own); a replay returns it as it was.

@@ -69,6 +69,11 @@ var sqliteDriver = func() *sqlite.Driver {
 	return d
 }()
 
+// newEtagSQL is ion.NewEtag in SQL (the new_etag function registered
+// above), spelled as the PostgreSQL store spells its own, so that files the
+// two stores share read the same.
+const newEtagSQL = `new_etag()`
+
 type connector struct{ dsn string }
 
 func (c connector) Connect(context.Context) (driver.Conn, error) {

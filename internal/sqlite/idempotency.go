@@ -10,7 +10,7 @@ import (
 	"github.com/ionbox/ionbox/ion"
 )
 
-// Idempotency-Key records live in the tenant's own file (tables
+// Idempotency-Key records live in the tenant's own store (tables
 // idempotency_steps and idempotency_responses), so that each sandbox's keys
 // are its own and a reset takes them back with the data they recorded.
 
