@@ -680,7 +680,6 @@ func (s *TenantStore) ClaimWebhookDeliveries(ctx context.Context, now time.Time,
 	return s.deliveriesByID(ctx, ids)
 }
 
-
 // FinishWebhookDelivery records one attempt: the delivery becomes
 // DELIVERED, PENDING again at NextAttemptAt, or FAILED; the receiver's
 // FailingSince starts at its first failure and clears (with LastError) on
