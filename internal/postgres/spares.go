@@ -44,6 +44,9 @@ const staleSpareAge = 10 * time.Minute
 // contend for PostgreSQL's catalog locks.
 const spareMakers = 2
 
+// makeTimeout bounds making one spare in the background.
+const makeTimeout = time.Minute
+
 func startSpareSchemas(s *Stores, want int) *spareSchemas {
 	ctx, stop := context.WithCancel(context.Background())
 	p := &spareSchemas{s: s, want: want, refill: make(chan struct{}, 1), ctx: ctx, stop: stop, done: make(chan struct{})}
@@ -87,7 +90,13 @@ func (p *spareSchemas) run() {
 			p.makers.Add(1)
 			go func() {
 				defer p.makers.Done()
-				finished <- p.make(p.ctx)
+				// Not cut short by close, which waits instead: a
+				// cancelled query may still commit on the server after
+				// pgx gave up on it, leaving a spare behind the caller's
+				// back (a test dropping its schemas would miss it).
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), makeTimeout)
+				defer cancel()
+				finished <- p.make(ctx)
 			}()
 		}
 	}
