@@ -17,11 +17,13 @@
 //
 // Migrations are embedded goose SQL files, one set for the control schema
 // (applied by Open, under a session advisory lock so that replicas starting
-// together take turns) and one for tenant schemas (applied to each spare as
-// it is made, and on first use to a tenant schema an older version left
-// behind). Goose runs on a connection whose search_path is the schema, so
-// the migration files hold unqualified names and each schema carries its
-// own goose_db_version table. Creating a tenant renames a spare schema
+// together take turns) and one for tenant schemas (applied on first use to
+// a tenant schema an older version left behind; a spare is made by running
+// their Up sections and goose's version rows as one script in one
+// transaction, spare_script.go, which is what goose would make). Goose runs
+// on a connection whose search_path is the schema, so the migration files
+// hold unqualified names and each schema carries its own goose_db_version
+// table. Creating a tenant renames a spare schema
 // inside the transaction that needs it (CreateOrganization also inserts the
 // organization there), so that neither exists without the other.
 //

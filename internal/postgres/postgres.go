@@ -59,9 +59,13 @@ type Options struct {
 	// ControlConns is the size of the control schema's pool. Default: 4.
 	ControlConns int
 	// SpareSchemas is how many migrated, empty tenant schemas are kept ready
-	// so that creating a tenant is a rename, not a migration. 0 means the
-	// default; a negative value keeps none (every creation migrates while
-	// the caller waits). Default: 2.
+	// so that creating a tenant (or loading a template, saving a state,
+	// preparing a reset's ready copy) is a rename, not a migration. Making
+	// one is ≈ 0.2 s of PostgreSQL CPU (its DDL), so a burst longer than
+	// the pool waits for the refill; each spare is ≈ 120 catalog relations
+	// (tables, indexes, sequences) besides their TOAST tables.
+	// 0 means the default; a negative value keeps none (every creation
+	// migrates while the caller waits). Default: 8.
 	SpareSchemas int
 }
 
@@ -79,7 +83,7 @@ func (o Options) withDefaults() Options {
 		o.ControlConns = 4
 	}
 	if o.SpareSchemas == 0 {
-		o.SpareSchemas = 2
+		o.SpareSchemas = 8
 	}
 	if o.SpareSchemas < 0 {
 		o.SpareSchemas = 0
@@ -265,11 +269,14 @@ func (s *Stores) CreateTenant(ctx context.Context, id string) error {
 
 // withSpare runs create, a transaction that places a spare schema, makes a
 // spare while the caller waits when none was ready, and asks for a refill
-// once the claim committed (a refill counting before would miss it).
+// once the claim committed (a refill counting before would miss it). The
+// caller makes its own spare rather than wait for a background maker's:
+// measured, that keeps more spares coming during a burst (p50 of 200
+// blank sandboxes back to back 53 ms, against 101 ms when waiting).
 func (s *Stores) withSpare(ctx context.Context, create func() error) error {
 	for attempt := 0; ; attempt++ {
 		err := create()
-		if err == nil {
+		if err == nil || errors.Is(err, errNoSpare) {
 			s.spares.kick()
 		}
 		if !errors.Is(err, errNoSpare) || attempt == 3 {

@@ -2,21 +2,29 @@ package postgres
 
 import (
 	"context"
-	"github.com/ionbox/ionbox/internal/sqlcol"
+	"fmt"
+	"strconv"
+	"sync"
 	"time"
+
+	"github.com/ionbox/ionbox/internal/sqlcol"
 )
 
 // spareSchemas keeps Options.SpareSchemas migrated, empty tenant schemas
 // ready, registered in the control schema's spare_schemas table, so that
-// creating a tenant (and so provisioning a sandbox) claims one and renames
-// it (ALTER SCHEMA … RENAME TO …, a catalog update) instead of running the
+// creating a tenant (and so provisioning a sandbox, loading a template,
+// saving a state or preparing its ready copy) claims one and renames it
+// (ALTER SCHEMA … RENAME TO …, a catalog update) instead of running the
 // tenant migration's DDL while the caller waits.
 //
-// A spare's row is written before its schema is made and marked ready once
-// the migration committed, so a claimed spare is always complete and a
-// spare that a dying process left half-made is found (unready for longer
-// than staleSpareAge) and dropped. The table is shared, so replicas keep
-// one pool between them; every process refills after its own claims.
+// A spare is made in one transaction, in one round trip (tenantScript):
+// its schema, its tables and its ready row commit together, so a claimed
+// spare is always complete. Up to spareMakers are made at once, so that a
+// burst of claims is refilled about as fast as it drains the pool. The
+// table is shared, so replicas keep one pool between them; every process
+// refills after its own claims. Spares that older versions registered
+// unready and never finished are found (unready for longer than
+// staleSpareAge) and dropped.
 type spareSchemas struct {
 	s      *Stores
 	want   int
@@ -24,11 +32,20 @@ type spareSchemas struct {
 	ctx    context.Context
 	stop   context.CancelFunc
 	done   chan struct{}
+	makers sync.WaitGroup
 }
 
 // staleSpareAge is how long a spare may stay unready before it counts as
 // abandoned. Migrating one takes well under a second.
 const staleSpareAge = 10 * time.Minute
+
+// spareMakers is how many spares one process makes at once. Each holds a
+// tenant pool connection for tens of milliseconds; more than two mostly
+// contend for PostgreSQL's catalog locks.
+const spareMakers = 2
+
+// makeTimeout bounds making one spare in the background.
+const makeTimeout = time.Minute
 
 func startSpareSchemas(s *Stores, want int) *spareSchemas {
 	ctx, stop := context.WithCancel(context.Background())
@@ -38,25 +55,49 @@ func startSpareSchemas(s *Stores, want int) *spareSchemas {
 	return p
 }
 
+// run starts makers while the pool (counting the spares being made) is
+// short, and waits for a kick: a claim, or a maker finishing.
 func (p *spareSchemas) run() {
 	defer close(p.done)
+	defer p.makers.Wait()
 	p.dropAbandoned()
+	inFlight := 0
+	finished := make(chan error, spareMakers)
+	failed := false
 	for {
 		select {
 		case <-p.ctx.Done():
 			return
 		case <-p.refill:
-		}
-		for p.ctx.Err() == nil {
-			var n int
-			if err := p.s.controlPool.QueryRow(p.ctx, `SELECT count(*) FROM spare_schemas`).Scan(&n); err != nil || n >= p.want {
-				break
-			}
-			if err := p.make(p.ctx); err != nil {
+			failed = false
+		case err := <-finished:
+			inFlight--
+			if err != nil {
 				// Creating a tenant makes its own spare instead, and
-				// reports the error if that fails too.
-				break
+				// reports the error if that fails too; the next claim
+				// tries again.
+				failed = true
 			}
+		}
+		if failed || inFlight >= spareMakers || p.want == 0 {
+			continue
+		}
+		var n int
+		if err := p.s.controlPool.QueryRow(p.ctx, `SELECT count(*) FROM spare_schemas`).Scan(&n); err != nil {
+			continue
+		}
+		for ; n+inFlight < p.want && inFlight < spareMakers; inFlight++ {
+			p.makers.Add(1)
+			go func() {
+				defer p.makers.Done()
+				// Not cut short by close, which waits instead: a
+				// cancelled query may still commit on the server after
+				// pgx gave up on it, leaving a spare behind the caller's
+				// back (a test dropping its schemas would miss it).
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), makeTimeout)
+				defer cancel()
+				finished <- p.make(ctx)
+			}()
 		}
 	}
 }
@@ -69,9 +110,31 @@ func (p *spareSchemas) kick() {
 	}
 }
 
-// make creates, migrates and registers one spare schema.
+// make creates, migrates and registers one spare schema in one
+// transaction, sent as one simple-protocol query (the statements of a
+// multi-statement query commit together). If the migrations cannot run as
+// one script, goose migrates the spare instead.
 func (p *spareSchemas) make(ctx context.Context) error {
 	name := p.s.spareSchemaName()
+	if tenantMigrationScript.err != nil {
+		return p.makeWithGoose(ctx, name)
+	}
+	// The name is made of [a-z0-9_] (Options.Schema's pattern and hex), so
+	// it is a valid string literal as it is.
+	_, err := p.s.pool.Exec(ctx, `CREATE SCHEMA `+quote(name)+`;
+SELECT set_config('search_path', '`+quote(name)+`', true);
+`+tenantMigrationScript.sql+`
+INSERT INTO `+quote(p.s.controlSchema())+`.spare_schemas (name, ready, created_at) VALUES ('`+name+`', true, `+
+		strconv.FormatInt(sqlcol.ToMicros(time.Now()), 10)+`)`)
+	if err != nil {
+		return fmt.Errorf("make spare schema %s: %w", name, err)
+	}
+	return nil
+}
+
+// makeWithGoose registers a spare unready, migrates it with goose and
+// marks it ready.
+func (p *spareSchemas) makeWithGoose(ctx context.Context, name string) error {
 	if _, err := p.s.controlPool.Exec(ctx, `INSERT INTO spare_schemas (name, ready, created_at) VALUES ($1, false, $2)`,
 		name, sqlcol.ToMicros(time.Now())); err != nil {
 		return err

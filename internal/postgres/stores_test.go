@@ -453,3 +453,30 @@ func BenchmarkCreateTenant(b *testing.B) {
 		})
 	}
 }
+
+// TestSparePoolBurst drains the pool with more creations than it holds:
+// the ones that find it empty still succeed (making their own spare),
+// and the pool then refills to its
+// size, made by concurrent makers that do not overshoot it.
+func TestSparePoolBurst(t *testing.T) {
+	t.Parallel()
+	f := setup(t, postgres.Options{SpareSchemas: 3})
+	waitFor(t, "three ready spares", func() bool { return len(f.readySpares(t)) == 3 })
+	for i := range 6 {
+		id := fmt.Sprintf("burst-%d", i)
+		if err := f.stores.CreateTenant(f.ctx, id); err != nil {
+			t.Fatalf("create tenant %s: %v", id, err)
+		}
+		if n := must(must(f.stores.Tenant(f.ctx, id))(t).Parts(f.ctx, ion.ListOptions{}))(t).TotalCount; n != 0 {
+			t.Fatalf("tenant %s has %d parts, want 0", id, n)
+		}
+	}
+	waitFor(t, "the spare pool to refill", func() bool { return len(f.readySpares(t)) >= 3 })
+	// Let any maker still running finish: the pool holds exactly its size.
+	if err := f.stores.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.readySpares(t); len(s) != 3 {
+		t.Fatalf("after refilling the pool holds %d spares %v, want 3", len(s), s)
+	}
+}
