@@ -74,7 +74,8 @@
 // Column encodings shared with the other SQL store live in internal/sqlcol,
 // and the field checks in ion (CheckEtag, CheckEnum, …).
 //
-// bulk.go, idempotency.go and webhooks.go are generated copies of the
-// SQLite store's files of the same names (see copies_test.go): edit those,
-// then run go test ./internal/postgres -run TestStoreCopies -update-copies.
+// bulk.go, idempotency.go, issues.go, locations.go, policies.go and
+// webhooks.go are generated copies of the SQLite store's files of the same
+// names (see copies_test.go): edit those, then run
+// go test ./internal/postgres -run TestStoreCopies -update-copies.
 package postgres

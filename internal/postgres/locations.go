@@ -1,3 +1,5 @@
+// Code generated from internal/sqlite/locations.go by `go test ./internal/postgres -run TestStoreCopies -update-copies`; DO NOT EDIT.
+
 package postgres
 
 import (
