@@ -280,11 +280,22 @@ func TestIdleSandboxExpiresAndAnswers410(t *testing.T) {
 	if status := b.admin("POST", "/admin/v1/sandboxes/acme-idle/reset", nil, nil); status != 409 {
 		t.Errorf("reset of an expired sandbox: HTTP %d, want 409", status)
 	}
+	// The state turns expired first (so it answers 410 at once) and the
+	// lifecycle log's "expired" entry is written after the data is gone,
+	// so wait for it rather than read the log once.
 	var log struct {
 		Events []struct{ Kind, Actor string }
 	}
-	b.admin("GET", "/admin/v1/sandboxes/acme-idle/events", nil, &log)
-	if n := len(log.Events); n < 2 || log.Events[n-2].Kind != "dormant" || log.Events[n-1].Kind != "expired" || log.Events[n-1].Actor != "sweeper" {
+	expiredLogged := func() bool {
+		n := len(log.Events)
+		return n >= 2 && log.Events[n-2].Kind == "dormant" && log.Events[n-1].Kind == "expired" && log.Events[n-1].Actor == "sweeper"
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if b.admin("GET", "/admin/v1/sandboxes/acme-idle/events", nil, &log); expiredLogged() {
+			break
+		}
+	}
+	if !expiredLogged() {
 		t.Fatalf("events: %+v", log.Events)
 	}
 }
