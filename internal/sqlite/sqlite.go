@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -695,7 +696,10 @@ func buildTenantTemplate(ctx context.Context, path string, opts Options) ([]byte
 			os.Remove(tmp + suffix)
 		}
 	}()
-	db := sql.OpenDB(connector{"file:" + tmp + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"})
+	// busy_timeout although nothing else opens this file: without it any
+	// transient SQLITE_BUSY (seen once in CI, under load, in the middle of
+	// a migration) fails the whole Open at once.
+	db := sql.OpenDB(connector{"file:" + tmp + "?_pragma=busy_timeout(" + strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10) + ")&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"})
 	db.SetMaxOpenConns(1)
 	err = migrate(ctx, db, tenantMigrations)
 	if cerr := db.Close(); err == nil {
