@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -33,7 +34,12 @@ const noisyQuery = `{ parts(first: 10) { edges { node { id partNumber descriptio
 // reports production's p50/p99 both ways and the ratio of the p99s (goal:
 // at most 1.10), plus what the flood got back. The two conditions
 // alternate in 3 rounds whose samples are pooled; each phase lasts
-// IONBOX_BENCH_NOISY_SECONDS (default 5). IONBOX_BENCH_SANDBOX_CAPACITY
+// IONBOX_BENCH_NOISY_SECONDS (default 5). The flood's clients run in a
+// child process (this test binary again, see TestMain), as a load test's
+// clients run on another machine: in this process they would share the Go
+// scheduler with the server and production's clients, and the benchmark
+// would measure the load generator; IONBOX_BENCH_FLOOD_IN_PROCESS=1 runs
+// them here instead. IONBOX_BENCH_SANDBOX_CAPACITY
 // sets limit.Config.SandboxCapacity (default: the server's) to see what
 // fewer concurrent sandbox requests buy. Run with -benchtime 1x.
 func BenchmarkNoisyNeighbour(b *testing.B) {
@@ -46,6 +52,7 @@ func BenchmarkNoisyNeighbour(b *testing.B) {
 		floodRPS = v
 	}
 	const prodClients, prodRPS, floodClients, rounds = 4, 40, 32, 3
+	inProcess := os.Getenv("IONBOX_BENCH_FLOOD_IN_PROCESS") == "1"
 
 	sbCap, _ := strconv.Atoi(os.Getenv("IONBOX_BENCH_SANDBOX_CAPACITY"))
 	r, err := server.Start(context.Background(), server.Config{Addr: "127.0.0.1:0", DataDir: b.TempDir(),
@@ -124,43 +131,16 @@ func BenchmarkNoisyNeighbour(b *testing.B) {
 		return lat, failed
 	}
 
-	floodClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: floodClients}}
 	var statuses sync.Map // status → *atomic.Int64
-	count := func(s int) {
+	count := func(s, n int) {
 		v, _ := statuses.LoadOrStore(s, new(atomic.Int64))
-		v.(*atomic.Int64).Add(1)
+		v.(*atomic.Int64).Add(int64(n))
 	}
 	startFlood := func() (stop func()) {
-		done := make(chan struct{})
-		var flood sync.WaitGroup
-		for range floodClients {
-			flood.Add(1)
-			go func() {
-				defer flood.Done()
-				var tick <-chan time.Time
-				if floodRPS > 0 {
-					t := time.NewTicker(time.Second / time.Duration(floodRPS))
-					defer t.Stop()
-					tick = t.C
-				}
-				for {
-					select {
-					case <-done:
-						return
-					default:
-					}
-					if tick != nil {
-						select {
-						case <-done:
-							return
-						case <-tick:
-						}
-					}
-					count(noisyPost(floodClient, p.Sandbox.BaseURL, sandboxToken, query))
-				}
-			}()
+		if !inProcess {
+			return startFloodProcess(b, p.Sandbox.BaseURL, sandboxToken, floodClients, floodRPS, count)
 		}
-		return func() { close(done); flood.Wait() }
+		return startFloodHere(p.Sandbox.BaseURL, sandboxToken, floodClients, floodRPS, func(s int) { count(s, 1) })
 	}
 
 	b.ResetTimer()
@@ -206,6 +186,110 @@ func BenchmarkNoisyNeighbour(b *testing.B) {
 	b.ReportMetric(float64(total)/floodDur.Seconds(), "flood-req/s")
 	b.Logf("production %d clients × %d/s: alone p50 %v p99 %v (%d requests); with flood p50 %v p99 %v (%d requests); p99 ratio %.3f; production failures %d; flood (%d clients, %d/s each, 0 = unpaced) got%s",
 		prodClients, prodRPS, sa.p50, sa.p99, len(alone), sw.p50, sw.p99, len(with), ratio, failedAlone+failedWith, floodClients, floodRPS, summary.String())
+}
+
+// startFloodHere starts clients goroutines, each posting noisyQuery to
+// base at rps requests per second (0: as fast as possible) until stop is
+// called, and passes each answer's status to count.
+func startFloodHere(base, token string, clients, rps int, count func(status int)) (stop func()) {
+	floodClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	query, _ := json.Marshal(map[string]string{"query": noisyQuery})
+	done := make(chan struct{})
+	var flood sync.WaitGroup
+	for range clients {
+		flood.Add(1)
+		go func() {
+			defer flood.Done()
+			var tick <-chan time.Time
+			if rps > 0 {
+				t := time.NewTicker(time.Second / time.Duration(rps))
+				defer t.Stop()
+				tick = t.C
+			}
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if tick != nil {
+					select {
+					case <-done:
+						return
+					case <-tick:
+					}
+				}
+				count(noisyPost(floodClient, base, token, query))
+			}
+		}()
+	}
+	return func() { close(done); flood.Wait(); floodClient.CloseIdleConnections() }
+}
+
+// floodChildEnv names the child process's settings (see TestMain).
+const floodChildEnv = "IONBOX_BENCH_FLOOD_CHILD"
+
+// floodChild is what the parent passes to the child, as JSON in
+// floodChildEnv.
+type floodChild struct {
+	BaseURL, Token string
+	Clients, RPS   int
+}
+
+// startFloodProcess runs the flood in a child process: it floods until
+// its stdin is closed, then prints the statuses it got as JSON, which
+// stop adds up through count.
+func startFloodProcess(b *testing.B, base, token string, clients, rps int, count func(status, n int)) (stop func()) {
+	cfg, _ := json.Marshal(floodChild{BaseURL: base, Token: token, Clients: clients, RPS: rps})
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), floodChildEnv+"="+string(cfg))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("flood process: %v", err)
+	}
+	return func() {
+		stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			b.Fatalf("flood process: %v: %s", err, out.String())
+		}
+		var got map[int]int
+		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+			b.Fatalf("flood process printed %q: %v", out.String(), err)
+		}
+		for s, n := range got {
+			count(s, n)
+		}
+	}
+}
+
+// runFloodChild is the child's whole work: flood until stdin closes, then
+// print the statuses.
+func runFloodChild(spec string) int {
+	var cfg floodChild
+	if err := json.Unmarshal([]byte(spec), &cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "flood child:", err)
+		return 2
+	}
+	var mu sync.Mutex
+	got := map[int]int{}
+	stop := startFloodHere(cfg.BaseURL, cfg.Token, cfg.Clients, cfg.RPS, func(s int) {
+		mu.Lock()
+		got[s]++
+		mu.Unlock()
+	})
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if err := json.NewEncoder(os.Stdout).Encode(got); err != nil {
+		return 2
+	}
+	return 0
 }
 
 func noisyToken(b *testing.B, tokenURL, id, secret string) string {

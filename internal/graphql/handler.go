@@ -209,6 +209,8 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	h.exec.Use(enumVariables{schema: es.Schema(), docs: docs})
 	h.exec.Use(operationLimits{limits: cfg.Limits})
 	h.exec.AroundRootFields(func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+		// A sandbox request steps aside here while production is served.
+		limit.Yield(ctx)
 		if graphql.GetOperationContext(ctx).Operation.Operation == ast.Mutation {
 			if st, err := stateFrom(ctx); err == nil {
 				st.resetLoaders()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vikstrous/dataloadgen"
 
+	"github.com/ionbox/ionbox/internal/limit"
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -166,7 +167,11 @@ type loader[V any] struct {
 }
 
 func newLoader[V any](fetch batchFunc[V]) loader[V] {
-	return loader[V]{fetch: fetch}
+	return loader[V]{fetch: func(ctx context.Context, ids []ion.ID) ([]V, []error) {
+		// A sandbox request steps aside here while production is served.
+		limit.Yield(ctx)
+		return fetch(ctx, ids)
+	}}
 }
 
 func (z *loader[V]) get() *dataloadgen.Loader[ion.ID, V] {

@@ -31,10 +31,7 @@ func (s *Server) shedding(env Environment, next http.Handler) http.Handler {
 		done, ok := s.cfg.Gate.Enter(sandbox)
 		if !ok {
 			s.shedHeaders(w.Header())
-			w.Header().Set("Retry-After", strconv.Itoa(limit.RetryAfterSeconds(s.cfg.Gate.RetryAfter())))
-			writeCodedError(w, statusOf(ion.ESANDBOXTHROTTLED), ion.ESANDBOXTHROTTLED, fmt.Sprintf(
-				"Sandbox %q is throttled: this node is at capacity and serves production first. Sandboxes have no SLA; retry after %s.",
-				env.Env.Name, seconds(limit.RetryAfterSeconds(s.cfg.Gate.RetryAfter()))))
+			s.writeShed(w, env)
 			return
 		}
 		if d := s.cfg.Limiter.PreCheck(r.Context(), env.Env); !d.Allowed {
@@ -53,6 +50,59 @@ func (s *Server) shedding(env Environment, next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// writeShed answers 503 SANDBOX_THROTTLED with the gate's Retry-After.
+func (s *Server) writeShed(w http.ResponseWriter, env Environment) {
+	retry := limit.RetryAfterSeconds(s.cfg.Gate.RetryAfter())
+	w.Header().Set("Retry-After", strconv.Itoa(retry))
+	writeCodedError(w, statusOf(ion.ESANDBOXTHROTTLED), ion.ESANDBOXTHROTTLED, fmt.Sprintf(
+		"Sandbox %q is throttled: this node is at capacity and serves production first. Sandboxes have no SLA; retry after %s.",
+		env.Env.Name, seconds(retry)))
+}
+
+// productionFirst runs GraphQL production first (limit.Gate): a production
+// request is marked as executing, and an admitted sandbox request takes
+// its turn (limit.Gate.Turn) before GraphQL executes it: it waits while
+// production executes, and is shed with 503 if it waited too long. Both
+// read their body first, so that a slow upload neither holds a turn nor
+// holds sandboxes back.
+func (s *Server) productionFirst(env Environment, next http.Handler) http.Handler {
+	sandbox := env.Env.Kind == ion.EnvSandbox
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			// At most bufferedBody bytes: a larger body is past the GraphQL
+			// handler's limit anyway, which it answers from what follows.
+			buf, err := io.ReadAll(io.LimitReader(r.Body, bufferedBody))
+			if err != nil {
+				writeCodedError(w, http.StatusBadRequest, ion.EBADREQUEST, fmt.Sprintf("The request body could not be read: %v", err))
+				return
+			}
+			r.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}
+		}
+		if !sandbox {
+			defer s.cfg.Gate.Production()()
+			next.ServeHTTP(w, r)
+			return
+		}
+		release, ok := s.cfg.Gate.Turn(r.Context())
+		if !ok {
+			if r.Context().Err() != nil {
+				return // the client went away
+			}
+			s.writeShed(w, env)
+			return
+		}
+		defer release()
+		next.ServeHTTP(w, r.WithContext(limit.WithTurn(r.Context(), s.cfg.Gate)))
+	})
+}
+
+// bufferedBody is how much of a sandbox request's body productionFirst
+// reads before taking its turn: the GraphQL handler's default limit.
+const bufferedBody = 1 << 20
 
 // refuse answers 429 for d. A sandbox request refused before it was
 // authenticated (the sandboxes' shared budget is empty, or its credential

@@ -306,7 +306,7 @@ func (s *Server) environmentRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/graphql", func(w http.ResponseWriter, r *http.Request) {
 		env := environmentFrom(r.Context())
-		s.m.instrument(env.Env.Kind, "graphql", s.shedding(env, s.authenticated(env, s.rateLimited(env, s.cfg.GraphQL)))).ServeHTTP(w, r)
+		s.m.instrument(env.Env.Kind, "graphql", s.shedding(env, s.authenticated(env, s.rateLimited(env, s.productionFirst(env, s.cfg.GraphQL))))).ServeHTTP(w, r)
 	})
 	if s.cfg.WebhookStream != nil {
 		// Authenticated like /graphql; not rate limited per request,

@@ -1,6 +1,8 @@
 package limit
 
 import (
+	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -13,11 +15,30 @@ import (
 // so that sandbox work never occupies the slots production needs and
 // production never waits behind it. Production's own volume is bounded by
 // its per-credential rate limits, not by the gate.
+//
+// An admitted sandbox request then takes its turn (Turn) before it
+// executes: production goes first. It runs only while no production
+// request is in flight and fewer than SandboxSlots sandbox requests are
+// executing (by default one core fewer than the node has), and otherwise
+// waits, at most SandboxWait, after which it is shed. So production always
+// finds a core that no sandbox work occupies, and a sandbox load test
+// uses the time production leaves idle.
 type Gate struct {
 	capacity, sandboxCapacity int64
 	retryAfter                time.Duration
 	inflight, sandboxInflight atomic.Int64
 	shed                      atomic.Int64
+
+	slots    int64
+	wait     time.Duration
+	prod     atomic.Int64 // production requests in flight
+	running  atomic.Int64 // sandbox requests that have their turn
+	waiting  atomic.Int64 // sandbox requests waiting for their turn
+	mu       sync.Mutex
+	wake     chan struct{} // closed (and replaced) when a waiter may go
+	turnShed atomic.Int64
+	pause    time.Duration
+	yields   atomic.Int64
 }
 
 // NewGate returns the gate of cfg (zero fields take their defaults).
@@ -26,7 +47,8 @@ func NewGate(cfg Config) (*Gate, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Gate{capacity: int64(cfg.Capacity), sandboxCapacity: int64(cfg.SandboxCapacity), retryAfter: cfg.ShedRetryAfter}, nil
+	return &Gate{capacity: int64(cfg.Capacity), sandboxCapacity: int64(cfg.SandboxCapacity), retryAfter: cfg.ShedRetryAfter,
+		slots: int64(cfg.SandboxSlots), wait: cfg.SandboxWait, pause: cfg.SandboxPause, wake: make(chan struct{})}, nil
 }
 
 // Enter admits a request or sheds it. When ok, the caller must call done
@@ -53,6 +75,135 @@ func (g *Gate) Enter(sandbox bool) (done func(), ok bool) {
 
 func (g *Gate) leaveProduction() { g.inflight.Add(-1) }
 
+// Production marks a production request as executing until done is
+// called: meanwhile sandbox requests wait for their turn (Turn) and step
+// aside at yield points (Yield). It is called once the request's body has
+// been read, so that a slow upload does not hold sandboxes back.
+func (g *Gate) Production() (done func()) {
+	g.prod.Add(1)
+	return g.productionDone
+}
+
+func (g *Gate) productionDone() {
+	// Sequentially consistent with Turn's waiting.Add before its check of
+	// prod: either the waiter sees production gone or this sees the waiter.
+	if g.prod.Add(-1) == 0 && g.waiting.Load() > 0 {
+		g.signal()
+	}
+}
+
+// Turn waits until an admitted sandbox request may execute: no production
+// request in flight and a free sandbox slot. It returns ok=false when it
+// waited SandboxWait (or ctx ended) without getting one: the caller sheds
+// the request. When ok, the caller must call release once the request has
+// executed.
+func (g *Gate) Turn(ctx context.Context) (release func(), ok bool) {
+	if g.tryTurn() {
+		return g.releaseTurn, true
+	}
+	timer := time.NewTimer(g.wait)
+	defer timer.Stop()
+	for {
+		g.mu.Lock()
+		wake := g.wake
+		g.mu.Unlock()
+		g.waiting.Add(1)
+		got := g.tryTurn()
+		if got {
+			g.waiting.Add(-1)
+			return g.releaseTurn, true
+		}
+		select {
+		case <-wake:
+			g.waiting.Add(-1)
+		case <-timer.C:
+			g.waiting.Add(-1)
+			if g.tryTurn() {
+				return g.releaseTurn, true
+			}
+			g.turnShed.Add(1)
+			g.shed.Add(1)
+			return nil, false
+		case <-ctx.Done():
+			g.waiting.Add(-1)
+			return nil, false
+		}
+	}
+}
+
+type turnKey struct{}
+
+// WithTurn marks ctx as that of a sandbox request executing on its turn of
+// g, so that Yield can pause it.
+func WithTurn(ctx context.Context, g *Gate) context.Context {
+	return context.WithValue(ctx, turnKey{}, g)
+}
+
+// Yield is a point where a sandbox request on its turn (WithTurn) steps
+// aside for production: while production requests are in flight it
+// waits, at most SandboxPause at each point, keeping its slot. Other
+// requests pass at once. GraphQL calls it before each root field and each
+// batch of a dataloader, so that production arriving in the middle of a
+// long sandbox query gets the cores back within one store call.
+func Yield(ctx context.Context) {
+	g, ok := ctx.Value(turnKey{}).(*Gate)
+	if !ok || g.prod.Load() == 0 {
+		return
+	}
+	g.yields.Add(1)
+	timer := time.NewTimer(g.pause)
+	defer timer.Stop()
+	for {
+		g.mu.Lock()
+		wake := g.wake
+		g.mu.Unlock()
+		g.waiting.Add(1)
+		if g.prod.Load() == 0 {
+			g.waiting.Add(-1)
+			return
+		}
+		select {
+		case <-wake:
+			g.waiting.Add(-1)
+		case <-timer.C:
+			g.waiting.Add(-1)
+			return
+		case <-ctx.Done():
+			g.waiting.Add(-1)
+			return
+		}
+	}
+}
+
+// tryTurn takes a sandbox slot if production is idle and one is free.
+func (g *Gate) tryTurn() bool {
+	if g.prod.Load() > 0 {
+		return false
+	}
+	if g.running.Add(1) > g.slots {
+		g.running.Add(-1)
+		return false
+	}
+	// Production may have arrived meanwhile; it then has the other cores,
+	// and this request, already past the check, runs beside it.
+	return true
+}
+
+func (g *Gate) releaseTurn() {
+	if g.running.Add(-1) < g.slots && g.waiting.Load() > 0 {
+		g.signal()
+	}
+}
+
+// signal wakes every waiter; each checks again, and those that do not get
+// a turn wait for the next signal.
+func (g *Gate) signal() {
+	g.mu.Lock()
+	close(g.wake)
+	g.wake = make(chan struct{})
+	g.mu.Unlock()
+}
+
 func (g *Gate) leaveSandbox() {
 	g.inflight.Add(-1)
 	g.sandboxInflight.Add(-1)
@@ -64,5 +215,10 @@ func (g *Gate) RetryAfter() time.Duration { return g.retryAfter }
 // InFlight reports the admitted requests being served: all, and sandbox.
 func (g *Gate) InFlight() (all, sandbox int64) { return g.inflight.Load(), g.sandboxInflight.Load() }
 
-// Shed is how many sandbox requests the gate has shed.
+// Waiting reports the sandbox requests waiting for their turn and those
+// executing.
+func (g *Gate) Waiting() (waiting, running int64) { return g.waiting.Load(), g.running.Load() }
+
+// Shed is how many sandbox requests the gate has shed (at the door or
+// after waiting for their turn).
 func (g *Gate) Shed() int64 { return g.shed.Load() }

@@ -581,3 +581,100 @@ func BenchmarkAllow(b *testing.B) {
 		})
 	}
 }
+
+// TestGateProductionFirst walks the gate's turns: a sandbox request
+// executes only while no production request is in flight and a sandbox
+// slot is free, waits otherwise, is shed after SandboxWait, and, once
+// executing, steps aside at Yield while production is served.
+func TestGateProductionFirst(t *testing.T) {
+	t.Parallel()
+	g, err := NewGate(Config{SandboxSlots: 1, SandboxWait: 50 * time.Millisecond, SandboxPause: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	turn := func() chan func() {
+		got := make(chan func(), 1)
+		go func() {
+			release, ok := g.Turn(ctx)
+			if !ok {
+				release = nil
+			}
+			got <- release
+		}()
+		return got
+	}
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+
+	// An idle node: the turn is immediate.
+	release := <-turn()
+	if release == nil {
+		t.Fatal("sandbox request refused its turn on an idle node")
+	}
+	// The only slot is taken: the next one waits, and gets it on release.
+	second := turn()
+	waitUntil("the second request to wait", func() bool { w, _ := g.Waiting(); return w == 1 })
+	release()
+	release2 := <-second
+	if release2 == nil {
+		t.Fatal("the waiting sandbox request was shed although the slot was freed")
+	}
+	release2()
+
+	// Production in flight: a sandbox request waits, and runs once
+	// production leaves.
+	leave := g.Production()
+	third := turn()
+	waitUntil("the sandbox request to wait for production", func() bool { w, _ := g.Waiting(); return w == 1 })
+	select {
+	case <-third:
+		t.Fatal("a sandbox request had its turn while production was in flight")
+	default:
+	}
+	leave()
+	release3 := <-third
+	if release3 == nil {
+		t.Fatal("the sandbox request was shed although production left")
+	}
+
+	// Executing, it yields while production is in flight: Yield returns
+	// only once production has left (SandboxPause is a minute here).
+	leave = g.Production()
+	yielded := make(chan struct{})
+	go func() {
+		Yield(WithTurn(ctx, g))
+		close(yielded)
+	}()
+	waitUntil("the yield to wait for production", func() bool { w, _ := g.Waiting(); return w == 1 })
+	select {
+	case <-yielded:
+		t.Fatal("Yield returned while production was in flight")
+	default:
+	}
+	leave()
+	<-yielded
+	release3()
+	// Outside a turn, Yield never waits.
+	leave = g.Production()
+	Yield(ctx)
+
+	// Production staying in flight past SandboxWait: the request is shed.
+	shedBefore := g.Shed()
+	if release := <-turn(); release != nil {
+		t.Fatal("a sandbox request had its turn while production was in flight")
+	}
+	if g.Shed() != shedBefore+1 {
+		t.Errorf("shed %d, want %d", g.Shed(), shedBefore+1)
+	}
+	leave()
+	if w, r := g.Waiting(); w != 0 || r != 0 {
+		t.Errorf("waiting %d, running %d at the end, want 0 and 0", w, r)
+	}
+}

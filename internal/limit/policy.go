@@ -117,6 +117,16 @@ type Config struct {
 	// so that sandboxes never occupy the slots production needs. Default
 	// Capacity/4 (at least 1).
 	SandboxCapacity int
+	// SandboxSlots is how many admitted sandbox requests execute at once,
+	// and only while no production request is in flight (see Gate.Turn).
+	// Default GOMAXPROCS-1 (at least 1): production always has a core.
+	SandboxSlots int
+	// SandboxWait is the longest an admitted sandbox request waits for its
+	// turn before it is shed with 503 SANDBOX_THROTTLED. Default 2s.
+	SandboxWait time.Duration
+	// SandboxPause is the longest a sandbox request already executing
+	// waits for production at each yield point (see Yield). Default 100ms.
+	SandboxPause time.Duration
 	// ShedRetryAfter is the Retry-After of a shed request. Default 1s.
 	ShedRetryAfter time.Duration
 	// SandboxTarpit is the longest a sandbox request refused for a rate
@@ -173,6 +183,15 @@ func (c Config) WithDefaults() (Config, error) {
 	if c.SandboxCapacity == 0 {
 		c.SandboxCapacity = max(1, c.Capacity/4)
 	}
+	if c.SandboxSlots == 0 {
+		c.SandboxSlots = max(1, runtime.GOMAXPROCS(0)-1)
+	}
+	if c.SandboxWait == 0 {
+		c.SandboxWait = 2 * time.Second
+	}
+	if c.SandboxPause == 0 {
+		c.SandboxPause = 100 * time.Millisecond
+	}
 	if c.ShedRetryAfter == 0 {
 		c.ShedRetryAfter = time.Second
 	}
@@ -189,6 +208,12 @@ func (c Config) WithDefaults() (Config, error) {
 		return c, fmt.Errorf("limit: Config.Capacity must be positive, got %d", c.Capacity)
 	case c.SandboxCapacity < 0:
 		return c, fmt.Errorf("limit: Config.SandboxCapacity must be positive, got %d", c.SandboxCapacity)
+	case c.SandboxSlots < 0:
+		return c, fmt.Errorf("limit: Config.SandboxSlots must be positive, got %d", c.SandboxSlots)
+	case c.SandboxPause < 0:
+		return c, fmt.Errorf("limit: Config.SandboxPause must be positive, got %v", c.SandboxPause)
+	case c.SandboxWait < 0:
+		return c, fmt.Errorf("limit: Config.SandboxWait must be positive, got %v", c.SandboxWait)
 	}
 	return c, nil
 }

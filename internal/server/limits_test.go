@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -337,5 +338,68 @@ func TestTwoReplicasShareRateLimitsThroughRedis(t *testing.T) {
 	}
 	if allowed != 4 {
 		t.Errorf("two replicas allowed %d requests, want the one burst of 4", allowed)
+	}
+}
+
+// TestSandboxWaitsWhileProductionExecutes holds a production mutation in
+// the middle of its execution: a sandbox request waits for its turn and is
+// shed with 503 SANDBOX_THROTTLED after SandboxWait, and one that arrives
+// while production executes is served once production has finished.
+func TestSandboxWaitsWhileProductionExecutes(t *testing.T) {
+	t.Parallel()
+	executing, finish := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	unlimited := limit.Policy{RequestsPerSecond: 1e6, Burst: 1e6}
+	b := setupWith(t, Config{
+		Limits: limit.Config{SandboxWait: time.Second, Sandbox: unlimited, SandboxAggregate: unlimited, Production: unlimited},
+		afterIdempotentRun: func() {
+			once.Do(func() {
+				close(executing)
+				<-finish
+			})
+		},
+	})
+	prod := b.newCredential("Acme")
+	sb := b.newSandbox(prod.orgID, "acme-second")
+	if resp, raw := rawGQL(t, b.client, sb.baseURL, sb.token); resp.StatusCode != 200 {
+		t.Fatalf("sandbox on an idle node: HTTP %d: %s", resp.StatusCode, raw)
+	}
+
+	prodDone := make(chan keyedAnswer, 1)
+	go func() {
+		a, err := b.tryKeyed(prod.token, "held", createPartMutation, partInput("FIRST-1"))
+		if err != nil {
+			t.Error(err)
+		}
+		prodDone <- a
+	}()
+	<-executing
+
+	resp, raw := rawGQL(t, b.client, sb.baseURL, sb.token)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || !strings.Contains(raw, `"code":"SANDBOX_THROTTLED"`) ||
+		!strings.Contains(raw, "serves production first") || resp.Header.Get("RateLimit-Limit") == "" {
+		t.Fatalf("sandbox while production executes past SandboxWait: HTTP %d %v: %s", resp.StatusCode, resp.Header, raw)
+	}
+	// Production itself is never held back.
+	if resp, raw := rawGQL(t, b.client, b.url, prod.token); resp.StatusCode != 200 {
+		t.Fatalf("production beside a held production request: HTTP %d: %s", resp.StatusCode, raw)
+	}
+
+	sbDone := make(chan int, 1)
+	go func() {
+		resp, _ := rawGQL(t, b.client, sb.baseURL, sb.token)
+		sbDone <- resp.StatusCode
+	}()
+	select {
+	case status := <-sbDone:
+		t.Fatalf("a sandbox request answered HTTP %d while production executed", status)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(finish)
+	if a := <-prodDone; a.status != 200 {
+		t.Fatalf("the held production request: %+v", a)
+	}
+	if status := <-sbDone; status != 200 {
+		t.Fatalf("the waiting sandbox request after production finished: HTTP %d", status)
 	}
 }
