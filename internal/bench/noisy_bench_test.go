@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,6 +12,8 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -33,8 +36,10 @@ const noisyQuery = `{ parts(first: 10) { edges { node { id partNumber descriptio
 // ignores Retry-After). It runs the server with its default policies and
 // reports production's p50/p99 both ways and the ratio of the p99s (goal:
 // at most 1.10), plus what the flood got back. The two conditions
-// alternate in 3 rounds whose samples are pooled; each phase lasts
-// IONBOX_BENCH_NOISY_SECONDS (default 5). The flood's clients run in a
+// alternate in IONBOX_BENCH_NOISY_ROUNDS rounds (default 10) whose samples
+// are pooled, so that the machine's other load falls on both alike; each
+// phase lasts IONBOX_BENCH_NOISY_SECONDS (default 3). It also reports the
+// median of the rounds' own p99 ratios. The flood's clients run in a
 // child process (this test binary again, see TestMain), as a load test's
 // clients run on another machine: in this process they would share the Go
 // scheduler with the server and production's clients, and the benchmark
@@ -43,7 +48,7 @@ const noisyQuery = `{ parts(first: 10) { edges { node { id partNumber descriptio
 // sets limit.Config.SandboxCapacity (default: the server's) to see what
 // fewer concurrent sandbox requests buy. Run with -benchtime 1x.
 func BenchmarkNoisyNeighbour(b *testing.B) {
-	phase := 5 * time.Second
+	phase := 3 * time.Second
 	if v, err := strconv.Atoi(os.Getenv("IONBOX_BENCH_NOISY_SECONDS")); err == nil && v > 0 {
 		phase = time.Duration(v) * time.Second
 	}
@@ -51,9 +56,14 @@ func BenchmarkNoisyNeighbour(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("IONBOX_BENCH_FLOOD_RPS")); err == nil && v >= 0 {
 		floodRPS = v
 	}
-	const prodClients, prodRPS, floodClients, rounds = 4, 40, 32, 3
+	const prodClients, prodRPS, floodClients = 4, 40, 32
+	rounds := 10
+	if v, err := strconv.Atoi(os.Getenv("IONBOX_BENCH_NOISY_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
 	inProcess := os.Getenv("IONBOX_BENCH_FLOOD_IN_PROCESS") == "1"
 
+	server.TuneRuntime() // as `ionbox serve` does
 	sbCap, _ := strconv.Atoi(os.Getenv("IONBOX_BENCH_SANDBOX_CAPACITY"))
 	r, err := server.Start(context.Background(), server.Config{Addr: "127.0.0.1:0", DataDir: b.TempDir(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Limits: limit.Config{SandboxCapacity: sbCap}})
@@ -136,9 +146,14 @@ func BenchmarkNoisyNeighbour(b *testing.B) {
 		v, _ := statuses.LoadOrStore(s, new(atomic.Int64))
 		v.(*atomic.Int64).Add(int64(n))
 	}
+	var flood *floodProcess
+	if !inProcess {
+		flood = startFloodProcess(b, p.Sandbox.BaseURL, sandboxToken, floodClients, floodRPS)
+		defer flood.close()
+	}
 	startFlood := func() (stop func()) {
 		if !inProcess {
-			return startFloodProcess(b, p.Sandbox.BaseURL, sandboxToken, floodClients, floodRPS, count)
+			return flood.start(count)
 		}
 		return startFloodHere(p.Sandbox.BaseURL, sandboxToken, floodClients, floodRPS, func(s int) { count(s, 1) })
 	}
@@ -151,19 +166,32 @@ func BenchmarkNoisyNeighbour(b *testing.B) {
 	// Alternate the two conditions in rounds and pool each one's samples,
 	// so that drift in the machine's other load affects both alike.
 	var alone, with []time.Duration
+	var roundRatios []float64
 	failedAlone, failedWith := 0, 0
 	var floodDur time.Duration
+	var gcAlone, gcWith uint32
+	gcs := func() uint32 {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.NumGC
+	}
 	for round := range rounds {
+		g0 := gcs()
 		lat, failed := steady()
+		gcAlone += gcs() - g0
 		alone, failedAlone = append(alone, lat...), failedAlone+failed
 		stop := startFlood()
 		time.Sleep(300 * time.Millisecond) // let the flood reach its steady state before measuring
 		t0 := time.Now()
+		g0 = gcs()
 		lat2, failed2 := steady()
+		gcWith += gcs() - g0
 		floodDur += time.Since(t0) + 300*time.Millisecond
-		stop()
+		stop() // returns once none of the flood's requests is in flight
 		with, failedWith = append(with, lat2...), failedWith+failed2
-		b.Logf("round %d: production p99 alone %v, with flood %v", round+1, summarize(lat, phase).p99, summarize(lat2, phase).p99)
+		pa, pw := summarize(lat, phase).p99, summarize(lat2, phase).p99
+		roundRatios = append(roundRatios, float64(pw)/float64(pa))
+		b.Logf("round %d: production p99 alone %v, with flood %v", round+1, pa, pw)
 	}
 	b.StopTimer()
 
@@ -174,7 +202,10 @@ func BenchmarkNoisyNeighbour(b *testing.B) {
 	b.ReportMetric(float64(sw.p50.Microseconds())/1000, "prod-p50-flood-ms")
 	b.ReportMetric(float64(sw.p99.Microseconds())/1000, "prod-p99-flood-ms")
 	b.ReportMetric(ratio, "p99-ratio")
+	slices.Sort(roundRatios)
+	b.ReportMetric(roundRatios[len(roundRatios)/2], "round-p99-ratio-median")
 	b.ReportMetric(float64(failedAlone+failedWith), "prod-failed")
+	b.Logf("GC cycles while measuring: alone %d, with flood %d", gcAlone, gcWith)
 	total := int64(0)
 	var summary bytes.Buffer
 	statuses.Range(func(k, v any) bool {
@@ -236,30 +267,50 @@ type floodChild struct {
 	Clients, RPS   int
 }
 
-// startFloodProcess runs the flood in a child process: it floods until
-// its stdin is closed, then prints the statuses it got as JSON, which
-// stop adds up through count.
-func startFloodProcess(b *testing.B, base, token string, clients, rps int, count func(status, n int)) (stop func()) {
+// floodProcess is the child process that floods, one for the whole
+// benchmark: it floods from a "start" line on its stdin to a "stop" line,
+// and answers the stop, once none of its requests is in flight, with a
+// line of JSON: how many answers it got of each status.
+type floodProcess struct {
+	b     *testing.B
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	lines *bufio.Scanner
+}
+
+func startFloodProcess(b *testing.B, base, token string, clients, rps int) *floodProcess {
 	cfg, _ := json.Marshal(floodChild{BaseURL: base, Token: token, Clients: clients, RPS: rps})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), floodChildEnv+"="+string(cfg))
-	stdin, err := cmd.StdinPipe()
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)
 	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		b.Fatalf("flood process: %v", err)
 	}
+	return &floodProcess{b: b, cmd: cmd, in: in, lines: bufio.NewScanner(out)}
+}
+
+func (f *floodProcess) start(count func(status, n int)) (stop func()) {
+	if _, err := io.WriteString(f.in, "start\n"); err != nil {
+		f.b.Fatalf("flood process: %v", err)
+	}
 	return func() {
-		stdin.Close()
-		if err := cmd.Wait(); err != nil {
-			b.Fatalf("flood process: %v: %s", err, out.String())
+		if _, err := io.WriteString(f.in, "stop\n"); err != nil {
+			f.b.Fatalf("flood process: %v", err)
+		}
+		if !f.lines.Scan() {
+			f.b.Fatalf("flood process ended: %v", f.lines.Err())
 		}
 		var got map[int]int
-		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-			b.Fatalf("flood process printed %q: %v", out.String(), err)
+		if err := json.Unmarshal(f.lines.Bytes(), &got); err != nil {
+			f.b.Fatalf("flood process printed %q: %v", f.lines.Text(), err)
 		}
 		for s, n := range got {
 			count(s, n)
@@ -267,8 +318,12 @@ func startFloodProcess(b *testing.B, base, token string, clients, rps int, count
 	}
 }
 
-// runFloodChild is the child's whole work: flood until stdin closes, then
-// print the statuses.
+func (f *floodProcess) close() {
+	f.in.Close()
+	_ = f.cmd.Wait()
+}
+
+// runFloodChild is the child's whole work (see floodProcess).
 func runFloodChild(spec string) int {
 	var cfg floodChild
 	if err := json.Unmarshal([]byte(spec), &cfg); err != nil {
@@ -277,17 +332,32 @@ func runFloodChild(spec string) int {
 	}
 	var mu sync.Mutex
 	got := map[int]int{}
-	stop := startFloodHere(cfg.BaseURL, cfg.Token, cfg.Clients, cfg.RPS, func(s int) {
-		mu.Lock()
-		got[s]++
-		mu.Unlock()
-	})
-	_, _ = io.Copy(io.Discard, os.Stdin)
-	stop()
-	mu.Lock()
-	defer mu.Unlock()
-	if err := json.NewEncoder(os.Stdout).Encode(got); err != nil {
-		return 2
+	var stop func()
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		switch in.Text() {
+		case "start":
+			stop = startFloodHere(cfg.BaseURL, cfg.Token, cfg.Clients, cfg.RPS, func(s int) {
+				mu.Lock()
+				got[s]++
+				mu.Unlock()
+			})
+		case "stop":
+			if stop != nil {
+				stop()
+				stop = nil
+			}
+			mu.Lock()
+			err := json.NewEncoder(os.Stdout).Encode(got)
+			clear(got)
+			mu.Unlock()
+			if err != nil {
+				return 2
+			}
+		}
+	}
+	if stop != nil {
+		stop()
 	}
 	return 0
 }

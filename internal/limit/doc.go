@@ -7,8 +7,10 @@
 // the token endpoint's stricter budget per client and per source address,
 // the GraphQL cost budget per credential (a bucket of cost points that the
 // GraphQL layer charges through a CostAccount in the request context),
-// and the concurrency gate that sheds sandbox requests before production
-// ones under overload.
+// and the gate that runs production first: it sheds sandbox requests before
+// production ones under overload, lets a sandbox request execute only while
+// no production request does (Gate.Turn), and has executing sandbox
+// requests step aside for production at yield points (Yield).
 //
 // It decides; it does not answer HTTP. internal/httpapi turns a Decision
 // into 429/503 answers and RateLimit-* headers. It imports nothing of ours
