@@ -29,16 +29,14 @@ type Gate struct {
 	inflight, sandboxInflight atomic.Int64
 	shed                      atomic.Int64
 
-	slots    int64
-	wait     time.Duration
-	prod     atomic.Int64 // production requests in flight
-	running  atomic.Int64 // sandbox requests that have their turn
-	waiting  atomic.Int64 // sandbox requests waiting for their turn
-	mu       sync.Mutex
-	wake     chan struct{} // closed (and replaced) when a waiter may go
-	turnShed atomic.Int64
-	pause    time.Duration
-	yields   atomic.Int64
+	slots   int64
+	wait    time.Duration
+	prod    atomic.Int64 // production requests in flight
+	running atomic.Int64 // sandbox requests that have their turn
+	waiting atomic.Int64 // sandbox requests waiting for their turn
+	mu      sync.Mutex
+	wake    chan struct{} // closed (and replaced) when a waiter may go
+	pause   time.Duration
 }
 
 // NewGate returns the gate of cfg (zero fields take their defaults).
@@ -103,32 +101,13 @@ func (g *Gate) Turn(ctx context.Context) (release func(), ok bool) {
 	}
 	timer := time.NewTimer(g.wait)
 	defer timer.Stop()
-	for {
-		g.mu.Lock()
-		wake := g.wake
-		g.mu.Unlock()
-		g.waiting.Add(1)
-		got := g.tryTurn()
-		if got {
-			g.waiting.Add(-1)
-			return g.releaseTurn, true
-		}
-		select {
-		case <-wake:
-			g.waiting.Add(-1)
-		case <-timer.C:
-			g.waiting.Add(-1)
-			if g.tryTurn() {
-				return g.releaseTurn, true
-			}
-			g.turnShed.Add(1)
-			g.shed.Add(1)
-			return nil, false
-		case <-ctx.Done():
-			g.waiting.Add(-1)
-			return nil, false
-		}
+	if g.await(ctx, timer.C, g.tryTurn) {
+		return g.releaseTurn, true
 	}
+	if ctx.Err() == nil {
+		g.shed.Add(1)
+	}
+	return nil, false
 }
 
 type turnKey struct{}
@@ -150,27 +129,37 @@ func Yield(ctx context.Context) {
 	if !ok || g.prod.Load() == 0 {
 		return
 	}
-	g.yields.Add(1)
 	timer := time.NewTimer(g.pause)
 	defer timer.Stop()
+	g.await(ctx, timer.C, g.productionIdle)
+}
+
+func (g *Gate) productionIdle() bool { return g.prod.Load() == 0 }
+
+// await waits until cond holds, checking it again at each signal and once
+// more when timeout fires; it reports whether cond held (false also when
+// ctx ended). The waiter counts itself in waiting before it checks cond,
+// and productionDone and releaseTurn decrement before they read waiting,
+// so a change that makes cond hold is either seen here or signalled.
+func (g *Gate) await(ctx context.Context, timeout <-chan time.Time, cond func() bool) bool {
 	for {
 		g.mu.Lock()
 		wake := g.wake
 		g.mu.Unlock()
 		g.waiting.Add(1)
-		if g.prod.Load() == 0 {
+		if cond() {
 			g.waiting.Add(-1)
-			return
+			return true
 		}
 		select {
 		case <-wake:
 			g.waiting.Add(-1)
-		case <-timer.C:
+		case <-timeout:
 			g.waiting.Add(-1)
-			return
+			return cond()
 		case <-ctx.Done():
 			g.waiting.Add(-1)
-			return
+			return false
 		}
 	}
 }
