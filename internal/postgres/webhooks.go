@@ -772,7 +772,11 @@ func finishDelivery(tx *tx, o ion.DeliveryOutcome) (disabled bool, err error) {
 		_, err = tx.exec(`UPDATE webhook_receivers SET status = 'DISABLED', last_error = ?, failing_since = coalesce(failing_since, ?),
 			etag = ?, updated_at = ? WHERE id = ?`, o.Error, sqlcol.ToMicros(at), ion.NewEtag(), tx.nowMicros(), receiverID)
 	default:
-		_, err = tx.exec(`UPDATE webhook_receivers SET last_error = ?, failing_since = coalesce(failing_since, ?) WHERE id = ?`,
+		// Only an active receiver's: a disabled one keeps the error that
+		// says why it was disabled, which a delivery finished later (one
+		// claimed before the disable, failed as "the receiver is disabled")
+		// must not overwrite.
+		_, err = tx.exec(`UPDATE webhook_receivers SET last_error = ?, failing_since = coalesce(failing_since, ?) WHERE id = ? AND status = 'ACTIVE'`,
 			o.Error, sqlcol.ToMicros(at), receiverID)
 	}
 	return disabled, err

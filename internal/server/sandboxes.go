@@ -207,11 +207,18 @@ func (l *sandboxLifecycle) start(ctx context.Context) {
 	l.ctx = ctx
 	l.mu.Unlock()
 	l.done = make(chan struct{})
+	// The template is built beside the sweeper, not before it: building it
+	// takes seconds on a loaded machine, and dormancy and expiry must not
+	// wait for it after a restart.
+	l.background.Add(1)
 	go func() {
-		defer close(l.done)
+		defer l.background.Done()
 		if err := l.svc.PrepareTemplates(ctx, seed.SizeSmall); err != nil && ctx.Err() == nil {
 			l.log.Warn("preparing the seed data of seeded sandboxes; the first seeded request builds it instead", "err", err)
 		}
+	}()
+	go func() {
+		defer close(l.done)
 		tick := time.NewTicker(l.every)
 		defer tick.Stop()
 		for {

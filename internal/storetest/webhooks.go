@@ -471,6 +471,8 @@ func testWebhooks(t *testing.T, h *harness) {
 		p3 := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "P-3"}))(t)
 		d2 := deliveriesOf(t, b, ion.ResourcePart, ion.ActionCreate, p2.ID)[0]
 		d3 := deliveriesOf(t, b, ion.ResourcePart, ion.ActionCreate, p3.ID)[0]
+		p5 := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "P-5"}))(t)
+		d5 := deliveriesOf(t, b, ion.ResourcePart, ion.ActionCreate, p5.ID)[0]
 		ok(t, b.ts.FinishWebhookDelivery(b.ctx, ion.DeliveryOutcome{DeliveryID: d2.ID, AttemptedAt: later, StatusCode: 400, Error: "HTTP 400"}))
 		if d := deliveriesOf(t, b, ion.ResourcePart, ion.ActionCreate, p2.ID)[0]; d.Status != ion.DeliveryFailed {
 			t.Fatalf("given-up delivery is %s, want FAILED", d.Status)
@@ -485,6 +487,12 @@ func testWebhooks(t *testing.T, h *harness) {
 		}
 		if slices.Contains(must(b.control.WebhookTenants(b.ctx))(t), b.org.TenantID()) {
 			t.Fatal("tenant still registered after its receiver was disabled")
+		}
+		// A delivery claimed before the disable and failed after it keeps
+		// the receiver's error: the one that says why it was disabled.
+		ok(t, b.ts.FinishWebhookDelivery(b.ctx, ion.DeliveryOutcome{DeliveryID: d5.ID, AttemptedAt: later, Error: "the receiver is disabled"}))
+		if rcv := must(b.ts.WebhookReceiver(b.ctx, r.ID))(t); rcv.LastError != "HTTP 410 Gone" {
+			t.Fatalf("disabled receiver's lastError %q after a later failure, want the disabling error %q", rcv.LastError, "HTTP 410 Gone")
 		}
 		p4 := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "P-4"}))(t)
 		if ds := deliveriesOf(t, b, ion.ResourcePart, ion.ActionCreate, p4.ID); len(ds) != 0 {
