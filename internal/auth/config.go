@@ -14,8 +14,9 @@ type Config struct {
 	// and signing keys.
 	Control ion.ControlStore
 	// HashKey is the server secret under which client secrets are hashed
-	// (HMAC-SHA256). At least 32 bytes. Changing it invalidates every
-	// existing client secret.
+	// (HMAC-SHA256) and signing keys' private parts sealed (AES-256-GCM,
+	// seal.go). At least 32 bytes. Changing it invalidates every existing
+	// client secret and leaves the stored signing keys unreadable.
 	HashKey []byte
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time

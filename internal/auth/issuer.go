@@ -362,7 +362,7 @@ func (i *Issuer) reloadKeys(ctx context.Context, create bool) error {
 	if err != nil {
 		return err
 	}
-	keys, err := parseSigningKeys(stored)
+	keys, err := i.svc.parseSigningKeys(stored)
 	if err != nil {
 		return err
 	}
@@ -394,6 +394,9 @@ func (i *Issuer) addSigningKey(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encoding signing key: %w", err)
 	}
+	if jwk, err = i.svc.sealKey(kid, jwk); err != nil {
+		return "", err
+	}
 	err = i.svc.cfg.Control.AddSigningKey(ctx, ion.SigningKey{
 		KID:         kid,
 		Environment: i.env.Name,
@@ -407,22 +410,26 @@ func (i *Issuer) addSigningKey(ctx context.Context) (string, error) {
 	return kid, nil
 }
 
-// parseSigningKeys decodes stored keys, newest first.
-func parseSigningKeys(stored []ion.SigningKey) ([]signingKey, error) {
+// parseSigningKeys opens and decodes stored keys, newest first.
+func (s *Service) parseSigningKeys(stored []ion.SigningKey) ([]signingKey, error) {
 	keys := make([]signingKey, 0, len(stored))
-	for _, s := range stored {
-		if s.Algorithm != string(signingAlgorithm) {
-			return nil, fmt.Errorf("signing key %q has algorithm %q; only %s is supported", s.KID, s.Algorithm, signingAlgorithm)
+	for _, k := range stored {
+		if k.Algorithm != string(signingAlgorithm) {
+			return nil, fmt.Errorf("signing key %q has algorithm %q; only %s is supported", k.KID, k.Algorithm, signingAlgorithm)
+		}
+		plain, err := s.openKey(k.KID, k.PrivateJWK)
+		if err != nil {
+			return nil, err
 		}
 		var jwk jose.JSONWebKey
-		if err := json.Unmarshal(s.PrivateJWK, &jwk); err != nil {
-			return nil, fmt.Errorf("signing key %q: %w", s.KID, err)
+		if err := json.Unmarshal(plain, &jwk); err != nil {
+			return nil, fmt.Errorf("signing key %q: %w", k.KID, err)
 		}
 		priv, ok := jwk.Key.(*ecdsa.PrivateKey)
 		if !ok || priv.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("signing key %q is not a P-256 private key", s.KID)
+			return nil, fmt.Errorf("signing key %q is not a P-256 private key", k.KID)
 		}
-		keys = append(keys, signingKey{kid: s.KID, private: priv, createdAt: s.CreatedAt, retiredAt: s.RetiredAt})
+		keys = append(keys, signingKey{kid: k.KID, private: priv, createdAt: k.CreatedAt, retiredAt: k.RetiredAt})
 	}
 	slices.SortStableFunc(keys, func(a, b signingKey) int { return b.createdAt.Compare(a.createdAt) })
 	return keys, nil

@@ -258,7 +258,7 @@ func (i *Issuer) foreignToken(ctx context.Context, t compactToken, iss, kid stri
 	if err != nil {
 		return unknown
 	}
-	keys, err := parseSigningKeys(stored)
+	keys, err := i.svc.parseSigningKeys(stored)
 	if err != nil {
 		return unknown
 	}
