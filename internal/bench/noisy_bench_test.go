@@ -46,7 +46,10 @@ const noisyQuery = `{ parts(first: 10) { edges { node { id partNumber descriptio
 // would measure the load generator; IONBOX_BENCH_FLOOD_IN_PROCESS=1 runs
 // them here instead. IONBOX_BENCH_SANDBOX_CAPACITY
 // sets limit.Config.SandboxCapacity (default: the server's) to see what
-// fewer concurrent sandbox requests buy. Run with -benchtime 1x.
+// fewer concurrent sandbox requests buy, and IONBOX_BENCH_SANDBOX_RPS the
+// sandbox credential's requests per second (burst twice that; a tiny value
+// refuses nearly the whole flood, to see what refusals alone cost). Run
+// with -benchtime 1x.
 func BenchmarkNoisyNeighbour(b *testing.B) {
 	phase := 3 * time.Second
 	if v, err := strconv.Atoi(os.Getenv("IONBOX_BENCH_NOISY_SECONDS")); err == nil && v > 0 {
@@ -106,6 +109,12 @@ func BenchmarkNoisyNeighbour(b *testing.B) {
 				b.Fatalf("seed %s: HTTP %d", base, status)
 			}
 		}
+	}
+	if v, err := strconv.ParseFloat(os.Getenv("IONBOX_BENCH_SANDBOX_RPS"), 64); err == nil && v > 0 {
+		// Through the admin API, once the sandbox is seeded.
+		var out any
+		must(adminCall("PUT", r.URL, r.AdminToken, "/admin/v1/environments/"+p.Sandbox.Name+"/rate-limit",
+			map[string]any{"requestsPerSecond": v, "burst": max(1, int(2*v))}, &out))
 	}
 	query, _ := json.Marshal(map[string]string{"query": noisyQuery})
 

@@ -22,8 +22,14 @@ import (
 
 // adminPost posts to the admin API and decodes a 2xx answer.
 func adminPost(base, token, path string, body, out any) error {
+	return adminCall("POST", base, token, path, body, out)
+}
+
+// adminCall sends an admin API request with a JSON body and decodes the
+// JSON answer into out.
+func adminCall(method, base, token, path string, body, out any) error {
 	j, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", base+path, bytes.NewReader(j))
+	req, _ := http.NewRequest(method, base+path, bytes.NewReader(j))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
