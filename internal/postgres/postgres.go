@@ -121,6 +121,9 @@ type Stores struct {
 
 	migrated sync.Map // tenant schema → struct{}: known to be at latest
 
+	layoutMu     sync.Mutex
+	tenantLayout *tenantLayout // see layout
+
 	// background counts the goroutines preparing copies of saved states,
 	// which backgroundCtx stops; Close waits for them.
 	background     sync.WaitGroup
