@@ -326,7 +326,7 @@ func (s *Stores) placeTenant(tx *tx, id string, replace bool) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.exec(`ALTER SCHEMA ` + quote(spare) + ` RENAME TO ` + quote(schema)); err != nil {
+	if err := rawExec(tx, `ALTER SCHEMA `+quote(spare)+` RENAME TO `+quote(schema)); err != nil {
 		if pgCode(err) == codeDuplicateSchema {
 			return ion.Errorf(ion.ECONFLICT, "tenant %q already exists.", id)
 		}

@@ -96,7 +96,7 @@ func TestRecycledSchemaIsAFreshSpare(t *testing.T) {
 			if _, err := conn.Exec(ctx, `ALTER SCHEMA `+quote(tenant)+` RENAME TO `+quote(retired)); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.recycle(ctx, retired, "", ""); err != nil {
+			if err := s.recycle(ctx, retired); err != nil {
 				t.Fatalf("recycle: %v", err)
 			}
 			var name string

@@ -168,32 +168,28 @@ func (s *Stores) SaveTenantState(ctx context.Context, id, name string) error {
 		return err
 	}
 	tenant, state := s.tenantSchema(id), s.stateSchema(id, name, false)
+	empty := false
 	err := s.withSpare(ctx, func() error {
 		return s.tenantDB.run(ctx, "save tenant state", true, func(tx *tx) error {
-			if err := s.lockStates(tx, id); err != nil {
-				return err
-			}
-			if _, err := tx.exec(`SELECT pg_advisory_xact_lock_shared(?), pg_advisory_xact_lock(?)`,
-				lockKey(tenant, "lifetime"), lockKey(tenant, "write")); err != nil {
+			if _, err := tx.exec(`SELECT pg_advisory_xact_lock(?), pg_advisory_xact_lock_shared(?), pg_advisory_xact_lock(?)`,
+				lockKey(tenant, "states"), lockKey(tenant, "lifetime"), lockKey(tenant, "write")); err != nil {
 				return err
 			}
 			if ok, err := schemaExists(tx, tenant); err != nil || !ok {
 				return errors.Join(err, errTenantNotFound(id))
 			}
-			for _, old := range []string{state, s.stateSchema(id, name, true)} {
-				if _, err := tx.exec(`DROP SCHEMA IF EXISTS ` + quote(old) + ` CASCADE`); err != nil {
-					return err
-				}
-			}
-			empty, err := s.tenantIsEmpty(tx, tenant)
-			if err != nil {
+			var err error
+			if empty, err = s.tenantIsEmpty(tx, tenant); err != nil {
 				return err
 			}
+			drop := `DROP SCHEMA IF EXISTS ` + quote(state) + ` CASCADE;
+DROP SCHEMA IF EXISTS ` + quote(s.stateSchema(id, name, true)) + ` CASCADE`
 			if empty {
-				if _, err := tx.exec(`CREATE SCHEMA ` + quote(state)); err != nil {
-					return err
-				}
-				_, err := tx.exec(`COMMENT ON SCHEMA ` + quote(state) + ` IS '` + emptyStateComment + `'`)
+				return rawExec(tx, drop+`;
+CREATE SCHEMA `+quote(state)+`;
+COMMENT ON SCHEMA `+quote(state)+` IS `+literal(emptyStateComment))
+			}
+			if err := rawExec(tx, drop); err != nil {
 				return err
 			}
 			return s.copySchema(tx, tenant, state)
@@ -202,7 +198,9 @@ func (s *Stores) SaveTenantState(ctx context.Context, id, name string) error {
 	if err != nil {
 		return fmt.Errorf("postgres: save state %s of tenant %s: %w", name, id, err)
 	}
-	s.prepareInBackground(id, name)
+	if !empty {
+		s.prepareInBackground(id, name)
+	}
 	return nil
 }
 
@@ -258,8 +256,7 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 				if retired, err = s.retireSchema(tx, tenant); err != nil {
 					return err
 				}
-				_, err = tx.exec(`ALTER SCHEMA ` + quote(src) + ` RENAME TO ` + quote(tenant))
-				return err
+				return rawExec(tx, `ALTER SCHEMA `+quote(src)+` RENAME TO `+quote(tenant))
 			})
 		})
 		if errors.Is(err, errTaken) && attempt < 3 {
@@ -271,9 +268,11 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 		// A state saved by an older version may be behind the migrations:
 		// the next Tenant call checks again.
 		s.migrated.Delete(tenant)
-		// The replaced schema becomes the next restore's ready copy (or,
-		// for an empty tenant's state, a spare).
-		s.recycleInBackground(retired, id, name)
+		// The next restore's ready copy is made in a spare while the
+		// replaced schema is emptied into another, side by side: a restore
+		// soon after waits only for the copy.
+		s.prepareInBackground(id, name)
+		s.recycleInBackground(retired)
 		return nil
 	}
 }
@@ -335,8 +334,7 @@ func (s *Stores) retireSchema(tx *tx, schema string) (string, error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	trash := s.opts.Schema + "trash_" + hex.EncodeToString(b[:])
-	_, err := tx.exec(`ALTER SCHEMA ` + quote(schema) + ` RENAME TO ` + quote(trash))
-	return trash, err
+	return trash, rawExec(tx, `ALTER SCHEMA `+quote(schema)+` RENAME TO `+quote(trash))
 }
 
 // dropInBackground drops a retired schema, unless Close has begun (the

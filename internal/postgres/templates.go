@@ -199,11 +199,10 @@ func (s *Stores) loadTemplate(ctx context.Context, id, name string, at time.Time
 	}
 	tenant, tpl := s.tenantSchema(id), s.templateSchema(name)
 	var retired string
-	// The replaced tenant schema (normally the empty one just made) becomes
-	// the state's ready copy only for a large template, whose copy would
-	// keep the first restore waiting for seconds; for a small one it goes
-	// back to the spares, and the first restore copies the template (a few
-	// milliseconds), so that a sandbox never reset costs one schema, not two.
+	// The state's ready copy is made now only for a large template, whose
+	// copy would keep the first restore waiting for seconds; for a small
+	// one the first restore copies the template (milliseconds), so that a
+	// sandbox never reset costs one schema, not two.
 	eager := false
 	err := s.withSpare(ctx, func() error {
 		return s.tenantDB.run(ctx, "load tenant template", true, func(tx *tx) error {
@@ -257,9 +256,8 @@ DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, true))+` CASCADE`); err !
 		return fmt.Errorf("postgres: load template %s into tenant %s: %w", name, id, err)
 	}
 	if eager {
-		s.recycleInBackground(retired, id, state)
-	} else {
-		s.recycleInBackground(retired, "", "")
+		s.prepareInBackground(id, state)
 	}
+	s.recycleInBackground(retired)
 	return nil
 }
