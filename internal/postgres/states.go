@@ -33,6 +33,11 @@ import (
 // (a migrated, empty tenant, like CreateTenant's) over the tenant's, so
 // that saving and restoring it cost catalog updates and the restored
 // tenant's ids start at 1 again.
+//
+// A state saved by LoadTenantTemplateAsState (a seeded sandbox's baseline)
+// is not copied either: its schema's comment (templateStateComment) names
+// the template and the time, and its ready copy is the template's rows
+// with their times moved to that time (fillReady).
 
 // emptyStateComment marks the schema of a state saved from an empty tenant.
 const emptyStateComment = "ionbox: empty tenant state"
@@ -327,7 +332,7 @@ func (s *Stores) prepareInBackground(id, name string) {
 }
 
 // retireSchema renames schema (a tenant's, being replaced) to a new
-// <prefix>trash_ name inside tx, for dropInBackground once tx commits:
+// <prefix>trash_ name inside tx, for recycleInBackground once tx commits:
 // dropping a large schema unlinks its files at commit, which would keep
 // the callers waiting for the tenant as long.
 func (s *Stores) retireSchema(tx *tx, schema string) (string, error) {

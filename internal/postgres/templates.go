@@ -171,8 +171,9 @@ ALTER SCHEMA `+quote(spare)+` RENAME TO `+quote(m.Name)); err != nil {
 	return nil
 }
 
-// LoadTenantTemplate copies template name into a spare schema, retimes it
-// and renames it over tenant id's schema, in one transaction.
+// LoadTenantTemplate copies template name, retimed, into tenant id's
+// schema if the tenant has had no writes, or into a spare schema renamed
+// over the tenant's, in one transaction.
 func (s *Stores) LoadTenantTemplate(ctx context.Context, id, name string, at time.Time) error {
 	return s.loadTemplate(ctx, id, name, at, "")
 }
@@ -204,54 +205,87 @@ func (s *Stores) loadTemplate(ctx context.Context, id, name string, at time.Time
 	// one the first restore copies the template (milliseconds), so that a
 	// sandbox never reset costs one schema, not two.
 	eager := false
-	err := s.withSpare(ctx, func() error {
-		return s.tenantDB.run(ctx, "load tenant template", true, func(tx *tx) error {
-			if err := lockTemplate(tx, tpl, true); err != nil {
-				return err
-			}
-			if ok, err := schemaExists(tx, tpl); err != nil || !ok {
-				return errors.Join(err, ion.Errorf(ion.ENOTFOUND, "there is no template %q.", name))
-			}
-			if err := s.lockStates(tx, id); err != nil {
-				return err
-			}
-			scratch, err := s.claimSpare(tx)
+	// begin takes the template's and the tenant's states locks and saves
+	// the state's mark.
+	begin := func(tx *tx) error {
+		if err := lockTemplate(tx, tpl, true); err != nil {
+			return err
+		}
+		if ok, err := schemaExists(tx, tpl); err != nil || !ok {
+			return errors.Join(err, ion.Errorf(ion.ENOTFOUND, "there is no template %q.", name))
+		}
+		if err := s.lockStates(tx, id); err != nil {
+			return err
+		}
+		if state == "" {
+			return nil
+		}
+		if v, err := schemaVersion(tx, tpl); err != nil {
+			return err
+		} else if v == s.latest {
+			bytes, err := s.schemaBytes(tx, tpl)
 			if err != nil {
 				return err
 			}
-			if err := s.copyRetimed(tx, tpl, scratch, at); err != nil {
-				return err
-			}
-			if state != "" {
-				if v, err := schemaVersion(tx, tpl); err != nil {
-					return err
-				} else if v == s.latest {
-					bytes, err := s.schemaBytes(tx, tpl)
-					if err != nil {
-						return err
-					}
-					eager = bytes > truncateAbove
-				}
-				if err := rawExec(tx, `DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, false))+` CASCADE;
+			eager = bytes > truncateAbove
+		}
+		if err := rawExec(tx, `DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, false))+` CASCADE;
 DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, true))+` CASCADE`); err != nil {
-					return err
-				}
-				if err := markTemplateState(tx, s.stateSchema(id, state, false), tpl, at); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.exec(`SELECT pg_advisory_xact_lock(?)`, lockKey(tenant, "lifetime")); err != nil {
-				return err
-			}
-			if ok, err := schemaExists(tx, tenant); err != nil || !ok {
-				return errors.Join(err, errTenantNotFound(id))
-			}
-			if retired, err = s.retireSchema(tx, tenant); err != nil {
-				return err
-			}
-			return rawExec(tx, `ALTER SCHEMA `+quote(scratch)+` RENAME TO `+quote(tenant))
-		})
+			return err
+		}
+		return markTemplateState(tx, s.stateSchema(id, state, false), tpl, at)
+	}
+	// A tenant with no writes since it was made (a sandbox being
+	// provisioned) is filled where it is, under its write lock: writes
+	// wait, reads see it empty until the commit and loaded after, and no
+	// spare is claimed and no schema replaced.
+	errNotEmpty := errors.New("the tenant is not empty")
+	err := s.tenantDB.run(ctx, "load tenant template", true, func(tx *tx) error {
+		if err := begin(tx); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`SELECT pg_advisory_xact_lock_shared(?), pg_advisory_xact_lock(?)`,
+			lockKey(tenant, "lifetime"), lockKey(tenant, "write")); err != nil {
+			return err
+		}
+		if ok, err := schemaExists(tx, tenant); err != nil || !ok {
+			return errors.Join(err, errTenantNotFound(id))
+		}
+		if empty, err := s.tenantIsEmpty(tx, tenant); err != nil {
+			return err
+		} else if !empty {
+			return errNotEmpty
+		}
+		return s.copyRetimed(tx, tpl, tenant, at)
 	})
+	if errors.Is(err, errNotEmpty) {
+		// Copied into a spare, which replaces the tenant's schema under
+		// its exclusive lifetime lock: calls wait only for the rename.
+		err = s.withSpare(ctx, func() error {
+			return s.tenantDB.run(ctx, "load tenant template", true, func(tx *tx) error {
+				if err := begin(tx); err != nil {
+					return err
+				}
+				scratch, err := s.claimSpare(tx)
+				if err != nil {
+					return err
+				}
+				if err := s.copyRetimed(tx, tpl, scratch, at); err != nil {
+					return err
+				}
+				if _, err := tx.exec(`SELECT pg_advisory_xact_lock(?)`, lockKey(tenant, "lifetime")); err != nil {
+					return err
+				}
+				if ok, err := schemaExists(tx, tenant); err != nil || !ok {
+					return errors.Join(err, errTenantNotFound(id))
+				}
+				if retired, err = s.retireSchema(tx, tenant); err != nil {
+					return err
+				}
+				return rawExec(tx, `ALTER SCHEMA `+quote(scratch)+` RENAME TO `+quote(tenant))
+			})
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("postgres: load template %s into tenant %s: %w", name, id, err)
 	}
