@@ -57,6 +57,8 @@
 // sandbox's provisioning) saves the baseline as the template and the time
 // instead of a copy; its ready copy is made from the template, and
 // replacing or deleting the template first turns such states into copies.
+// A replica of an older version would take such a state for an empty copy,
+// so replicas are upgraded together.
 //
 // Schema DDL is the expensive part (≈ 0.1 s of PostgreSQL CPU per tenant
 // schema; rows of a small tenant copy in milliseconds), so copies are
