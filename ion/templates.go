@@ -24,6 +24,12 @@ type TenantTemplates interface {
 	// running finish first and later ones see the loaded data. NOT_FOUND
 	// for an unknown tenant or template.
 	LoadTenantTemplate(ctx context.Context, tenantID, name string, at time.Time) error
+	// LoadTenantTemplateAsState is LoadTenantTemplate and then
+	// SaveTenantState(tenantID, state) of what it loaded: a seeded
+	// sandbox's baseline. A store may keep such a state as the template
+	// and `at` rather than as a copy; restoring it still gives the data as
+	// loaded, even after the template is replaced or deleted.
+	LoadTenantTemplateAsState(ctx context.Context, tenantID, name string, at time.Time, state string) error
 	// DeleteTenantTemplate removes template name; NOT_FOUND if there is
 	// none.
 	DeleteTenantTemplate(ctx context.Context, name string) error

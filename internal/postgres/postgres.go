@@ -121,6 +121,9 @@ type Stores struct {
 
 	migrated sync.Map // tenant schema → struct{}: known to be at latest
 
+	layoutMu     sync.Mutex
+	tenantLayout *tenantLayout // see layout
+
 	// background counts the goroutines preparing copies of saved states,
 	// which backgroundCtx stops; Close waits for them.
 	background     sync.WaitGroup
@@ -323,7 +326,7 @@ func (s *Stores) placeTenant(tx *tx, id string, replace bool) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.exec(`ALTER SCHEMA ` + quote(spare) + ` RENAME TO ` + quote(schema)); err != nil {
+	if err := rawExec(tx, `ALTER SCHEMA `+quote(spare)+` RENAME TO `+quote(schema)); err != nil {
 		if pgCode(err) == codeDuplicateSchema {
 			return ion.Errorf(ion.ECONFLICT, "tenant %q already exists.", id)
 		}

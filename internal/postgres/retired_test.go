@@ -10,10 +10,11 @@ import (
 	"github.com/ionbox/ionbox/ion"
 )
 
-// A restore renames the replaced tenant schema aside and drops it in the
-// background (dropping a large schema while callers wait would cost as much
-// as its files); nothing of it is left once the stores are closed, and one
-// that a stopped process left is dropped by the next Open.
+// A restore renames the replaced tenant schema aside and, in the
+// background, empties it into a spare or drops it (dropping a large schema
+// while callers wait would cost as much as its files); nothing of it is
+// left once the stores are closed, and one that a stopped process left is
+// dropped by the next Open.
 func TestRetiredSchemasAreDropped(t *testing.T) {
 	t.Parallel()
 	url := testURL(t)

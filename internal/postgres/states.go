@@ -7,10 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -30,6 +33,11 @@ import (
 // (a migrated, empty tenant, like CreateTenant's) over the tenant's, so
 // that saving and restoring it cost catalog updates and the restored
 // tenant's ids start at 1 again.
+//
+// A state saved by LoadTenantTemplateAsState (a seeded sandbox's baseline)
+// is not copied either: its schema's comment (templateStateComment) names
+// the template and the time, and its ready copy is the template's rows
+// with their times moved to that time (fillReady).
 
 // emptyStateComment marks the schema of a state saved from an empty tenant.
 const emptyStateComment = "ionbox: empty tenant state"
@@ -64,43 +72,70 @@ func (s *Stores) lockStates(tx *tx, id string) error {
 	return err
 }
 
-// stateKind reports whether state schema exists and whether it is the
-// mark of an empty tenant's state.
-func stateKind(tx *tx, schema string) (exists, empty bool, err error) {
-	var comment string
-	err = tx.queryRow(`SELECT coalesce(obj_description(oid, 'pg_namespace'), '') FROM pg_namespace WHERE nspname = ?`, schema).Scan(&comment)
-	if isNoRows(err) {
-		return false, false, nil
-	}
-	if err != nil {
-		return false, false, err
-	}
-	return true, comment == emptyStateComment, nil
+// templateStateComment starts the comment of the schema of a state kept
+// as a template and a time (LoadTenantTemplateAsState): the comment goes
+// on with the template's schema and the time in Unix microseconds.
+const templateStateComment = "ionbox: template state "
+
+// stateInfo describes a saved state's schema.
+type stateInfo struct {
+	exists   bool
+	empty    bool   // the state of an empty tenant: no copy
+	template string // for a state kept as a template loaded at `at`: the template's schema
+	at       time.Time
 }
 
-// tenantIsEmpty reports whether tenant schema has had no writes since it
-// was made: its tables have no rows and their sequences were never
-// advanced (a write rolled back or deleted afterwards advanced them).
-// Goose's table and sequence, which the migration wrote, do not count. The
-// caller holds the tenant's write lock. The schema's tables and sequences
-// are found through their dependencies on it (pg_depend's index), not by
-// scanning pg_class.
-func tenantIsEmpty(tx *tx, schema string) (bool, error) {
-	var check string
-	if err := tx.queryRow(`SELECT coalesce(string_agg(CASE c.relkind
-			WHEN 'S' THEN 'NOT (SELECT is_called FROM ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ')'
-			ELSE 'NOT EXISTS (SELECT 1 FROM ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ')' END, ' AND '), 'true')
-		FROM pg_namespace n
-		JOIN pg_depend d ON d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid AND d.classid = 'pg_class'::regclass
-		JOIN pg_class c ON c.oid = d.objid
-		WHERE n.nspname = ? AND c.relkind IN ('r', 'p', 'S') AND c.relname <> 'goose_db_version' AND NOT EXISTS (
-			SELECT 1 FROM pg_depend o JOIN pg_class t ON t.oid = o.refobjid
-			WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid AND o.refclassid = 'pg_class'::regclass
-				AND t.relname = 'goose_db_version')`, schema).Scan(&check); err != nil {
+// stateKind describes state schema: whether it exists, and whether it is
+// the mark of an empty tenant's state or of a template's.
+func stateKind(tx *tx, schema string) (stateInfo, error) {
+	var comment string
+	err := tx.queryRow(`SELECT coalesce(obj_description(oid, 'pg_namespace'), '') FROM pg_namespace WHERE nspname = ?`, schema).Scan(&comment)
+	if isNoRows(err) {
+		return stateInfo{}, nil
+	}
+	if err != nil {
+		return stateInfo{}, err
+	}
+	info := stateInfo{exists: true, empty: comment == emptyStateComment}
+	if rest, ok := strings.CutPrefix(comment, templateStateComment); ok {
+		tpl, micros, _ := strings.Cut(rest, " ")
+		us, err := strconv.ParseInt(micros, 10, 64)
+		if err != nil || tpl == "" {
+			return stateInfo{}, fmt.Errorf("state schema %s has a malformed comment %q", schema, comment)
+		}
+		info.template, info.at = tpl, sqlcol.FromMicros(us)
+	}
+	return info, nil
+}
+
+// markTemplateState makes state the mark of a state kept as template tpl
+// loaded at `at`.
+func markTemplateState(tx *tx, state, tpl string, at time.Time) error {
+	return rawExec(tx, `CREATE SCHEMA `+quote(state)+`;
+COMMENT ON SCHEMA `+quote(state)+` IS `+literal(templateStateComment+tpl+" "+strconv.FormatInt(sqlcol.ToMicros(at), 10)))
+}
+
+// tenantIsEmpty reports whether tenant schema (at the latest migration)
+// has had no writes since it was made: its tables have no rows and their
+// sequences were never advanced (a write rolled back or deleted afterwards
+// advanced them). Goose's table and sequence, which the migration wrote,
+// do not count. The caller holds the tenant's write lock. The tables and
+// sequences are the tenant layout's, not looked up in the catalog.
+func (s *Stores) tenantIsEmpty(tx *tx, schema string) (bool, error) {
+	l, err := s.layout(tx, schema)
+	if err != nil {
 		return false, err
 	}
+	var b strings.Builder
+	b.WriteString("SELECT true")
+	for _, t := range l.tables {
+		fmt.Fprintf(&b, " AND NOT EXISTS (SELECT 1 FROM %s.%s)", quote(schema), quote(t))
+	}
+	for _, q := range l.seqs {
+		fmt.Fprintf(&b, " AND NOT (SELECT is_called FROM %s.%s)", quote(schema), quote(q))
+	}
 	var empty bool
-	err := tx.queryRow(`SELECT ` + check).Scan(&empty)
+	err = tx.pgq.q.QueryRow(tx.ctx, b.String(), pgx.QueryExecModeSimpleProtocol).Scan(&empty)
 	return empty, err
 }
 
@@ -138,32 +173,28 @@ func (s *Stores) SaveTenantState(ctx context.Context, id, name string) error {
 		return err
 	}
 	tenant, state := s.tenantSchema(id), s.stateSchema(id, name, false)
+	empty := false
 	err := s.withSpare(ctx, func() error {
 		return s.tenantDB.run(ctx, "save tenant state", true, func(tx *tx) error {
-			if err := s.lockStates(tx, id); err != nil {
-				return err
-			}
-			if _, err := tx.exec(`SELECT pg_advisory_xact_lock_shared(?), pg_advisory_xact_lock(?)`,
-				lockKey(tenant, "lifetime"), lockKey(tenant, "write")); err != nil {
+			if _, err := tx.exec(`SELECT pg_advisory_xact_lock(?), pg_advisory_xact_lock_shared(?), pg_advisory_xact_lock(?)`,
+				lockKey(tenant, "states"), lockKey(tenant, "lifetime"), lockKey(tenant, "write")); err != nil {
 				return err
 			}
 			if ok, err := schemaExists(tx, tenant); err != nil || !ok {
 				return errors.Join(err, errTenantNotFound(id))
 			}
-			for _, old := range []string{state, s.stateSchema(id, name, true)} {
-				if _, err := tx.exec(`DROP SCHEMA IF EXISTS ` + quote(old) + ` CASCADE`); err != nil {
-					return err
-				}
-			}
-			empty, err := tenantIsEmpty(tx, tenant)
-			if err != nil {
+			var err error
+			if empty, err = s.tenantIsEmpty(tx, tenant); err != nil {
 				return err
 			}
+			drop := `DROP SCHEMA IF EXISTS ` + quote(state) + ` CASCADE;
+DROP SCHEMA IF EXISTS ` + quote(s.stateSchema(id, name, true)) + ` CASCADE`
 			if empty {
-				if _, err := tx.exec(`CREATE SCHEMA ` + quote(state)); err != nil {
-					return err
-				}
-				_, err := tx.exec(`COMMENT ON SCHEMA ` + quote(state) + ` IS '` + emptyStateComment + `'`)
+				return rawExec(tx, drop+`;
+CREATE SCHEMA `+quote(state)+`;
+COMMENT ON SCHEMA `+quote(state)+` IS `+literal(emptyStateComment))
+			}
+			if err := rawExec(tx, drop); err != nil {
 				return err
 			}
 			return s.copySchema(tx, tenant, state)
@@ -172,7 +203,9 @@ func (s *Stores) SaveTenantState(ctx context.Context, id, name string) error {
 	if err != nil {
 		return fmt.Errorf("postgres: save state %s of tenant %s: %w", name, id, err)
 	}
-	s.prepareInBackground(id, name)
+	if !empty {
+		s.prepareInBackground(id, name)
+	}
 	return nil
 }
 
@@ -201,15 +234,15 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 				if err := s.lockStates(tx, id); err != nil {
 					return err
 				}
-				exists, empty, err := stateKind(tx, state)
+				info, err := stateKind(tx, state)
 				if err != nil {
 					return err
 				}
-				if !exists {
+				if !info.exists {
 					return ion.Errorf(ion.ENOTFOUND, "tenant %q has no saved state %q.", id, name)
 				}
 				src := ready
-				if empty {
+				if info.empty {
 					if src, err = s.claimSpare(tx); err != nil {
 						return err
 					}
@@ -222,14 +255,13 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 				if ok, err := schemaExists(tx, tenant); err != nil || !ok {
 					return errors.Join(err, errTenantNotFound(id))
 				}
-				if err := carryWebhookTables(tx, tenant, src); err != nil {
+				if err := carryWebhookTables(tx, s.latest, tenant, src); err != nil {
 					return fmt.Errorf("keep webhook configuration: %w", err)
 				}
 				if retired, err = s.retireSchema(tx, tenant); err != nil {
 					return err
 				}
-				_, err = tx.exec(`ALTER SCHEMA ` + quote(src) + ` RENAME TO ` + quote(tenant))
-				return err
+				return rawExec(tx, `ALTER SCHEMA `+quote(src)+` RENAME TO `+quote(tenant))
 			})
 		})
 		if errors.Is(err, errTaken) && attempt < 3 {
@@ -241,8 +273,11 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 		// A state saved by an older version may be behind the migrations:
 		// the next Tenant call checks again.
 		s.migrated.Delete(tenant)
-		s.dropInBackground(retired)
+		// The next restore's ready copy is made in a spare while the
+		// replaced schema is emptied into another, side by side: a restore
+		// soon after waits only for the copy.
 		s.prepareInBackground(id, name)
+		s.recycleInBackground(retired)
 		return nil
 	}
 }
@@ -257,17 +292,24 @@ func (s *Stores) prepareReady(ctx context.Context, id, name string) error {
 			if err := s.lockStates(tx, id); err != nil {
 				return err
 			}
-			exists, empty, err := stateKind(tx, state)
-			if err != nil || !exists {
+			info, err := stateKind(tx, state)
+			if err != nil || !info.exists {
 				return errors.Join(err, ion.Errorf(ion.ENOTFOUND, "tenant %q has no saved state %q.", id, name))
 			}
-			if empty {
+			if info.empty {
 				return nil
 			}
 			if ok, err := schemaExists(tx, ready); err != nil || ok {
 				return err
 			}
-			return s.copySchema(tx, state, ready)
+			spare, err := s.claimSpare(tx)
+			if err != nil {
+				return err
+			}
+			if err := rawExec(tx, `ALTER SCHEMA `+quote(spare)+` RENAME TO `+quote(ready)); err != nil {
+				return err
+			}
+			return s.fillReady(tx, id, name, info, ready)
 		})
 	})
 }
@@ -290,15 +332,14 @@ func (s *Stores) prepareInBackground(id, name string) {
 }
 
 // retireSchema renames schema (a tenant's, being replaced) to a new
-// <prefix>trash_ name inside tx, for dropInBackground once tx commits:
+// <prefix>trash_ name inside tx, for recycleInBackground once tx commits:
 // dropping a large schema unlinks its files at commit, which would keep
 // the callers waiting for the tenant as long.
 func (s *Stores) retireSchema(tx *tx, schema string) (string, error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	trash := s.opts.Schema + "trash_" + hex.EncodeToString(b[:])
-	_, err := tx.exec(`ALTER SCHEMA ` + quote(schema) + ` RENAME TO ` + quote(trash))
-	return trash, err
+	return trash, rawExec(tx, `ALTER SCHEMA `+quote(schema)+` RENAME TO `+quote(trash))
 }
 
 // dropInBackground drops a retired schema, unless Close has begun (the
@@ -409,56 +450,10 @@ func (s *Stores) copySchema(tx *tx, src, dst string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.exec(`ALTER SCHEMA ` + quote(spare) + ` RENAME TO ` + quote(dst)); err != nil {
+	if err := rawExec(tx, `ALTER SCHEMA `+quote(spare)+` RENAME TO `+quote(dst)); err != nil {
 		return err
 	}
-	tables, err := tablesInOrder(tx, src)
-	if err != nil {
-		return err
-	}
-	for _, t := range tables {
-		if t == "goose_db_version" {
-			continue // the spare's own says the same
-		}
-		var cols string
-		// Generated columns compute themselves.
-		if err := tx.queryRow(`SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
-			FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-			WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''`, src, t).Scan(&cols); err != nil {
-			return fmt.Errorf("columns of table %s: %w", t, err)
-		}
-		if _, err := tx.exec(`INSERT INTO ` + quote(dst) + `.` + quote(t) + ` (` + cols + `) SELECT ` + cols + ` FROM ` + quote(src) + `.` + quote(t)); err != nil {
-			return fmt.Errorf("copy table %s: %w", t, err)
-		}
-	}
-	rows, err := tx.query(`SELECT sequencename::text, last_value FROM pg_sequences WHERE schemaname = ? AND last_value IS NOT NULL`, src)
-	if err != nil {
-		return err
-	}
-	type seq struct {
-		name string
-		last int64
-	}
-	var seqs []seq
-	for rows.Next() {
-		var q seq
-		if err := rows.Scan(&q.name, &q.last); err != nil {
-			rows.Close()
-			return err
-		}
-		seqs = append(seqs, q)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, q := range seqs {
-		if _, err := tx.exec(`SELECT setval(?::text::regclass, ?, true)`, quote(dst)+"."+quote(q.name), q.last); err != nil {
-			return err
-		}
-	}
-	s.spares.kick()
-	return nil
+	return s.copyRows(tx, src, dst)
 }
 
 // tablesInOrder lists the tables of schema so that every table comes after

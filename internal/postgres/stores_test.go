@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -478,5 +479,67 @@ func TestSparePoolBurst(t *testing.T) {
 	}
 	if s := f.readySpares(t); len(s) != 3 {
 		t.Fatalf("after refilling the pool holds %d spares %v, want 3", len(s), s)
+	}
+}
+
+// Two replicas reset the same seeded tenant (its baseline kept as a
+// template and a time) at once, many times, while one of them replaces the
+// template: every restore succeeds and the tenant ends as it was loaded.
+func TestTemplateStateRestoresAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	f := setup(t, postgres.Options{})
+	replica := f.open(t, postgres.Options{})
+	if err := f.stores.CreateTenant(f.ctx, "src"); err != nil {
+		t.Fatal(err)
+	}
+	src := must(f.stores.Tenant(f.ctx, "src"))(t)
+	for i := range 5 {
+		must(src.CreatePart(f.ctx, ion.Part{PartNumber: fmt.Sprint("P-", i)}))(t)
+	}
+	if err := f.stores.SaveTenantTemplate(f.ctx, "src", "tpl"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.stores.CreateTenant(f.ctx, "sb"); err != nil {
+		t.Fatal(err)
+	}
+	if err := replica.LoadTenantTemplateAsState(f.ctx, "sb", "tpl", time.Now(), "baseline"); err != nil {
+		t.Fatal(err)
+	}
+	ts := must(f.stores.Tenant(f.ctx, "sb"))(t)
+	loaded := must(ts.Parts(f.ctx, ion.ListOptions{Limit: 10}))(t)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for r, stores := range []*postgres.Stores{f.stores, replica} {
+		wg.Go(func() {
+			for i := range 6 {
+				if _, err := ts.CreatePart(f.ctx, ion.Part{PartNumber: fmt.Sprintf("W-%d-%d", r, i)}); err != nil {
+					errs <- err
+				}
+				if err := stores.RestoreTenantState(f.ctx, "sb", "baseline"); err != nil {
+					errs <- fmt.Errorf("replica %d restore %d: %w", r, i, err)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		if _, err := src.CreatePart(f.ctx, ion.Part{PartNumber: "LATER"}); err != nil {
+			errs <- err
+		}
+		if err := f.stores.SaveTenantTemplate(f.ctx, "src", "tpl"); err != nil {
+			errs <- fmt.Errorf("replace the template: %w", err)
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if err := replica.RestoreTenantState(f.ctx, "sb", "baseline"); err != nil {
+		t.Fatal(err)
+	}
+	got := must(ts.Parts(f.ctx, ion.ListOptions{Limit: 10}))(t)
+	if !reflect.DeepEqual(got, loaded) {
+		t.Fatalf("after the resets the tenant has %+v, want %+v as loaded", got, loaded)
 	}
 }

@@ -8,16 +8,26 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ionbox/ionbox/internal/sqlcol"
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ionbox/ionbox/ion"
 )
 
 // Templates (ion.TenantTemplates) are schemas <prefix>tpl_<name hash>,
 // copies of a tenant made as saved states are (copySchema), shared by
-// every replica. Loading one copies it into a spare schema and retimes the
-// copy, in a transaction that then renames it over the tenant's schema
-// under the tenant's exclusive lifetime lock, so that calls on the tenant
-// wait only for the catalog update, as in RestoreTenantState.
+// every replica. Loading one copies its rows into a spare schema and
+// retimes them, in a transaction that then renames the copy over the
+// tenant's schema under the tenant's exclusive lifetime lock, so that calls
+// on the tenant wait only for the catalog update, as in
+// RestoreTenantState. The replaced tenant schema is recycled (see
+// recycleInBackground), not dropped.
+//
+// LoadTenantTemplateAsState keeps the state it saves as the template's
+// name and the time (templateStateComment) instead of a copy: a seeded
+// sandbox's baseline costs a catalog row, and its ready copy is made from
+// the template. Replacing or deleting a template first turns the states
+// that name it into copies (materializeTemplateStates), under the
+// template's exclusive lock; loading and copying take it shared.
 
 var _ ion.TenantTemplates = (*Stores)(nil)
 
@@ -26,10 +36,14 @@ func (s *Stores) templateSchema(name string) string {
 	return s.opts.Schema + "tpl_" + hex.EncodeToString(sum[:8])
 }
 
-// lockTemplate serializes saving, loading and deleting template schema
-// across replicas for the transaction.
-func lockTemplate(tx *tx, schema string) error {
-	_, err := tx.exec(`SELECT pg_advisory_xact_lock(?)`, lockKey(schema, "template"))
+// lockTemplate takes template schema's lock for the transaction: shared
+// to read it (load it, copy it), exclusive to replace or delete it.
+func lockTemplate(tx *tx, schema string, shared bool) error {
+	fn := "pg_advisory_xact_lock"
+	if shared {
+		fn = "pg_advisory_xact_lock_shared"
+	}
+	_, err := tx.exec(`SELECT `+fn+`(?)`, lockKey(schema, "template"))
 	return err
 }
 
@@ -45,7 +59,7 @@ func (s *Stores) SaveTenantTemplate(ctx context.Context, id, name string) error 
 	tenant, tpl := s.tenantSchema(id), s.templateSchema(name)
 	err := s.withSpare(ctx, func() error {
 		return s.tenantDB.run(ctx, "save tenant template", true, func(tx *tx) error {
-			if err := lockTemplate(tx, tpl); err != nil {
+			if err := lockTemplate(tx, tpl, false); err != nil {
 				return err
 			}
 			if _, err := tx.exec(`SELECT pg_advisory_xact_lock_shared(?), pg_advisory_xact_lock(?)`,
@@ -54,6 +68,9 @@ func (s *Stores) SaveTenantTemplate(ctx context.Context, id, name string) error 
 			}
 			if ok, err := schemaExists(tx, tenant); err != nil || !ok {
 				return errors.Join(err, errTenantNotFound(id))
+			}
+			if err := s.materializeTemplateStates(tx, tpl); err != nil {
+				return err
 			}
 			if _, err := tx.exec(`DROP SCHEMA IF EXISTS ` + quote(tpl) + ` CASCADE`); err != nil {
 				return err
@@ -91,15 +108,20 @@ func (s *Stores) DeleteTenantTemplate(ctx context.Context, name string) error {
 		return err
 	}
 	tpl := s.templateSchema(name)
-	err := s.tenantDB.run(ctx, "delete tenant template", true, func(tx *tx) error {
-		if err := lockTemplate(tx, tpl); err != nil {
+	err := s.withSpare(ctx, func() error {
+		return s.tenantDB.run(ctx, "delete tenant template", true, func(tx *tx) error {
+			if err := lockTemplate(tx, tpl, false); err != nil {
+				return err
+			}
+			if ok, err := schemaExists(tx, tpl); err != nil || !ok {
+				return errors.Join(err, ion.Errorf(ion.ENOTFOUND, "there is no template %q.", name))
+			}
+			if err := s.materializeTemplateStates(tx, tpl); err != nil {
+				return err
+			}
+			_, err := tx.exec(`DROP SCHEMA ` + quote(tpl) + ` CASCADE`)
 			return err
-		}
-		if ok, err := schemaExists(tx, tpl); err != nil || !ok {
-			return errors.Join(err, ion.Errorf(ion.ENOTFOUND, "there is no template %q.", name))
-		}
-		_, err := tx.exec(`DROP SCHEMA ` + quote(tpl) + ` CASCADE`)
-		return err
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: delete template %s: %w", name, err)
@@ -107,9 +129,67 @@ func (s *Stores) DeleteTenantTemplate(ctx context.Context, name string) error {
 	return nil
 }
 
-// LoadTenantTemplate copies template name into a spare schema, retimes it
-// and renames it over tenant id's schema, in one transaction.
+// materializeTemplateStates turns every saved state kept as template tpl
+// and a time into a copy (the template's rows retimed), before the
+// template is replaced or deleted, so that restoring such a state still
+// gives the data as loaded. The caller holds the template's exclusive
+// lock, which every use of such a state takes shared, and not the states'
+// locks (taking them after the template's could deadlock with a restore);
+// a restore that read the mark before this commits checks it again once
+// it has the template's lock.
+func (s *Stores) materializeTemplateStates(tx *tx, tpl string) error {
+	rows, err := tx.query(`SELECT nspname::text, obj_description(oid, 'pg_namespace') FROM pg_namespace
+		WHERE starts_with(nspname::text, ?) AND starts_with(obj_description(oid, 'pg_namespace'), ?)`,
+		s.opts.Schema+"s_", templateStateComment+tpl+" ")
+	if err != nil {
+		return err
+	}
+	marks, err := pgx.CollectRows(rows.Rows, pgx.RowToStructByPos[struct{ Name, Comment string }])
+	if err != nil {
+		return err
+	}
+	for _, m := range marks {
+		info, err := stateKind(tx, m.Name)
+		if err != nil {
+			return err
+		}
+		if info.template != tpl {
+			continue
+		}
+		spare, err := s.claimSpare(tx)
+		if err != nil {
+			return err
+		}
+		if err := s.copyRetimed(tx, tpl, spare, info.at); err != nil {
+			return err
+		}
+		if err := rawExec(tx, `DROP SCHEMA `+quote(m.Name)+`;
+ALTER SCHEMA `+quote(spare)+` RENAME TO `+quote(m.Name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LoadTenantTemplate copies template name, retimed, into tenant id's
+// schema if the tenant has had no writes, or into a spare schema renamed
+// over the tenant's, in one transaction.
 func (s *Stores) LoadTenantTemplate(ctx context.Context, id, name string, at time.Time) error {
+	return s.loadTemplate(ctx, id, name, at, "")
+}
+
+// LoadTenantTemplateAsState loads template name as LoadTenantTemplate does
+// and, in the same transaction, saves state as the template and `at`
+// (templateStateComment), not as a copy. The replaced tenant schema
+// becomes the state's ready copy.
+func (s *Stores) LoadTenantTemplateAsState(ctx context.Context, id, name string, at time.Time, state string) error {
+	if err := ion.ValidateStateName(state); err != nil {
+		return err
+	}
+	return s.loadTemplate(ctx, id, name, at, state)
+}
+
+func (s *Stores) loadTemplate(ctx context.Context, id, name string, at time.Time, state string) error {
 	if err := checkStateArgs(id, name); err != nil {
 		return err
 	}
@@ -119,54 +199,99 @@ func (s *Stores) LoadTenantTemplate(ctx context.Context, id, name string, at tim
 		return err
 	}
 	tenant, tpl := s.tenantSchema(id), s.templateSchema(name)
-	scratch := s.spareSchemaName()
 	var retired string
-	err := s.withSpare(ctx, func() error {
-		return s.tenantDB.run(ctx, "load tenant template", true, func(tx *tx) error {
-			if err := lockTemplate(tx, tpl); err != nil {
-				return err
-			}
-			if ok, err := schemaExists(tx, tpl); err != nil || !ok {
-				return errors.Join(err, ion.Errorf(ion.ENOTFOUND, "there is no template %q.", name))
-			}
-			if err := s.lockStates(tx, id); err != nil {
-				return err
-			}
-			if err := s.copySchema(tx, tpl, scratch); err != nil {
-				return err
-			}
-			for _, t := range sqlcol.RetimedTables {
-				table := quote(scratch) + "." + quote(t.Name)
-				var maxID *int64
-				if err := tx.queryRow(`SELECT max(id) FROM ` + table).Scan(&maxID); err != nil {
-					return fmt.Errorf("retime table %s: %w", t.Name, err)
-				}
-				if maxID == nil {
-					continue
-				}
-				if q := sqlcol.RetimeStatement(t, table, *maxID, at); q != "" {
-					if _, err := tx.exec(q); err != nil {
-						return fmt.Errorf("retime table %s: %w", t.Name, err)
-					}
-				}
-			}
-			if _, err := tx.exec(`SELECT pg_advisory_xact_lock(?)`, lockKey(tenant, "lifetime")); err != nil {
-				return err
-			}
-			if ok, err := schemaExists(tx, tenant); err != nil || !ok {
-				return errors.Join(err, errTenantNotFound(id))
-			}
-			var err error
-			if retired, err = s.retireSchema(tx, tenant); err != nil {
-				return err
-			}
-			_, err = tx.exec(`ALTER SCHEMA ` + quote(scratch) + ` RENAME TO ` + quote(tenant))
+	// The state's ready copy is made now only for a large template, whose
+	// copy would keep the first restore waiting for seconds; for a small
+	// one the first restore copies the template (milliseconds), so that a
+	// sandbox never reset costs one schema, not two.
+	eager := false
+	// begin takes the template's and the tenant's states locks and saves
+	// the state's mark.
+	begin := func(tx *tx) error {
+		if err := lockTemplate(tx, tpl, true); err != nil {
 			return err
-		})
+		}
+		if ok, err := schemaExists(tx, tpl); err != nil || !ok {
+			return errors.Join(err, ion.Errorf(ion.ENOTFOUND, "there is no template %q.", name))
+		}
+		if err := s.lockStates(tx, id); err != nil {
+			return err
+		}
+		if state == "" {
+			return nil
+		}
+		if v, err := schemaVersion(tx, tpl); err != nil {
+			return err
+		} else if v == s.latest {
+			bytes, err := s.schemaBytes(tx, tpl)
+			if err != nil {
+				return err
+			}
+			eager = bytes > truncateAbove
+		}
+		if err := rawExec(tx, `DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, false))+` CASCADE;
+DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, true))+` CASCADE`); err != nil {
+			return err
+		}
+		return markTemplateState(tx, s.stateSchema(id, state, false), tpl, at)
+	}
+	// A tenant with no writes since it was made (a sandbox being
+	// provisioned) is filled where it is, under its write lock: writes
+	// wait, reads see it empty until the commit and loaded after, and no
+	// spare is claimed and no schema replaced.
+	errNotEmpty := errors.New("the tenant is not empty")
+	err := s.tenantDB.run(ctx, "load tenant template", true, func(tx *tx) error {
+		if err := begin(tx); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`SELECT pg_advisory_xact_lock_shared(?), pg_advisory_xact_lock(?)`,
+			lockKey(tenant, "lifetime"), lockKey(tenant, "write")); err != nil {
+			return err
+		}
+		if ok, err := schemaExists(tx, tenant); err != nil || !ok {
+			return errors.Join(err, errTenantNotFound(id))
+		}
+		if empty, err := s.tenantIsEmpty(tx, tenant); err != nil {
+			return err
+		} else if !empty {
+			return errNotEmpty
+		}
+		return s.copyRetimed(tx, tpl, tenant, at)
 	})
+	if errors.Is(err, errNotEmpty) {
+		// Copied into a spare, which replaces the tenant's schema under
+		// its exclusive lifetime lock: calls wait only for the rename.
+		err = s.withSpare(ctx, func() error {
+			return s.tenantDB.run(ctx, "load tenant template", true, func(tx *tx) error {
+				if err := begin(tx); err != nil {
+					return err
+				}
+				scratch, err := s.claimSpare(tx)
+				if err != nil {
+					return err
+				}
+				if err := s.copyRetimed(tx, tpl, scratch, at); err != nil {
+					return err
+				}
+				if _, err := tx.exec(`SELECT pg_advisory_xact_lock(?)`, lockKey(tenant, "lifetime")); err != nil {
+					return err
+				}
+				if ok, err := schemaExists(tx, tenant); err != nil || !ok {
+					return errors.Join(err, errTenantNotFound(id))
+				}
+				if retired, err = s.retireSchema(tx, tenant); err != nil {
+					return err
+				}
+				return rawExec(tx, `ALTER SCHEMA `+quote(scratch)+` RENAME TO `+quote(tenant))
+			})
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("postgres: load template %s into tenant %s: %w", name, id, err)
 	}
-	s.dropInBackground(retired)
+	if eager {
+		s.prepareInBackground(id, state)
+	}
+	s.recycleInBackground(retired)
 	return nil
 }

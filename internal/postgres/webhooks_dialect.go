@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"strings"
 )
 
 // claimLock makes replicas skip rows another replica is claiming, so that
@@ -12,7 +13,29 @@ const claimLock = " FOR UPDATE OF d SKIP LOCKED"
 // carryWebhookTables copies the webhook tables and their identity
 // sequences from schema current into schema restored, which is about to
 // replace it. The caller holds the tenant's lifetime lock exclusively.
-func carryWebhookTables(tx *tx, current, restored string) error {
+func carryWebhookTables(tx *tx, latest int64, current, restored string) error {
+	// Both at the latest migration (the usual case): one multi-statement
+	// query, without the catalog lookups below, which scan pg_class.
+	vc, err := schemaVersion(tx, current)
+	if err != nil {
+		return err
+	}
+	vr, err := schemaVersion(tx, restored)
+	if err != nil {
+		return err
+	}
+	if vc == latest && vr == latest {
+		var b strings.Builder
+		for i := len(webhookTables) - 1; i >= 0; i-- {
+			fmt.Fprintf(&b, "DELETE FROM %s.%s;\n", quote(restored), webhookTables[i])
+		}
+		for _, t := range webhookTables {
+			fmt.Fprintf(&b, "INSERT INTO %s.%s OVERRIDING SYSTEM VALUE SELECT * FROM %s.%s;\n", quote(restored), t, quote(current), t)
+			fmt.Fprintf(&b, "SELECT setval(%s::regclass, last_value, true) FROM %s.%s WHERE is_called;\n",
+				literal(quote(restored)+"."+quote(t+"_id_seq")), quote(current), quote(t+"_id_seq"))
+		}
+		return rawExec(tx, b.String())
+	}
 	for _, schema := range []string{current, restored} {
 		var has bool
 		if err := tx.queryRow(`SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = ? AND tablename = 'webhook_receivers')`, schema).Scan(&has); err != nil {

@@ -113,9 +113,12 @@ func (p *provisioning) run(ctx context.Context, src ion.Organization, note strin
 			return Result{}, fmt.Errorf("seeding its data: %w", err)
 		}
 	}
-	// The baseline that Reset returns to: the data as provisioned.
-	if err := p.cfg.Stores.SaveTenantState(ctx, p.tenantID, baselineState); err != nil {
-		return Result{}, fmt.Errorf("saving its baseline: %w", err)
+	// The baseline that Reset returns to: the data as provisioned (a
+	// seeded sandbox's was saved as it was loaded).
+	if p.req.Shape != ion.ShapeSeeded {
+		if err := p.cfg.Stores.SaveTenantState(ctx, p.tenantID, baselineState); err != nil {
+			return Result{}, fmt.Errorf("saving its baseline: %w", err)
+		}
 	}
 	if err := control.SetSandboxState(ctx, name, ion.SandboxActive); err != nil {
 		return Result{}, fmt.Errorf("activating it: %w", err)

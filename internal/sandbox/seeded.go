@@ -142,7 +142,8 @@ func (s *Service) buildTemplate(ctx context.Context, size, name string, report s
 }
 
 // loadSeedData makes the new sandbox's tenant the seed data of size, as
-// of now, reporting progress under the sandbox's name.
+// of now, and saves it as the sandbox's baseline, reporting progress under
+// the sandbox's name.
 func (p *provisioning) loadSeedData(ctx context.Context, size string) error {
 	name := p.req.Name
 	p.setProgress(name, ion.SnapshotProgress{Phase: "building seed data"})
@@ -153,9 +154,10 @@ func (p *provisioning) loadSeedData(ctx context.Context, size string) error {
 		return err
 	}
 	p.setProgress(name, ion.SnapshotProgress{Phase: "loading seed data"})
-	if err := p.cfg.Stores.LoadTenantTemplate(ctx, p.tenantID, tpl, p.cfg.Now()); err != nil {
+	// The loaded data is the sandbox's baseline, saved in the same step:
+	// a store may keep it as the template and the time, not as a copy.
+	if err := p.cfg.Stores.LoadTenantTemplateAsState(ctx, p.tenantID, tpl, p.cfg.Now(), baselineState); err != nil {
 		return fmt.Errorf("loading seed data %s: %w", tpl, err)
 	}
-	p.setProgress(name, ion.SnapshotProgress{Phase: "saving its baseline"})
 	return nil
 }

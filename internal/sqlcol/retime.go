@@ -2,6 +2,7 @@ package sqlcol
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -62,8 +63,28 @@ const (
 // `at`. qualified is the table's name as the statement must spell it
 // (e.g. schema-qualified and quoted).
 func RetimeStatement(t RetimedTable, qualified string, maxID int64, at time.Time) string {
-	if maxID <= 0 {
+	sets := RetimeAssignments(t, maxID, at)
+	if len(sets) == 0 {
 		return ""
+	}
+	parts := make([]string, len(sets))
+	for i, a := range sets {
+		parts[i] = a.Column + " = " + a.Expr
+	}
+	return "UPDATE " + qualified + " SET " + strings.Join(parts, ", ")
+}
+
+// Assignment is one column a retime sets and the expression it sets it
+// to, in terms of the row's values before the retime.
+type Assignment struct{ Column, Expr string }
+
+// RetimeAssignments are RetimeStatement's assignments, for a store that
+// retimes rows as it copies them (an INSERT … SELECT whose select list has
+// the expressions in place of the columns): the expressions read only the
+// row's own columns as they were. None when maxID is 0.
+func RetimeAssignments(t RetimedTable, maxID int64, at time.Time) []Assignment {
+	if maxID <= 0 {
+		return nil
 	}
 	end := ToMicros(at) - microsPerHour
 	span := 90*microsPerDay - microsPerHour
@@ -78,14 +99,18 @@ func RetimeStatement(t RetimedTable, qualified string, maxID int64, at time.Time
 	capped := func(expr string) string {
 		return fmt.Sprintf("(CASE WHEN %s > %d THEN %d ELSE %s END)", expr, atMicros, atMicros, expr)
 	}
-	set := fmt.Sprintf("created_at = %s, updated_at = CASE WHEN updated_at = created_at THEN %s ELSE %s END",
-		created, created, capped(fmt.Sprintf("(%s + (id %% 72 + 1) * %d)", created, microsPerHour)))
+	sets := []Assignment{
+		{"created_at", created},
+		{"updated_at", fmt.Sprintf("CASE WHEN updated_at = created_at THEN %s ELSE %s END",
+			created, capped(fmt.Sprintf("(%s + (id %% 72 + 1) * %d)", created, microsPerHour)))},
+	}
 	switch t.Name {
 	case "runs":
-		set += fmt.Sprintf(", started_at = CASE WHEN started_at IS NULL THEN NULL ELSE %s END", capped(fmt.Sprintf("(%s + %d)", created, microsPerHour)))
-		set += fmt.Sprintf(", completed_at = CASE WHEN completed_at IS NULL THEN NULL ELSE %s END", capped(fmt.Sprintf("(%s + %d)", created, 4*microsPerHour)))
+		sets = append(sets,
+			Assignment{"started_at", fmt.Sprintf("CASE WHEN started_at IS NULL THEN NULL ELSE %s END", capped(fmt.Sprintf("(%s + %d)", created, microsPerHour)))},
+			Assignment{"completed_at", fmt.Sprintf("CASE WHEN completed_at IS NULL THEN NULL ELSE %s END", capped(fmt.Sprintf("(%s + %d)", created, 4*microsPerHour)))})
 	case "purchase_order_lines":
-		set += fmt.Sprintf(", need_date = CASE WHEN need_date IS NULL THEN NULL ELSE %d + (id %% 60 + 7) * %d END", atMicros, microsPerDay)
+		sets = append(sets, Assignment{"need_date", fmt.Sprintf("CASE WHEN need_date IS NULL THEN NULL ELSE %d + (id %% 60 + 7) * %d END", atMicros, microsPerDay)})
 	}
-	return "UPDATE " + qualified + " SET " + set
+	return sets
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ionbox/ionbox/ion"
 )
@@ -202,19 +203,42 @@ func testStates(t *testing.T, h *harness) {
 		t.Parallel()
 		callsDuringARestore(t, h, 0)
 	})
+
+	t.Run("CallsDuringARestoreOfALoadedTemplateSeeOldOrNew", func(t *testing.T) {
+		t.Parallel()
+		callsDuringARestore(t, h, -5)
+	})
 }
 
 // callsDuringARestore restores a baseline of baseParts parts repeatedly
 // while writers and readers run on the tenant: every call succeeds and
-// sees the data before or after a restore, never a mix.
+// sees the data before or after a restore, never a mix. A negative
+// baseParts makes the baseline -baseParts parts loaded from a template
+// with LoadTenantTemplateAsState (a seeded sandbox's).
 func callsDuringARestore(t *testing.T, h *harness, baseParts int) {
 	b := h.setup(t)
 	id := b.org.TenantID()
 	var base []ion.Part
-	for i := range baseParts {
-		base = append(base, must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: fmt.Sprint("base-", i)}))(t))
+	if baseParts < 0 {
+		for i := range -baseParts {
+			must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: fmt.Sprint("base-", i)}))(t)
+		}
+		tpl := h.name("restore-tpl")
+		ok(t, b.stores.SaveTenantTemplate(b.ctx, id, tpl))
+		id = h.name("loaded")
+		ok(t, b.stores.CreateTenant(b.ctx, id))
+		ok(t, b.stores.LoadTenantTemplateAsState(b.ctx, id, tpl, time.Now(), "baseline"))
+		b.ts = must(b.stores.Tenant(b.ctx, id))(t)
+		base = must(b.ts.Parts(b.ctx, ion.ListOptions{Limit: 100}))(t).Items
+		if len(base) != -baseParts {
+			t.Fatalf("loaded %d parts, want %d", len(base), -baseParts)
+		}
+	} else {
+		for i := range baseParts {
+			base = append(base, must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: fmt.Sprint("base-", i)}))(t))
+		}
+		ok(t, b.stores.SaveTenantState(b.ctx, id, "baseline"))
 	}
-	ok(t, b.stores.SaveTenantState(b.ctx, id, "baseline"))
 
 	ctx, stop := context.WithCancel(b.ctx)
 	var wg sync.WaitGroup

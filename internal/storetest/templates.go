@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -112,6 +113,76 @@ func testTemplates(t *testing.T, h *harness) {
 		if p.ID <= built.Parts[len(built.Parts)-1].ID {
 			t.Fatalf("a part made after loading got id %d, which the template uses", p.ID)
 		}
+	})
+
+	t.Run("LoadedAsStateRestoresWhatWasLoaded", func(t *testing.T) {
+		t.Parallel()
+		b := h.setup(t)
+		src := b.org.TenantID()
+		for i := range 3 {
+			must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: fmt.Sprint("TPL-", i)}))(t)
+		}
+		must(b.ts.CreateLocation(b.ctx, ion.Location{Name: "bin", Available: true}))(t)
+		tpl := h.name("as-state")
+		ok(t, b.stores.SaveTenantTemplate(b.ctx, src, tpl))
+
+		id := h.name("loaded")
+		ok(t, b.stores.CreateTenant(b.ctx, id))
+		wantErr(t, b.stores.LoadTenantTemplateAsState(b.ctx, id, tpl, time.Now(), "Bad/Name"), ion.EVALIDATION, "name")
+		at := time.Date(2031, 2, 3, 4, 5, 6, 789000, time.UTC)
+		ok(t, b.stores.LoadTenantTemplateAsState(b.ctx, id, tpl, at, "baseline"))
+		ts := must(b.stores.Tenant(b.ctx, id))(t)
+		loaded := must(ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t)
+		locs := must(ts.Locations(b.ctx, ion.ListOptions{Limit: 10}))(t)
+		if loaded.TotalCount != 3 || locs.TotalCount != 1 {
+			t.Fatalf("loaded %d parts and %d locations, want 3 and 1", loaded.TotalCount, locs.TotalCount)
+		}
+		for _, p := range loaded.Items {
+			if p.CreatedAt.After(at.AddDate(0, 0, -90)) || p.CreatedAt.Before(at.AddDate(0, 0, -180)) {
+				t.Fatalf("part %d created %s; want 90 to 180 days before %s", p.ID, p.CreatedAt, at)
+			}
+		}
+		change := func(round int) {
+			t.Helper()
+			p := loaded.Items[0]
+			must(ts.UpdatePart(b.ctx, ion.PartPatch{ID: p.ID, Etag: p.Etag, Description: ptr(fmt.Sprint("changed ", round))}))(t)
+			must(ts.CreatePart(b.ctx, ion.Part{PartNumber: fmt.Sprint("EXTRA-", round)}))(t)
+			ok(t, ts.DeleteLocation(b.ctx, locs.Items[0].ID, locs.Items[0].Etag))
+		}
+		check := func(what string) {
+			t.Helper()
+			same(t, what+": parts", must(ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t), loaded)
+			same(t, what+": locations", must(ts.Locations(b.ctx, ion.ListOptions{Limit: 10}))(t), locs)
+		}
+		// Several rounds, so that ready copies made after a restore are
+		// used too.
+		for round := range 3 {
+			change(round)
+			ok(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"))
+			check(fmt.Sprint("restore ", round))
+		}
+		next := must(ts.CreatePart(b.ctx, ion.Part{PartNumber: "NEXT"}))(t)
+		if next.ID <= loaded.Items[len(loaded.Items)-1].ID {
+			t.Fatalf("a part made after the restore got id %d, which the loaded data uses", next.ID)
+		}
+
+		// The state is what was loaded, whatever becomes of the template.
+		must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "TPL-LATER"}))(t)
+		ok(t, b.stores.SaveTenantTemplate(b.ctx, src, tpl))
+		ok(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"))
+		check("restored after the template was replaced")
+		change(10)
+		ok(t, b.stores.DeleteTenantTemplate(b.ctx, tpl))
+		ok(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"))
+		check("restored after the template was deleted")
+		change(11)
+		ok(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"))
+		check("restored again")
+
+		ok(t, b.stores.DeleteTenantState(b.ctx, id, "baseline"))
+		wantErr(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"), ion.ENOTFOUND, "")
+		wantErr(t, b.stores.LoadTenantTemplateAsState(b.ctx, id, tpl, at, "baseline"), ion.ENOTFOUND, "")
+		ok(t, b.stores.DeleteTenant(b.ctx, id))
 	})
 
 	t.Run("SandboxRequestKeepsItsSize", func(t *testing.T) {
