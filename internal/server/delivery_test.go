@@ -18,6 +18,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/ionbox/ionbox/client"
+	"github.com/ionbox/ionbox/internal/limit"
 )
 
 // hookReceiver is a real webhook consumer on loopback: it verifies both
@@ -117,7 +118,11 @@ func (c *hookClock) advance(d time.Duration) {
 // clock as its clock and a fast poll.
 func setupHooks(t *testing.T, clock *hookClock) *bundle {
 	t.Helper()
-	cfg := Config{AllowPrivateWebhooks: true, WebhookPollEvery: 20 * time.Millisecond}
+	// No rate limits: these tests poll the delivery log every 10 ms while
+	// they wait, which on a loaded machine outlasts production's burst.
+	unlimited := limit.Policy{RequestsPerSecond: 1e6, Burst: 1e6}
+	cfg := Config{AllowPrivateWebhooks: true, WebhookPollEvery: 20 * time.Millisecond,
+		Limits: limit.Config{Production: unlimited, Sandbox: unlimited, SandboxAggregate: unlimited}}
 	if clock != nil {
 		cfg.Now = clock.now
 	}
