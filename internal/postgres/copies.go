@@ -387,22 +387,11 @@ func (s *Stores) recycleInBackground(retired string) {
 	if retired == "" {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	s.background.Add(1)
-	go func() {
-		defer s.background.Done()
-		// Not cut short by Close, which waits for it, so that nothing is
-		// left to commit behind a cancelled query.
-		ctx, cancel := context.WithTimeout(context.Background(), backgroundTimeout)
-		defer cancel()
+	s.inBackground(func(ctx context.Context) {
 		if err := s.recycle(ctx, retired); err != nil {
 			_, _ = s.pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+quote(retired)+` CASCADE`)
 		}
-	}()
+	})
 }
 
 // recycle empties retired and registers it as a spare, in one transaction.

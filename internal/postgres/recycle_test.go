@@ -1,16 +1,11 @@
 package postgres
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/ionbox/ionbox/ion"
 )
@@ -26,30 +21,8 @@ func TestRecycledSchemaIsAFreshSpare(t *testing.T) {
 	if url == "" {
 		t.Skip("ION_TEST_POSTGRES_URL is not set; set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the PostgreSQL store tests")
 	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	prefix := "it_" + hex.EncodeToString(b[:]) + "_"
 	ctx := t.Context()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		rows, err := conn.Query(ctx, `SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname::text, $1)`, prefix)
-		if err == nil {
-			names, _ := pgx.CollectRows(rows, pgx.RowTo[string])
-			for _, n := range names {
-				_, _ = conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+quote(n)+` CASCADE`)
-			}
-		}
-		conn.Close(ctx)
-	})
-	s, err := Open(ctx, url, Options{Schema: prefix, MaxConns: 2, ControlConns: 1, SpareSchemas: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	conn, s, prefix := scratchStores(t, url)
 	if err := s.spares.make(ctx); err != nil {
 		t.Fatalf("make a spare: %v", err)
 	}

@@ -72,30 +72,8 @@ func TestFastSpareMatchesGoose(t *testing.T) {
 	if tenantMigrationScript.err != nil {
 		t.Fatalf("the tenant migrations cannot run as one script: %v", tenantMigrationScript.err)
 	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	prefix := "it_" + hex.EncodeToString(b[:]) + "_"
 	ctx := t.Context()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		rows, err := conn.Query(ctx, `SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname::text, $1)`, prefix)
-		if err == nil {
-			names, _ := pgx.CollectRows(rows, pgx.RowTo[string])
-			for _, n := range names {
-				_, _ = conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+quote(n)+` CASCADE`)
-			}
-		}
-		conn.Close(ctx)
-	})
-	s, err := Open(ctx, url, Options{Schema: prefix, MaxConns: 2, ControlConns: 1, SpareSchemas: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	conn, s, prefix := scratchStores(t, url)
 
 	if err := s.spares.make(ctx); err != nil {
 		t.Fatalf("make a spare: %v", err)
@@ -127,4 +105,36 @@ func TestFastSpareMatchesGoose(t *testing.T) {
 			t.Errorf("%s differ:\nfast spare:\n  %s\ngoose:\n  %s", kind, strings.Join(got[kind], "\n  "), strings.Join(want[kind], "\n  "))
 		}
 	}
+}
+
+// scratchStores opens stores under a fresh schema prefix with no spare
+// makers (SpareSchemas: -1) and a plain connection beside them; every
+// schema of the prefix is dropped when the test ends.
+func scratchStores(t *testing.T, url string) (conn *pgx.Conn, s *Stores, prefix string) {
+	t.Helper()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	prefix = "it_" + hex.EncodeToString(b[:]) + "_"
+	ctx := t.Context()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		rows, err := conn.Query(ctx, `SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname::text, $1)`, prefix)
+		if err == nil {
+			names, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+			for _, n := range names {
+				_, _ = conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+quote(n)+` CASCADE`)
+			}
+		}
+		conn.Close(ctx)
+	})
+	s, err = Open(ctx, url, Options{Schema: prefix, MaxConns: 2, ControlConns: 1, SpareSchemas: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return conn, s, prefix
 }

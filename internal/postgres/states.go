@@ -348,6 +348,16 @@ func (s *Stores) dropInBackground(schema string) {
 	if schema == "" {
 		return
 	}
+	s.inBackground(func(ctx context.Context) {
+		_, _ = s.pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+quote(schema)+` CASCADE`)
+	})
+}
+
+// inBackground runs fn in a goroutine that Close waits for, unless Close
+// has begun (the next Open drops what is left, see dropRetiredSchemas).
+// fn's context is not cut short by Close, so that nothing is left to
+// commit behind a cancelled query; it is bounded by backgroundTimeout.
+func (s *Stores) inBackground(fn func(ctx context.Context)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -356,11 +366,9 @@ func (s *Stores) dropInBackground(schema string) {
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
-		// Not cut short by Close, which waits for it: a drop is quick
-		// once it runs, and leaves nothing for the next Open.
 		ctx, cancel := context.WithTimeout(context.Background(), backgroundTimeout)
 		defer cancel()
-		_, _ = s.pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+quote(schema)+` CASCADE`)
+		fn(ctx)
 	}()
 }
 
