@@ -36,6 +36,19 @@ func (s *Stores) templateSchema(name string) string {
 	return s.opts.Schema + "tpl_" + hex.EncodeToString(sum[:8])
 }
 
+// lockExistingTemplate takes template name's lock (schema tpl; shared or
+// exclusive as lockTemplate does) and answers NOT_FOUND if it does not
+// exist.
+func lockExistingTemplate(tx *tx, tpl, name string, shared bool) error {
+	if err := lockTemplate(tx, tpl, shared); err != nil {
+		return err
+	}
+	if ok, err := schemaExists(tx, tpl); err != nil || !ok {
+		return errors.Join(err, ion.Errorf(ion.ENOTFOUND, "there is no template %q.", name))
+	}
+	return nil
+}
+
 // lockTemplate takes template schema's lock for the transaction: shared
 // to read it (load it, copy it), exclusive to replace or delete it.
 func lockTemplate(tx *tx, schema string, shared bool) error {
@@ -110,11 +123,8 @@ func (s *Stores) DeleteTenantTemplate(ctx context.Context, name string) error {
 	tpl := s.templateSchema(name)
 	err := s.withSpare(ctx, func() error {
 		return s.tenantDB.run(ctx, "delete tenant template", true, func(tx *tx) error {
-			if err := lockTemplate(tx, tpl, false); err != nil {
+			if err := lockExistingTemplate(tx, tpl, name, false); err != nil {
 				return err
-			}
-			if ok, err := schemaExists(tx, tpl); err != nil || !ok {
-				return errors.Join(err, ion.Errorf(ion.ENOTFOUND, "there is no template %q.", name))
 			}
 			if err := s.materializeTemplateStates(tx, tpl); err != nil {
 				return err
@@ -208,11 +218,8 @@ func (s *Stores) loadTemplate(ctx context.Context, id, name string, at time.Time
 	// begin takes the template's and the tenant's states locks and saves
 	// the state's mark.
 	begin := func(tx *tx) error {
-		if err := lockTemplate(tx, tpl, true); err != nil {
+		if err := lockExistingTemplate(tx, tpl, name, true); err != nil {
 			return err
-		}
-		if ok, err := schemaExists(tx, tpl); err != nil || !ok {
-			return errors.Join(err, ion.Errorf(ion.ENOTFOUND, "there is no template %q.", name))
 		}
 		if err := s.lockStates(tx, id); err != nil {
 			return err
