@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -58,34 +57,7 @@ func newFixtureOn(b *testing.B, store string, parts, invPerPart int) *fixture {
 	}
 	b.Cleanup(func() { _ = r.Stop() })
 	f := &fixture{url: r.URL, dataDir: dir}
-	admin := func(path string, body any, out any) {
-		j, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", r.URL+path, bytes.NewReader(j))
-		req.Header.Set("Authorization", "Bearer "+r.AdminToken)
-		resp, err := client.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil || resp.StatusCode != 201 {
-			b.Fatalf("%s: HTTP %d %v", path, resp.StatusCode, err)
-		}
-	}
-	var org, user struct{ ID int64 }
-	admin("/admin/v1/organizations", map[string]string{"name": "Bench", "domain": "bench.example"}, &org)
-	admin(fmt.Sprintf("/admin/v1/organizations/%d/users", org.ID), map[string]string{"name": "B", "email": "b@bench.example"}, &user)
-	var key struct{ ClientID, ClientSecret, TokenURL string }
-	admin(fmt.Sprintf("/admin/v1/organizations/%d/api-keys", org.ID), map[string]any{"userId": user.ID}, &key)
-	resp, err := http.PostForm(key.TokenURL, url.Values{"grant_type": {"client_credentials"}, "client_id": {key.ClientID}, "client_secret": {key.ClientSecret}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	f.token, f.orgID = tok.AccessToken, org.ID
+	f.token, f.orgID = newCredential(b, r, "Bench", "bench.example", "B", "b@bench.example")
 
 	for p := range parts {
 		d := f.mustPost(b, `mutation($input: CreatePartInput!) { createPart(input: $input) { part { id } } }`,
@@ -363,3 +335,21 @@ func BenchmarkDurableCreatePartInventory(b *testing.B) {
 // client keeps enough idle connections for every concurrent benchmark client,
 // so the benchmarks measure requests, not TCP handshakes.
 var client = &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}}
+
+// newCredential makes, through r's admin API, an organization with one
+// user and an API key, and returns a token of that key and the
+// organization's id.
+func newCredential(b *testing.B, r *server.Running, org, domain, user, email string) (token string, orgID int64) {
+	b.Helper()
+	var o, u struct{ ID int64 }
+	var key struct{ ClientID, ClientSecret, TokenURL string }
+	must := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	must(adminPost(r.URL, r.AdminToken, "/admin/v1/organizations", map[string]string{"name": org, "domain": domain}, &o))
+	must(adminPost(r.URL, r.AdminToken, fmt.Sprintf("/admin/v1/organizations/%d/users", o.ID), map[string]string{"name": user, "email": email}, &u))
+	must(adminPost(r.URL, r.AdminToken, fmt.Sprintf("/admin/v1/organizations/%d/api-keys", o.ID), map[string]any{"userId": u.ID}, &key))
+	return exchangeToken(b, key.TokenURL, key.ClientID, key.ClientSecret), o.ID
+}

@@ -86,7 +86,7 @@ func BenchmarkNoisyNeighbour(b *testing.B) {
 	for i := range prodTokens {
 		var key struct{ ClientID, ClientSecret, TokenURL string }
 		must(adminPost(r.URL, r.AdminToken, fmt.Sprintf("/admin/v1/organizations/%d/api-keys", org.ID), map[string]any{"userId": user.ID}, &key))
-		prodTokens[i] = noisyToken(b, key.TokenURL, key.ClientID, key.ClientSecret)
+		prodTokens[i] = exchangeToken(b, key.TokenURL, key.ClientID, key.ClientSecret)
 	}
 	var p provisioned
 	must(adminPost(r.URL, r.AdminToken, "/admin/v1/sandbox-requests", map[string]any{
@@ -96,7 +96,7 @@ func BenchmarkNoisyNeighbour(b *testing.B) {
 	if len(p.Credentials) != 1 {
 		b.Fatalf("sandbox: %+v", p)
 	}
-	sandboxToken := noisyToken(b, p.Sandbox.TokenURL, p.Credentials[0].ClientID, p.Credentials[0].ClientSecret)
+	sandboxToken := exchangeToken(b, p.Sandbox.TokenURL, p.Credentials[0].ClientID, p.Credentials[0].ClientSecret)
 	for i := range 10 {
 		for _, base := range []string{r.URL, p.Sandbox.BaseURL} {
 			tok := prodTokens[0]
@@ -371,7 +371,7 @@ func runFloodChild(spec string) int {
 	return 0
 }
 
-func noisyToken(b *testing.B, tokenURL, id, secret string) string {
+func exchangeToken(b *testing.B, tokenURL, id, secret string) string {
 	resp, err := client.PostForm(tokenURL, url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
 	if err != nil {
 		b.Fatal(err)

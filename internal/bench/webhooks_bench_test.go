@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -47,34 +45,7 @@ func newHookFixture(b *testing.B, finishBatch int) *fixture {
 	}
 	b.Cleanup(func() { _ = r.Stop() })
 	f := &fixture{url: r.URL, dataDir: cfg.DataDir}
-	admin := func(path string, body any, out any) {
-		j, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", r.URL+path, bytes.NewReader(j))
-		req.Header.Set("Authorization", "Bearer "+r.AdminToken)
-		resp, err := client.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil || resp.StatusCode != 201 {
-			b.Fatalf("%s: HTTP %d %v", path, resp.StatusCode, err)
-		}
-	}
-	var org, user struct{ ID int64 }
-	admin("/admin/v1/organizations", map[string]string{"name": "Hooks", "domain": "hooks.example"}, &org)
-	admin(fmt.Sprintf("/admin/v1/organizations/%d/users", org.ID), map[string]string{"name": "H", "email": "h@hooks.example"}, &user)
-	var key struct{ ClientID, ClientSecret, TokenURL string }
-	admin(fmt.Sprintf("/admin/v1/organizations/%d/api-keys", org.ID), map[string]any{"userId": user.ID}, &key)
-	resp, err := http.PostForm(key.TokenURL, url.Values{"grant_type": {"client_credentials"}, "client_id": {key.ClientID}, "client_secret": {key.ClientSecret}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	f.token, f.orgID = tok.AccessToken, org.ID
+	f.token, f.orgID = newCredential(b, r, "Hooks", "hooks.example", "H", "h@hooks.example")
 	return f
 }
 
