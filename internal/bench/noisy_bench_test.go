@@ -371,6 +371,8 @@ func runFloodChild(spec string) int {
 	return 0
 }
 
+// exchangeToken trades a client id and secret for an access token at
+// tokenURL (client credentials).
 func exchangeToken(b *testing.B, tokenURL, id, secret string) string {
 	resp, err := client.PostForm(tokenURL, url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
 	if err != nil {
