@@ -412,23 +412,37 @@ type Stores interface {
 
 	// Saved states (a sandbox's baseline and its checkpoints). A state is a
 	// consistent copy of a tenant's data under a name (see
-	// ValidateStateName); DeleteTenant removes its states with it.
+	// ValidateStateName); DeleteTenant removes its states with it. Every
+	// tenant also has EmptyTenantState, which is never saved.
 	//
 	// SaveTenantState copies the tenant's data as it is now to state name,
-	// replacing a state of that name. NOT_FOUND for an unknown tenant.
+	// replacing a state of that name. NOT_FOUND for an unknown tenant;
+	// VALIDATION_ERROR naming "name" for EmptyTenantState.
 	SaveTenantState(ctx context.Context, tenantID, name string) error
-	// RestoreTenantState makes the tenant's data equal state name again;
-	// the state stays, for later restores. Calls already running finish
-	// first; calls arriving meanwhile wait and then see the restored data,
-	// so that every call sees the data before or after, never a mix.
-	// NOT_FOUND for an unknown tenant or state.
+	// RestoreTenantState makes the tenant's data equal state name again
+	// (or, for EmptyTenantState, what CreateTenant made); the state stays,
+	// for later restores. The tenant's webhook configuration is kept as it
+	// is, not restored. Calls already running finish first; calls arriving
+	// meanwhile wait and then see the restored data, so that every call
+	// sees the data before or after, never a mix. NOT_FOUND for an unknown
+	// tenant or state.
 	RestoreTenantState(ctx context.Context, tenantID, name string) error
-	// DeleteTenantState removes state name. NOT_FOUND if there is none.
+	// DeleteTenantState removes state name. NOT_FOUND if there is none;
+	// VALIDATION_ERROR naming "name" for EmptyTenantState.
 	DeleteTenantState(ctx context.Context, tenantID, name string) error
 	SnapshotStores
 	TenantTemplates
 	Close() error
 }
+
+// EmptyTenantState is the state every tenant has without it ever being
+// saved: restoring it makes the tenant's data what CreateTenant made
+// (empty, migrated, ids starting at 1 again), keeping the tenant's webhook
+// configuration as restoring any state does. A blank sandbox's baseline is
+// this state, so that provisioning one saves nothing. SaveTenantState and
+// DeleteTenantState answer VALIDATION_ERROR naming "name" for it (see
+// ValidateSavedStateName).
+const EmptyTenantState = "empty"
 
 // stateName is the alphabet of saved tenant states' names, which become
 // file and schema names.
@@ -442,4 +456,14 @@ func ValidateStateName(name string) error {
 		return Invalid("name", "%q is not a valid state name; use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit (e.g. \"before-import\").", name)
 	}
 	return nil
+}
+
+// ValidateSavedStateName is ValidateStateName for a state to be saved or
+// deleted: it also answers VALIDATION_ERROR naming "name" for
+// EmptyTenantState, which is never saved.
+func ValidateSavedStateName(name string) error {
+	if name == EmptyTenantState {
+		return Invalid("name", "%q is reserved for the empty state, which every tenant has without saving it; pick another name (e.g. \"before-import\").", name)
+	}
+	return ValidateStateName(name)
 }
