@@ -20,6 +20,11 @@ import (
 // <name>.next a ready copy of it that the next restore renames over the
 // tenant's file, so that a restore costs a rename while the caller waits
 // and the next copy is made in the background afterwards.
+//
+// ion.EmptyTenantState has no files here: restoring it renames one of the
+// spare copies of the tenant template over the tenant's file, as
+// CreateTenant places one, and the spare pool makes the next copy in the
+// background.
 
 func (s *Stores) statesDir(id string) string { return filepath.Join(s.dir, "states", id) }
 
@@ -61,11 +66,20 @@ func checkStateArgs(id, name string) error {
 	return ion.ValidateStateName(name)
 }
 
+// checkSavedStateArgs is checkStateArgs for saving or deleting a state,
+// which ion.EmptyTenantState cannot be.
+func checkSavedStateArgs(id, name string) error {
+	if err := validateTenantID(id); err != nil {
+		return err
+	}
+	return ion.ValidateSavedStateName(name)
+}
+
 // SaveTenantState copies tenant id's data to state name with VACUUM INTO
 // on the writer, so that the copy is one consistent point between writes,
 // and starts preparing the copy the first restore will use.
 func (s *Stores) SaveTenantState(ctx context.Context, id, name string) error {
-	if err := checkStateArgs(id, name); err != nil {
+	if err := checkSavedStateArgs(id, name); err != nil {
 		return err
 	}
 	unlock, err := s.lockStates(ctx, id)
@@ -167,7 +181,8 @@ func (s *Stores) copyClosedTenant(id, dst string) (bool, error) {
 // RestoreTenantState swaps a ready copy of state name in as tenant id's
 // file: it holds back new calls, waits for those running, closes the file,
 // renames the copy over it and lets the held calls go on to the new file.
-// Then it prepares the next copy in the background.
+// Then it prepares the next copy in the background. For
+// ion.EmptyTenantState the copy is a spare copy of the tenant template.
 func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error {
 	if err := checkStateArgs(id, name); err != nil {
 		return err
@@ -180,6 +195,19 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 	defer unlock()
 	if _, err := os.Stat(s.tenantPath(id)); errors.Is(err, fs.ErrNotExist) {
 		return errTenantDeleted(id)
+	}
+	if name == ion.EmptyTenantState {
+		// A synced copy of the template on the tenants' file system, as
+		// CreateTenant's; taking it starts making the next one.
+		spare, err := s.spares.take()
+		if err != nil {
+			return fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+		defer os.Remove(spare) // left only if it was not swapped in
+		if err := s.swapTenantFile(ctx, id, spare); err != nil {
+			return wrapErr(op, err)
+		}
+		return nil
 	}
 	if _, err := os.Stat(s.statePath(id, name)); errors.Is(err, fs.ErrNotExist) {
 		return ion.Errorf(ion.ENOTFOUND, "tenant %q has no saved state %q.", id, name)
@@ -296,7 +324,7 @@ func (s *Stores) removeInBackground(name string) {
 
 // DeleteTenantState removes state name of tenant id.
 func (s *Stores) DeleteTenantState(ctx context.Context, id, name string) error {
-	if err := checkStateArgs(id, name); err != nil {
+	if err := checkSavedStateArgs(id, name); err != nil {
 		return err
 	}
 	unlock, err := s.lockStates(ctx, id)

@@ -180,7 +180,7 @@ func retimeFile(ctx context.Context, path string, at time.Time) error {
 // state: a copy, as any state. The caller (provisioning) has not handed
 // the tenant out yet, so nothing writes in between.
 func (s *Stores) LoadTenantTemplateAsState(ctx context.Context, id, name string, at time.Time, state string) error {
-	if err := ion.ValidateStateName(state); err != nil {
+	if err := ion.ValidateSavedStateName(state); err != nil {
 		return err
 	}
 	if err := s.LoadTenantTemplate(ctx, id, name, at); err != nil {
