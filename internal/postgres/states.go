@@ -32,7 +32,8 @@ import (
 // emptyStateComment as its comment, and restoring it renames a spare schema
 // (a migrated, empty tenant, like CreateTenant's) over the tenant's, so
 // that saving and restoring it cost catalog updates and the restored
-// tenant's ids start at 1 again.
+// tenant's ids start at 1 again. ion.EmptyTenantState is restored the same
+// way, without a schema of its own to look up.
 //
 // A state saved by LoadTenantTemplateAsState (a seeded sandbox's baseline)
 // is not copied either: its schema's comment (templateStateComment) names
@@ -64,6 +65,15 @@ func checkStateArgs(id, name string) error {
 		return err
 	}
 	return ion.ValidateStateName(name)
+}
+
+// checkSavedStateArgs is checkStateArgs for saving or deleting a state,
+// which ion.EmptyTenantState cannot be.
+func checkSavedStateArgs(id, name string) error {
+	if err := validateTenantID(id); err != nil {
+		return err
+	}
+	return ion.ValidateSavedStateName(name)
 }
 
 // lockStates takes tenant id's states lock for the transaction.
@@ -164,7 +174,7 @@ func schemaExists(tx *tx, schema string) (bool, error) {
 // restore will use. A tenant without writes since it was made is not
 // copied: the state is marked empty.
 func (s *Stores) SaveTenantState(ctx context.Context, id, name string) error {
-	if err := checkStateArgs(id, name); err != nil {
+	if err := checkSavedStateArgs(id, name); err != nil {
 		return err
 	}
 	// Brings the tenant's schema up to date, so that it matches the spare
@@ -210,11 +220,11 @@ COMMENT ON SCHEMA `+quote(state)+` IS `+literal(emptyStateComment))
 }
 
 // RestoreTenantState renames the ready copy of state name (or, for a state
-// marked empty, a spare schema) over tenant id's schema under the tenant's
-// exclusive lifetime lock: running calls (which hold it shared) finish
-// first, and calls waiting for it then find the restored tables by name.
-// The ready copy or spare is committed before the swap begins, so that a
-// call waiting for the lock sees its rows.
+// marked empty and for ion.EmptyTenantState, a spare schema) over tenant
+// id's schema under the tenant's exclusive lifetime lock: running calls
+// (which hold it shared) finish first, and calls waiting for it then find
+// the restored tables by name. The ready copy or spare is committed before
+// the swap begins, so that a call waiting for the lock sees its rows.
 func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error {
 	if err := checkStateArgs(id, name); err != nil {
 		return err
@@ -223,10 +233,13 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 		return err
 	}
 	tenant, state, ready := s.tenantSchema(id), s.stateSchema(id, name, false), s.stateSchema(id, name, true)
+	reserved := name == ion.EmptyTenantState // no schema, no ready copy
 	var retired string
 	for attempt := 0; ; attempt++ {
-		if err := s.prepareReady(ctx, id, name); err != nil {
-			return fmt.Errorf("postgres: restore state %s of tenant %s: %w", name, id, err)
+		if !reserved {
+			if err := s.prepareReady(ctx, id, name); err != nil {
+				return fmt.Errorf("postgres: restore state %s of tenant %s: %w", name, id, err)
+			}
 		}
 		errTaken := errors.New("the ready copy was taken by another restore")
 		err := s.withSpare(ctx, func() error {
@@ -234,9 +247,13 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 				if err := s.lockStates(tx, id); err != nil {
 					return err
 				}
-				info, err := stateKind(tx, state)
-				if err != nil {
-					return err
+				// ion.EmptyTenantState is restored as a state marked empty.
+				info := stateInfo{exists: true, empty: true}
+				var err error
+				if !reserved {
+					if info, err = stateKind(tx, state); err != nil {
+						return err
+					}
 				}
 				if !info.exists {
 					return ion.Errorf(ion.ENOTFOUND, "tenant %q has no saved state %q.", id, name)
@@ -276,7 +293,9 @@ func (s *Stores) RestoreTenantState(ctx context.Context, id, name string) error 
 		// The next restore's ready copy is made in a spare while the
 		// replaced schema is emptied into another, side by side: a restore
 		// soon after waits only for the copy.
-		s.prepareInBackground(id, name)
+		if !reserved {
+			s.prepareInBackground(id, name)
+		}
 		s.recycleInBackground(retired)
 		return nil
 	}
@@ -391,7 +410,7 @@ func (s *Stores) dropRetiredSchemas() {
 
 // DeleteTenantState drops state name and its ready copy.
 func (s *Stores) DeleteTenantState(ctx context.Context, id, name string) error {
-	if err := checkStateArgs(id, name); err != nil {
+	if err := checkSavedStateArgs(id, name); err != nil {
 		return err
 	}
 	if err := s.checkOpen(); err != nil {

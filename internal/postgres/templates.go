@@ -193,7 +193,7 @@ func (s *Stores) LoadTenantTemplate(ctx context.Context, id, name string, at tim
 // (templateStateComment), not as a copy. The replaced tenant schema
 // becomes the state's ready copy.
 func (s *Stores) LoadTenantTemplateAsState(ctx context.Context, id, name string, at time.Time, state string) error {
-	if err := ion.ValidateStateName(state); err != nil {
+	if err := ion.ValidateSavedStateName(state); err != nil {
 		return err
 	}
 	return s.loadTemplate(ctx, id, name, at, state)
