@@ -77,6 +77,37 @@ func testStates(t *testing.T, h *harness) {
 		wantErr(t, b.stores.DeleteTenantState(b.ctx, id, "cp-1"), ion.ENOTFOUND, "")
 	})
 
+	t.Run("TheEmptyStateIsNeverSaved", func(t *testing.T) {
+		t.Parallel()
+		b := h.setup(t)
+		id := b.org.TenantID()
+		deleted := "states-" + h.name("deleted")
+		ok(t, b.stores.CreateTenant(b.ctx, deleted))
+		ok(t, b.stores.DeleteTenant(b.ctx, deleted))
+		for _, tc := range []struct {
+			name      string
+			call      func() error
+			wantCode  string
+			wantField string
+		}{
+			{"Save", func() error { return b.stores.SaveTenantState(b.ctx, id, ion.EmptyTenantState) }, ion.EVALIDATION, "name"},
+			{"Delete", func() error { return b.stores.DeleteTenantState(b.ctx, id, ion.EmptyTenantState) }, ion.EVALIDATION, "name"},
+			{"LoadTemplateAsIt", func() error {
+				return b.stores.LoadTenantTemplateAsState(b.ctx, id, "no-such-template", time.Now(), ion.EmptyTenantState)
+			}, ion.EVALIDATION, "name"},
+			{"RestoreOfAnUnknownTenant", func() error { return b.stores.RestoreTenantState(b.ctx, "no-such-tenant", ion.EmptyTenantState) }, ion.ENOTFOUND, ""},
+			{"RestoreOfADeletedTenant", func() error { return b.stores.RestoreTenantState(b.ctx, deleted, ion.EmptyTenantState) }, ion.ENOTFOUND, ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				wantErr(t, tc.call(), tc.wantCode, tc.wantField)
+			})
+		}
+		// The rejected calls changed nothing: the tenant restores it and
+		// has no other state.
+		ok(t, b.stores.RestoreTenantState(b.ctx, id, ion.EmptyTenantState))
+		wantErr(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"), ion.ENOTFOUND, "")
+	})
+
 	t.Run("DeleteTenantDeletesItsStates", func(t *testing.T) {
 		t.Parallel()
 		b := h.setup(t)
@@ -194,33 +225,83 @@ func testStates(t *testing.T, h *harness) {
 		ok(t, b.stores.DeleteTenant(b.ctx, fresh))
 	})
 
-	t.Run("CallsDuringARestoreSeeOldOrNew", func(t *testing.T) {
+	t.Run("RestoreTheEmptyStateRestartsIds", func(t *testing.T) {
 		t.Parallel()
-		callsDuringARestore(t, h, 5)
+		b := h.setup(t)
+		id := b.org.TenantID()
+		first := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "first"}))(t)
+		second := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "second"}))(t)
+		loc := must(b.ts.CreateLocation(b.ctx, ion.Location{Name: "bin", Available: true}))(t)
+		ok(t, b.stores.SaveTenantState(b.ctx, id, "later"))
+
+		for round := range 2 {
+			ok(t, b.stores.RestoreTenantState(b.ctx, id, ion.EmptyTenantState))
+			// Twice in a row: the state is there again right away.
+			ok(t, b.stores.RestoreTenantState(b.ctx, id, ion.EmptyTenantState))
+			for _, ts := range []ion.TenantStore{b.ts, must(b.stores.Tenant(b.ctx, id))(t)} {
+				if n := must(ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t).TotalCount; n != 0 {
+					t.Fatalf("round %d: %d parts after restoring the empty state, want 0", round, n)
+				}
+				if n := must(ts.Locations(b.ctx, ion.ListOptions{Limit: 10}))(t).TotalCount; n != 0 {
+					t.Fatalf("round %d: %d locations after restoring the empty state, want 0", round, n)
+				}
+			}
+			_, err := b.ts.Part(b.ctx, second.ID)
+			wantErr(t, err, ion.ENOTFOUND, "")
+			if next := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "next"}))(t); next.ID != 1 {
+				t.Fatalf("round %d: after restoring the empty state, the next part got id %d, want 1", round, next.ID)
+			}
+			if next := must(b.ts.CreateLocation(b.ctx, ion.Location{Name: "next", Available: true}))(t); next.ID != 1 {
+				t.Fatalf("round %d: after restoring the empty state, the next location got id %d, want 1", round, next.ID)
+			}
+			// Saved states stay as they were.
+			ok(t, b.stores.RestoreTenantState(b.ctx, id, "later"))
+			same(t, "parts after restoring the later state", must(b.ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t).Items,
+				[]ion.Part{first, second})
+			same(t, "location after restoring the later state", must(b.ts.Location(b.ctx, loc.ID))(t), loc)
+		}
 	})
 
-	t.Run("CallsDuringARestoreOfAnEmptyBaselineSeeOldOrNew", func(t *testing.T) {
-		t.Parallel()
-		callsDuringARestore(t, h, 0)
-	})
-
-	t.Run("CallsDuringARestoreOfALoadedTemplateSeeOldOrNew", func(t *testing.T) {
-		t.Parallel()
-		callsDuringARestore(t, h, -5)
-	})
+	for _, tc := range []struct {
+		name string
+		base restoredBaseline
+	}{
+		{"CallsDuringARestoreSeeOldOrNew", restoredBaseline{parts: 5}},
+		{"CallsDuringARestoreOfAnEmptyBaselineSeeOldOrNew", restoredBaseline{}},
+		{"CallsDuringARestoreOfTheEmptyStateSeeOldOrNew", restoredBaseline{emptyState: true}},
+		{"CallsDuringARestoreOfALoadedTemplateSeeOldOrNew", restoredBaseline{parts: 5, loaded: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			callsDuringARestore(t, h, tc.base)
+		})
+	}
 }
 
-// callsDuringARestore restores a baseline of baseParts parts repeatedly
-// while writers and readers run on the tenant: every call succeeds and
-// sees the data before or after a restore, never a mix. A negative
-// baseParts makes the baseline -baseParts parts loaded from a template
-// with LoadTenantTemplateAsState (a seeded sandbox's).
-func callsDuringARestore(t *testing.T, h *harness, baseParts int) {
+// restoredBaseline is the state callsDuringARestore restores.
+type restoredBaseline struct {
+	parts int // how many parts it has
+	// loaded makes it a template loaded with LoadTenantTemplateAsState (a
+	// seeded sandbox's baseline) rather than a saved state.
+	loaded bool
+	// emptyState restores ion.EmptyTenantState (parts must be 0), which
+	// nothing saves.
+	emptyState bool
+}
+
+// callsDuringARestore restores baseline repeatedly while writers and
+// readers run on the tenant: every call succeeds and sees the data before
+// or after a restore, never a mix.
+func callsDuringARestore(t *testing.T, h *harness, baseline restoredBaseline) {
 	b := h.setup(t)
 	id := b.org.TenantID()
 	var base []ion.Part
-	if baseParts < 0 {
-		for i := range -baseParts {
+	state := "baseline"
+	switch {
+	case baseline.emptyState:
+		state = ion.EmptyTenantState
+	case baseline.loaded:
+		for i := range baseline.parts {
 			must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: fmt.Sprint("base-", i)}))(t)
 		}
 		tpl := h.name("restore-tpl")
@@ -230,11 +311,11 @@ func callsDuringARestore(t *testing.T, h *harness, baseParts int) {
 		ok(t, b.stores.LoadTenantTemplateAsState(b.ctx, id, tpl, time.Now(), "baseline"))
 		b.ts = must(b.stores.Tenant(b.ctx, id))(t)
 		base = must(b.ts.Parts(b.ctx, ion.ListOptions{Limit: 100}))(t).Items
-		if len(base) != -baseParts {
-			t.Fatalf("loaded %d parts, want %d", len(base), -baseParts)
+		if len(base) != baseline.parts {
+			t.Fatalf("loaded %d parts, want %d", len(base), baseline.parts)
 		}
-	} else {
-		for i := range baseParts {
+	default:
+		for i := range baseline.parts {
 			base = append(base, must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: fmt.Sprint("base-", i)}))(t))
 		}
 		ok(t, b.stores.SaveTenantState(b.ctx, id, "baseline"))
@@ -292,7 +373,7 @@ func callsDuringARestore(t *testing.T, h *harness, baseParts int) {
 			}
 			runtime.Gosched()
 		}
-		if err := b.stores.RestoreTenantState(b.ctx, id, "baseline"); err != nil {
+		if err := b.stores.RestoreTenantState(b.ctx, id, state); err != nil {
 			stop()
 			wg.Wait()
 			t.Fatalf("restore: %v", err)
@@ -305,7 +386,7 @@ func callsDuringARestore(t *testing.T, h *harness, baseParts int) {
 		return true
 	})
 	// Once quiet, a restore leaves exactly the baseline.
-	ok(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"))
+	ok(t, b.stores.RestoreTenantState(b.ctx, id, state))
 	page := must(b.ts.Parts(b.ctx, ion.ListOptions{Limit: 10}))(t)
 	if len(base) == 0 {
 		if page.TotalCount != 0 || len(page.Items) != 0 {

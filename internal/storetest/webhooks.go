@@ -577,42 +577,55 @@ func testWebhooks(t *testing.T, h *harness) {
 		}
 	})
 
-	t.Run("SurviveRestoreAndDelete", func(t *testing.T) {
-		t.Parallel()
-		b := h.setup(t)
-		id := b.org.TenantID()
-		ok(t, b.stores.SaveTenantState(b.ctx, id, "baseline")) // before any webhook
-		r := must(b.ts.CreateWebhookReceiver(b.ctx, ion.WebhookReceiver{URL: "https://live.example/", DeliveryMode: ion.DeliveryLive}))(t)
-		sub := must(b.ts.CreateWebhookSubscription(b.ctx, ion.WebhookSubscription{ReceiverID: r.ID, Resource: "PART", Action: "CREATE"}))(t)
-		p := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "P-1"}))(t)
-		owed := deliveriesOf(t, b, ion.ResourcePart, ion.ActionCreate, p.ID)
-		if len(owed) != 1 {
-			t.Fatalf("%d deliveries before the restore, want 1", len(owed))
-		}
+	// Restoring a state keeps the webhook configuration and the deliveries
+	// owed, whether the state was saved before there were any or is
+	// ion.EmptyTenantState, which nothing saves.
+	for _, tc := range []struct {
+		name, state string
+		save        bool
+	}{
+		{"SurviveRestoreAndDelete", "baseline", true},
+		{"SurviveRestoreOfTheEmptyState", ion.EmptyTenantState, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := h.setup(t)
+			id := b.org.TenantID()
+			if tc.save {
+				ok(t, b.stores.SaveTenantState(b.ctx, id, tc.state)) // before any webhook
+			}
+			r := must(b.ts.CreateWebhookReceiver(b.ctx, ion.WebhookReceiver{URL: "https://live.example/", DeliveryMode: ion.DeliveryLive}))(t)
+			sub := must(b.ts.CreateWebhookSubscription(b.ctx, ion.WebhookSubscription{ReceiverID: r.ID, Resource: "PART", Action: "CREATE"}))(t)
+			p := must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "P-1"}))(t)
+			owed := deliveriesOf(t, b, ion.ResourcePart, ion.ActionCreate, p.ID)
+			if len(owed) != 1 {
+				t.Fatalf("%d deliveries before the restore, want 1", len(owed))
+			}
 
-		ok(t, b.stores.RestoreTenantState(b.ctx, id, "baseline"))
-		if _, err := b.ts.Part(b.ctx, p.ID); ion.ErrorCode(err) != ion.ENOTFOUND {
-			t.Fatalf("part after restoring the baseline: %v, want NOT_FOUND", err)
-		}
-		same(t, "receiver after a restore", must(b.ts.WebhookReceiver(b.ctx, r.ID))(t), r)
-		same(t, "subscriptions after a restore", must(b.ts.WebhookSubscriptions(b.ctx, ion.ListOptions{Limit: 10}))(t).Items, []ion.WebhookSubscription{sub})
-		// The delivery still owed survives, and new ids do not reuse it
-		// (receivers dedupe by them).
-		same(t, "owed delivery after a restore", deliveriesOf(t, b, ion.ResourcePart, ion.ActionCreate, p.ID), owed)
-		must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "P-2"}))(t) // may get P-1's id again: the data was reset
-		all := must(b.ts.WebhookDeliveries(b.ctx, ion.ListOptions{Limit: 10}))(t).Items
-		if len(all) != 2 || all[1].ID <= owed[0].ID || all[1].Event.ID <= owed[0].Event.ID {
-			t.Fatalf("%d deliveries after the restore (last %d, event %d), want 2 with new ids after %d/%d",
-				len(all), all[len(all)-1].ID, all[len(all)-1].Event.ID, owed[0].ID, owed[0].Event.ID)
-		}
-		if !slices.Contains(must(b.control.WebhookTenants(b.ctx))(t), id) {
-			t.Fatal("tenant left the registry on a restore")
-		}
+			ok(t, b.stores.RestoreTenantState(b.ctx, id, tc.state))
+			if _, err := b.ts.Part(b.ctx, p.ID); ion.ErrorCode(err) != ion.ENOTFOUND {
+				t.Fatalf("part after restoring %s: %v, want NOT_FOUND", tc.state, err)
+			}
+			same(t, "receiver after a restore", must(b.ts.WebhookReceiver(b.ctx, r.ID))(t), r)
+			same(t, "subscriptions after a restore", must(b.ts.WebhookSubscriptions(b.ctx, ion.ListOptions{Limit: 10}))(t).Items, []ion.WebhookSubscription{sub})
+			// The delivery still owed survives, and new ids do not reuse it
+			// (receivers dedupe by them).
+			same(t, "owed delivery after a restore", deliveriesOf(t, b, ion.ResourcePart, ion.ActionCreate, p.ID), owed)
+			must(b.ts.CreatePart(b.ctx, ion.Part{PartNumber: "P-2"}))(t) // may get P-1's id again: the data was reset
+			all := must(b.ts.WebhookDeliveries(b.ctx, ion.ListOptions{Limit: 10}))(t).Items
+			if len(all) != 2 || all[1].ID <= owed[0].ID || all[1].Event.ID <= owed[0].Event.ID {
+				t.Fatalf("%d deliveries after the restore (last %d, event %d), want 2 with new ids after %d/%d",
+					len(all), all[len(all)-1].ID, all[len(all)-1].Event.ID, owed[0].ID, owed[0].Event.ID)
+			}
+			if !slices.Contains(must(b.control.WebhookTenants(b.ctx))(t), id) {
+				t.Fatal("tenant left the registry on a restore")
+			}
 
-		ok(t, b.stores.DeleteTenant(b.ctx, id))
-		if slices.Contains(must(b.control.WebhookTenants(b.ctx))(t), id) {
-			t.Fatal("a deleted tenant is still in the registry")
-		}
-	})
+			ok(t, b.stores.DeleteTenant(b.ctx, id))
+			if slices.Contains(must(b.control.WebhookTenants(b.ctx))(t), id) {
+				t.Fatal("a deleted tenant is still in the registry")
+			}
+		})
+	}
 
 }
