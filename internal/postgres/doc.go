@@ -9,7 +9,8 @@
 //	                         signing keys, sandbox requests, sandboxes, spare_schemas
 //	ion_t_<tenant id>        one organization's ION data, with its own identity sequences,
 //	                         so ids run 1, 2, 3… per tenant as in SQLite
-//	ion_spare_<random>       migrated, empty tenant schemas kept ready (see spareSchemas)
+//	ion_spare_<random>       migrated, empty tenant schemas kept ready (see spareSchemas), for
+//	                         new tenants and restores of an empty state (ion.EmptyTenantState)
 //	ion_s_<hash>_<hash>      a saved state of a tenant (a sandbox's baseline, a checkpoint):
 //	                         a spare filled with INSERT … SELECT, sequences set; or, for
 //	                         an empty tenant or a template loaded at a time, an empty

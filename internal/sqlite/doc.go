@@ -8,7 +8,8 @@
 //	                        signing keys, sandbox requests and sandboxes
 //	tenants/<tenant>.db     one organization's ION data, self-contained, so that it can be copied
 //	templates/tenant.db     an empty, migrated tenant file in WAL mode; new tenants start as a copy
-//	templates/.spare.tmp-*  synced copies of it kept ready, so that creating a tenant is a rename
+//	templates/.spare.tmp-*  synced copies of it kept ready, so that creating a tenant, or
+//	                        restoring ion.EmptyTenantState, is a rename
 //	states/<tenant>/<n>.db  saved state n of a tenant (a sandbox's baseline, its checkpoints),
 //	                        made with VACUUM INTO, or as a file copy while the tenant is closed
 //	states/<tenant>/<n>.next  a ready copy of it: restoring renames it over the tenant's file
