@@ -5,7 +5,8 @@
 // credentials later, and deleting a sandbox with everything it holds.
 //
 // It also resets a sandbox's data to its baseline (saved when it is
-// provisioned) or to a named checkpoint (Reset, CreateCheckpoint), extends
+// provisioned; a blank sandbox's is ion.EmptyTenantState, which needs no
+// save) or to a named checkpoint (Reset, CreateCheckpoint), extends
 // or pins it, keeps the lifecycle log, and applies dormancy and expiry as
 // of a given time (Sweep), which internal/server runs every minute.
 //

@@ -20,7 +20,8 @@ const (
 
 // baselineState is the saved tenant state of a sandbox's baseline: its data
 // as provisioned. A checkpoint NAME is saved as checkpointPrefix+NAME, so
-// that no checkpoint name can overwrite the baseline.
+// that no checkpoint name can overwrite the baseline. A blank sandbox's
+// baseline is ion.EmptyTenantState, which needs no save (see baselineOf).
 const (
 	baselineState    = "baseline"
 	checkpointPrefix = "cp-"
@@ -65,7 +66,7 @@ func (s *Service) ResetAs(ctx context.Context, name, checkpoint, actor string) (
 	if err != nil {
 		return ResetResult{}, err
 	}
-	state, resetTo := baselineState, baselineState
+	state, resetTo := baselineOf(sb), baselineState
 	if checkpoint != "" {
 		if err := s.findCheckpoint(ctx, name, checkpoint); err != nil {
 			return ResetResult{}, err
@@ -92,7 +93,7 @@ func (s *Service) ResetAs(ctx context.Context, name, checkpoint, actor string) (
 		restoreErr = errors.Join(restoreErr, err)
 	}
 	if restoreErr != nil {
-		if ion.ErrorCode(restoreErr) == ion.ENOTFOUND && checkpoint == "" {
+		if ion.ErrorCode(restoreErr) == ion.ENOTFOUND && state == baselineState {
 			return ResetResult{}, ion.Errorf(ion.ECONFLICT, "Sandbox %q has no saved baseline (it was made before resets existed); it cannot be reset.", name)
 		}
 		return ResetResult{}, fmt.Errorf("sandbox: reset %q: %w", name, restoreErr)
@@ -104,6 +105,18 @@ func (s *Service) ResetAs(ctx context.Context, name, checkpoint, actor string) (
 		return ResetResult{}, fmt.Errorf("sandbox: reset %q: %w", name, err)
 	}
 	return ResetResult{Sandbox: sb, ResetTo: resetTo, Duration: time.Since(start)}, nil
+}
+
+// baselineOf is the tenant state that sb's baseline is restored from. A
+// blank sandbox's is ion.EmptyTenantState: its data as provisioned is an
+// empty tenant, which every store restores without a save. (Blank
+// sandboxes provisioned by earlier versions also saved an empty
+// baselineState, so restoring either gives the same data.)
+func baselineOf(sb ion.Sandbox) string {
+	if sb.Shape == ion.ShapeBlank {
+		return ion.EmptyTenantState
+	}
+	return baselineState
 }
 
 // CreateCheckpoint saves the sandbox's data as it is now under name, for

@@ -133,6 +133,54 @@ func TestResetToBaselineAndCheckpoints(t *testing.T) {
 	})
 }
 
+// A blank sandbox's baseline is ion.EmptyTenantState: a reset empties its
+// tenant and restarts its ids whether or not provisioning saved a
+// baseline (earlier versions saved an empty one).
+func TestResetBlankSandboxEmptiesIt(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name          string
+		savedBaseline bool
+	}{
+		{"WithoutASavedBaseline", false},
+		{"WithAnEmptyBaselineSavedByAnEarlierVersion", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b, _ := setupClock(t)
+			sb := *must(b.svc.Request(b.ctx, b.request("blank")))(t).Sandbox
+			if sb.Shape != ion.ShapeBlank {
+				t.Fatalf("shape %q, want blank", sb.Shape)
+			}
+			tenant := ion.TenantIDFor(sb.Name, sb.OrganizationID)
+			// Whatever provisioning did, the tenant has the state of the case.
+			if err := b.stores.DeleteTenantState(b.ctx, tenant, "baseline"); err != nil && ion.ErrorCode(err) != ion.ENOTFOUND {
+				t.Fatal(err)
+			}
+			if tc.savedBaseline {
+				ok(t, b.stores.SaveTenantState(b.ctx, tenant, "baseline"))
+			}
+			ts := b.sandboxTenant(t, sb)
+			must(ts.CreatePart(b.ctx, ion.Part{PartNumber: "a"}))(t)
+			must(ts.CreateLocation(b.ctx, ion.Location{Name: "bin", Available: true}))(t)
+
+			for round := range 2 {
+				got := must(b.svc.Reset(b.ctx, sb.Name, ""))(t)
+				if got.ResetTo != "baseline" || got.Sandbox.State != ion.SandboxActive {
+					t.Fatalf("round %d: reset = %+v, want to baseline, active", round, got)
+				}
+				same(t, "parts after the reset", partNumbers(t, b, ts), []string{})
+				if n := must(ts.Locations(b.ctx, ion.ListOptions{Limit: 10}))(t).TotalCount; n != 0 {
+					t.Fatalf("round %d: %d locations after the reset, want 0", round, n)
+				}
+				if p := must(ts.CreatePart(b.ctx, ion.Part{PartNumber: "next"}))(t); p.ID != 1 {
+					t.Fatalf("round %d: the first part after the reset got id %d, want 1", round, p.ID)
+				}
+			}
+		})
+	}
+}
+
 func TestResetAndCheckpointRefusals(t *testing.T) {
 	t.Parallel()
 	b, _ := setupClock(t)
