@@ -362,6 +362,18 @@ type TenantStore interface {
 // ControlStore holds what spans tenants: environments, organizations, users,
 // API keys (hashed) and signing keys.
 type ControlStore interface {
+	// Atomically runs fn so that the calls on this control store made with
+	// the context fn is given form one transaction: they commit together
+	// when fn returns nil, and none of them does otherwise (reads inside
+	// see the writes before them). A call that fails inside leaves nothing
+	// behind, so fn may go on after it. Effects outside the control store
+	// (a tenant's own data) are not undone by a rollback. fn must not use
+	// its context from several goroutines at once, nor wait for a control
+	// write made with another context: the transaction holds the store's
+	// writer until fn returns. Nested calls join the outer transaction.
+	// fn's error comes back as it is.
+	Atomically(ctx context.Context, fn func(ctx context.Context) error) error
+
 	// EnsureEnvironment creates env if it does not exist and returns the
 	// stored one.
 	EnsureEnvironment(ctx context.Context, env Environment) (Environment, error)

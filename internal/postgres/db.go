@@ -171,6 +171,9 @@ func (db *database) view(ctx context.Context, op string, fn func(q queryer) erro
 }
 
 func (db *database) run(ctx context.Context, op string, write bool, fn func(tx *tx) error) error {
+	if b, ok := ctx.Value(batchKey{db}).(*batch); ok {
+		return db.inBatch(ctx, b, op, write, fn)
+	}
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		err = db.attempt(ctx, write, fn)
@@ -205,6 +208,96 @@ func (db *database) attempt(ctx context.Context, write bool, fn func(tx *tx) err
 		return err
 	}
 	return pt.Commit(ctx)
+}
+
+// batchKey keys, in a context, the transaction of an atomically call on
+// one database.
+type batchKey struct{ db *database }
+
+// batch is the transaction of an atomically call: the calls made with its
+// context run inside it.
+type batch struct {
+	pt  pgx.Tx
+	now time.Time
+	// afterCommit runs once the batch has committed (see afterCommit).
+	afterCommit []func()
+}
+
+// atomically runs fn so that every call on db made with the context fn is
+// given (reads too, so that they see the batch's own writes) is part of
+// one write transaction, which commits when fn returns nil and rolls back
+// otherwise. Each write inside runs in a savepoint, so that a failed one
+// leaves nothing behind even if fn goes on. The transaction holds one
+// connection and db's write locks (db.begin) until it ends; fn must not
+// use the context from several goroutines at once, and must not wait for
+// a write to db made with another context. Inside a batch, atomically
+// just calls fn. fn's errors come back as they are.
+func (db *database) atomically(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(batchKey{db}).(*batch); ok {
+		return fn(ctx)
+	}
+	pt, err := db.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	defer func() { _ = pt.Rollback(context.WithoutCancel(ctx)) }()
+	if db.begin != nil {
+		if err := db.begin(ctx, pt, true); err != nil {
+			return wrapErr(op, err)
+		}
+	}
+	b := &batch{pt: pt, now: db.now().UTC().Truncate(time.Microsecond)}
+	if err := fn(context.WithValue(ctx, batchKey{db}, b)); err != nil {
+		return err
+	}
+	if err := pt.Commit(ctx); err != nil {
+		return wrapErr(op, err)
+	}
+	for _, f := range b.afterCommit {
+		f()
+	}
+	return nil
+}
+
+// inBatch runs fn inside batch b: a read on the batch's transaction, a
+// write in a savepoint of it.
+func (db *database) inBatch(ctx context.Context, b *batch, op string, write bool, fn func(tx *tx) error) error {
+	var err error
+	if !write {
+		err = fn(&tx{pgq: pgq{b.pt}, ctx: ctx, now: b.now})
+	} else {
+		var sp pgx.Tx
+		if sp, err = b.pt.Begin(ctx); err == nil {
+			if err = fn(&tx{pgq: pgq{sp}, ctx: ctx, now: b.now}); err != nil {
+				_ = sp.Rollback(context.WithoutCancel(ctx))
+			} else {
+				err = sp.Commit(ctx)
+			}
+		}
+	}
+	if db.notFound != nil {
+		err = db.notFound(err)
+	}
+	return wrapErr(op, err)
+}
+
+// afterCommit runs f once what ctx's calls on db wrote has committed: now,
+// outside a batch, or when the batch commits (never, if it rolls back).
+func (db *database) afterCommit(ctx context.Context, f func()) {
+	if b, ok := ctx.Value(batchKey{db}).(*batch); ok {
+		b.afterCommit = append(b.afterCommit, f)
+		return
+	}
+	f()
+}
+
+// reader is what a read on db made with ctx uses: the transaction of the
+// batch ctx is in, or else the read pool.
+func (db *database) reader(ctx context.Context) queryer {
+	if b, ok := ctx.Value(batchKey{db}).(*batch); ok {
+		return pgq{b.pt}
+	}
+	return db.read
 }
 
 // PostgreSQL error codes the store handles.

@@ -119,7 +119,7 @@ func (c *ControlStore) CreateCheckpoint(ctx context.Context, sandbox, name strin
 
 // Checkpoints lists the sandbox's checkpoints, oldest first.
 func (c *ControlStore) Checkpoints(ctx context.Context, sandbox string) ([]ion.Checkpoint, error) {
-	rows, err := c.db.read.QueryContext(ctx, `SELECT name, created_at FROM sandbox_checkpoints WHERE sandbox = ? ORDER BY created_at, name`, sandbox)
+	rows, err := c.db.reader(ctx).QueryContext(ctx, `SELECT name, created_at FROM sandbox_checkpoints WHERE sandbox = ? ORDER BY created_at, name`, sandbox)
 	if err != nil {
 		return nil, wrapErr("checkpoints", err)
 	}
@@ -169,7 +169,7 @@ func (c *ControlStore) AddSandboxEvent(ctx context.Context, e ion.SandboxEvent) 
 
 // SandboxEvents lists the lifecycle log of the sandbox name, oldest first.
 func (c *ControlStore) SandboxEvents(ctx context.Context, sandbox string) ([]ion.SandboxEvent, error) {
-	rows, err := c.db.read.QueryContext(ctx, `SELECT id, sandbox, kind, actor, detail, at FROM sandbox_events WHERE sandbox = ? ORDER BY id`, sandbox)
+	rows, err := c.db.reader(ctx).QueryContext(ctx, `SELECT id, sandbox, kind, actor, detail, at FROM sandbox_events WHERE sandbox = ? ORDER BY id`, sandbox)
 	if err != nil {
 		return nil, wrapErr("sandbox events", err)
 	}

@@ -280,7 +280,8 @@ func (s *Stores) withSpare(ctx context.Context, create func() error) error {
 	for attempt := 0; ; attempt++ {
 		err := create()
 		if err == nil || errors.Is(err, errNoSpare) {
-			s.spares.kick()
+			// A claim inside a control batch counts once the batch commits.
+			s.control.db.afterCommit(ctx, s.spares.kick)
 		}
 		if !errors.Is(err, errNoSpare) || attempt == 3 {
 			return err

@@ -128,7 +128,7 @@ func (c *ControlStore) CreateSandboxRequest(ctx context.Context, r ion.SandboxRe
 
 // SandboxRequest returns request id. NOT_FOUND if there is none.
 func (c *ControlStore) SandboxRequest(ctx context.Context, id ion.ID) (ion.SandboxRequest, error) {
-	r, err := getSandboxRequest(ctx, c.db.read, id)
+	r, err := getSandboxRequest(ctx, c.db.reader(ctx), id)
 	return r, wrapErr("sandbox request", err)
 }
 
@@ -136,7 +136,7 @@ func (c *ControlStore) SandboxRequest(ctx context.Context, id ion.ID) (ion.Sandb
 // otherwise those for that organization.
 func (c *ControlStore) SandboxRequests(ctx context.Context, orgID ion.ID) ([]ion.SandboxRequest, error) {
 	q := `SELECT ` + sandboxRequestCols + ` FROM sandbox_requests WHERE ?::bigint = 0 OR organization_id = ? ORDER BY id DESC`
-	rows, err := c.db.read.QueryContext(ctx, q, orgID, orgID)
+	rows, err := c.db.reader(ctx).QueryContext(ctx, q, orgID, orgID)
 	if err != nil {
 		return nil, wrapErr("sandbox requests", err)
 	}
@@ -272,7 +272,7 @@ func (c *ControlStore) SetSandboxState(ctx context.Context, name, state string) 
 
 // Sandbox returns one sandbox. NOT_FOUND if there is none by that name.
 func (c *ControlStore) Sandbox(ctx context.Context, name string) (ion.Sandbox, error) {
-	s, err := getSandbox(ctx, c.db.read, name)
+	s, err := getSandbox(ctx, c.db.reader(ctx), name)
 	return s, wrapErr("sandbox", err)
 }
 
@@ -280,7 +280,7 @@ func (c *ControlStore) Sandbox(ctx context.Context, name string) (ion.Sandbox, e
 // made for that production organization.
 func (c *ControlStore) Sandboxes(ctx context.Context, orgID ion.ID) ([]ion.Sandbox, error) {
 	q := `SELECT ` + sandboxCols + ` FROM sandboxes WHERE ?::bigint = 0 OR source_organization_id = ? ORDER BY name`
-	rows, err := c.db.read.QueryContext(ctx, q, orgID, orgID)
+	rows, err := c.db.reader(ctx).QueryContext(ctx, q, orgID, orgID)
 	if err != nil {
 		return nil, wrapErr("sandboxes", err)
 	}

@@ -30,6 +30,12 @@ var _ ion.ControlStore = (*ControlStore)(nil)
 // labels.
 var environmentNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
+// Atomically runs fn's control store calls in one transaction (see
+// ion.ControlStore).
+func (c *ControlStore) Atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	return c.db.atomically(ctx, "control transaction", fn)
+}
+
 // EnsureEnvironment creates env if it does not exist and returns the stored
 // one. State defaults to "active" and CreatedAt to now.
 func (c *ControlStore) EnsureEnvironment(ctx context.Context, env ion.Environment) (ion.Environment, error) {
@@ -65,7 +71,7 @@ func (c *ControlStore) EnsureEnvironment(ctx context.Context, env ion.Environmen
 
 // Environment returns the environment named name. NOT_FOUND if there is none.
 func (c *ControlStore) Environment(ctx context.Context, name string) (ion.Environment, error) {
-	env, err := getEnvironment(ctx, c.db.read, name)
+	env, err := getEnvironment(ctx, c.db.reader(ctx), name)
 	return env, wrapErr("environment", err)
 }
 
@@ -160,13 +166,13 @@ func (c *ControlStore) CreateOrganization(ctx context.Context, o ion.Organizatio
 
 // Organization returns organization id. NOT_FOUND if there is none.
 func (c *ControlStore) Organization(ctx context.Context, id ion.ID) (ion.Organization, error) {
-	o, err := organizations.get(ctx, c.db.read, id)
+	o, err := organizations.get(ctx, c.db.reader(ctx), id)
 	return o, wrapErr("organization", err)
 }
 
 // Organizations lists the organizations of environment env by id.
 func (c *ControlStore) Organizations(ctx context.Context, env string) ([]ion.Organization, error) {
-	out, err := organizations.all(ctx, c.db.read, "t.environment = ?", env)
+	out, err := organizations.all(ctx, c.db.reader(ctx), "t.environment = ?", env)
 	if out == nil {
 		out = []ion.Organization{}
 	}
@@ -226,7 +232,7 @@ func (c *ControlStore) CreateUser(ctx context.Context, u ion.User) (ion.User, er
 // User returns user id of organization orgID. NOT_FOUND for a user of
 // another organization.
 func (c *ControlStore) User(ctx context.Context, orgID, id ion.ID) (ion.User, error) {
-	u, err := orgUser(ctx, c.db.read, orgID, id)
+	u, err := orgUser(ctx, c.db.reader(ctx), orgID, id)
 	return u, wrapErr("user", err)
 }
 
@@ -328,7 +334,7 @@ func (c *ControlStore) CreateAPIKey(ctx context.Context, k ion.APIKey) (ion.APIK
 // APIKeyByClientID returns the key with the given client id. NOT_FOUND if
 // there is none.
 func (c *ControlStore) APIKeyByClientID(ctx context.Context, clientID string) (ion.APIKey, error) {
-	k, err := apiKeyByClientID(ctx, c.db.read, clientID)
+	k, err := apiKeyByClientID(ctx, c.db.reader(ctx), clientID)
 	return k, wrapErr("API key", err)
 }
 
@@ -430,7 +436,7 @@ func (c *ControlStore) AddSigningKey(ctx context.Context, k ion.SigningKey) erro
 
 // SigningKeys lists the keys of environment env, newest first.
 func (c *ControlStore) SigningKeys(ctx context.Context, env string) ([]ion.SigningKey, error) {
-	rows, err := c.db.read.QueryContext(ctx, `SELECT kid, environment, algorithm, private_jwk, created_at, retired_at
+	rows, err := c.db.reader(ctx).QueryContext(ctx, `SELECT kid, environment, algorithm, private_jwk, created_at, retired_at
 		FROM signing_keys WHERE environment = ? ORDER BY created_at DESC, rowid DESC`, env)
 	if err != nil {
 		return nil, wrapErr("signing keys", err)

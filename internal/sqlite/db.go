@@ -267,6 +267,9 @@ func (tx *tx) insert(query string, args ...any) (ion.ID, error) {
 // everything back. Application errors (*ion.Error) come back as they are,
 // anything else wrapped with op.
 func (db *database) update(ctx context.Context, op string, fn func(tx *tx) error) error {
+	if b, ok := ctx.Value(batchKey{db}).(*batch); ok {
+		return wrapErr(op, b.savepoint(ctx, fn))
+	}
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return wrapErr(op, err)
@@ -286,6 +289,9 @@ func (db *database) update(ctx context.Context, op string, fn func(tx *tx) error
 // view runs fn in a read transaction on the read pool, so that the queries
 // inside it (a page and its total count) see one snapshot.
 func (db *database) view(ctx context.Context, op string, fn func(q queryer) error) error {
+	if b, ok := ctx.Value(batchKey{db}).(*batch); ok {
+		return wrapErr(op, fn(b.tx))
+	}
 	sqlTx, err := db.read.BeginTx(ctx, nil)
 	if err != nil {
 		return wrapErr(op, err)
@@ -295,6 +301,70 @@ func (db *database) view(ctx context.Context, op string, fn func(q queryer) erro
 		return wrapErr(op, err)
 	}
 	return nil
+}
+
+// batchKey keys, in a context, the transaction of an atomically call on
+// one database.
+type batchKey struct{ db *database }
+
+// batch is the transaction of an atomically call: the calls made with its
+// context run inside it.
+type batch struct {
+	tx  *sql.Tx
+	now time.Time
+}
+
+// atomically runs fn so that every call on db made with the context fn is
+// given (reads too, so that they see the batch's own writes) is part of
+// one write transaction, which commits when fn returns nil and rolls back
+// otherwise. Each write inside runs in a savepoint, so that a failed one
+// leaves nothing behind even if fn goes on. The transaction holds db's
+// only writer until it ends: fn must not use the context from several
+// goroutines at once, and must not wait for a write to db made with
+// another context. Inside a batch, atomically just calls fn. fn's errors
+// come back as they are.
+func (db *database) atomically(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(batchKey{db}).(*batch); ok {
+		return fn(ctx)
+	}
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	defer func() { _ = sqlTx.Rollback() }()
+	b := &batch{tx: sqlTx, now: db.now().UTC().Truncate(time.Microsecond)}
+	if err := fn(context.WithValue(ctx, batchKey{db}, b)); err != nil {
+		return err
+	}
+	return wrapErr(op, sqlTx.Commit())
+}
+
+// savepoint runs fn, a write inside the batch, in a savepoint of its
+// transaction, which fn's error rolls back.
+func (b *batch) savepoint(ctx context.Context, fn func(tx *tx) error) error {
+	if _, err := b.tx.ExecContext(ctx, `SAVEPOINT write`); err != nil {
+		return err
+	}
+	if err := fn(&tx{Tx: b.tx, ctx: ctx, now: b.now}); err != nil {
+		bg := context.WithoutCancel(ctx)
+		_, rerr := b.tx.ExecContext(bg, `ROLLBACK TO write`)
+		_, relErr := b.tx.ExecContext(bg, `RELEASE write`)
+		if rerr != nil || relErr != nil {
+			return errors.Join(err, rerr, relErr)
+		}
+		return err
+	}
+	_, err := b.tx.ExecContext(ctx, `RELEASE write`)
+	return err
+}
+
+// reader is what a read on db made with ctx uses: the transaction of the
+// batch ctx is in, or else the read pool.
+func (db *database) reader(ctx context.Context) queryer {
+	if b, ok := ctx.Value(batchKey{db}).(*batch); ok {
+		return b.tx
+	}
+	return db.read
 }
 
 // wrapErr leaves application errors alone, turns constraint violations

@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 		run  func(t *testing.T, h *harness)
 	}{
 		{"Control", testControl},
+		{"Atomically", testAtomically},
 		{"Parts", testParts},
 		{"MBom", testMBom},
 		{"LocationsAndUnits", testLocationsAndUnits},
