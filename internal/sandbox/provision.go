@@ -14,15 +14,17 @@ import (
 // even when the caller's context is done.
 const undoTimeout = 30 * time.Second
 
-// provision makes the sandbox a pending request asks for, in a handful of
-// small transactions: the sandbox and its environment (state
-// provisioning), its own organization with its tenant store, the
-// organization on the sandbox record, a user per member and per service
-// account, a key per service account, the state active, and finally the
-// request decided as provisioned with note. If a step fails, what the
-// earlier ones made is removed again and the request stays pending. The
-// caller has claimed the request and checked that it is pending and that
-// src, its organization, is a production one.
+// provision makes the sandbox a pending request asks for. Its control
+// records are made in one transaction (ion.ControlStore.Atomically): the
+// sandbox and its environment (state provisioning), its own organization
+// with its tenant store, a user per member and per service account and a
+// key per service account. A blank sandbox is activated, and its request
+// decided as provisioned with note, in the same transaction, so that it is
+// all there or none of it is; a seeded or snapshot sandbox's data is
+// filled in between, and a second transaction activates it. If a step
+// fails, what the earlier ones made is removed again and the request stays
+// pending. The caller has claimed the request and checked that it is
+// pending and that src, its organization, is a production one.
 func (s *Service) provision(ctx context.Context, req ion.SandboxRequest, src ion.Organization, note string) (Result, error) {
 	p := &provisioning{Service: s, req: req}
 	defer s.clearProgress(req.Name)
@@ -41,14 +43,55 @@ type provisioning struct {
 	*Service
 	req ion.SandboxRequest
 
-	sandboxMade    bool   // the sandbox and its environment exist
+	sandboxMade    bool   // the sandbox and its environment may exist
 	tenantID       string // the sandbox organization's tenant, once made
 	snapshotDetail string // what a snapshot copied, for the lifecycle log
 }
 
 func (p *provisioning) run(ctx context.Context, src ion.Organization, note string) (Result, error) {
+	var res Result
+	// A blank sandbox has no data to fill, so that one transaction makes
+	// it whole; it returns to an empty tenant when reset
+	// (ion.EmptyTenantState), so no baseline is saved.
+	blank := p.req.Shape == ion.ShapeBlank
+	err := p.cfg.Control.Atomically(ctx, func(ctx context.Context) error {
+		var err error
+		if res, err = p.makeRecords(ctx, src); err != nil || !blank {
+			return err
+		}
+		return p.activate(ctx, &res, note)
+	})
+	if err != nil || blank {
+		return res, err
+	}
+
+	switch p.req.Shape {
+	case ion.ShapeSnapshot:
+		if err := p.fillSnapshot(ctx, src); err != nil {
+			return Result{}, err
+		}
+		// The baseline that Reset returns to: the data as provisioned.
+		if err := p.cfg.Stores.SaveTenantState(ctx, p.tenantID, baselineState); err != nil {
+			return Result{}, fmt.Errorf("saving its baseline: %w", err)
+		}
+	case ion.ShapeSeeded:
+		// Saves the baseline as it loads it.
+		if err := p.loadSeedData(ctx, p.req.Size); err != nil {
+			return Result{}, fmt.Errorf("seeding its data: %w", err)
+		}
+	}
+	err = p.cfg.Control.Atomically(ctx, func(ctx context.Context) error { return p.activate(ctx, &res, note) })
+	return res, err
+}
+
+// makeRecords makes the sandbox's control records, in state provisioning:
+// the sandbox and its environment, its organization and tenant, its
+// members and service accounts, and a key per service account, whose
+// secrets res carries.
+func (p *provisioning) makeRecords(ctx context.Context, src ion.Organization) (Result, error) {
 	name := p.req.Name
 	control := p.cfg.Control
+	p.sandboxMade = true // undo tolerates a sandbox that is not there
 	sb, err := control.CreateSandbox(ctx, ion.Sandbox{
 		Name:                 name,
 		RequestID:            p.req.ID,
@@ -61,7 +104,6 @@ func (p *provisioning) run(ctx context.Context, src ion.Organization, note strin
 	if err != nil {
 		return Result{}, fmt.Errorf("creating its environment: %w", err)
 	}
-	p.sandboxMade = true
 	if p.req.RateLimitPolicy != "" {
 		if _, err := control.SetEnvironmentRateLimitPolicy(ctx, name, p.req.RateLimitPolicy); err != nil {
 			return Result{}, fmt.Errorf("setting its rate-limit policy: %w", err)
@@ -79,11 +121,6 @@ func (p *provisioning) run(ctx context.Context, src ion.Organization, note strin
 		return Result{}, fmt.Errorf("recording its organization: %w", err)
 	}
 	sb.OrganizationID = org.ID
-	if p.req.Shape == ion.ShapeSnapshot {
-		if err := p.fillSnapshot(ctx, src); err != nil {
-			return Result{}, err
-		}
-	}
 
 	for i, m := range p.req.Members {
 		_, err := control.CreateUser(ctx, ion.User{OrganizationID: org.ID, Name: m.Name, Email: m.Email, Active: true, Roles: []string{"admin"}})
@@ -107,33 +144,28 @@ func (p *provisioning) run(ctx context.Context, src ion.Organization, note strin
 		}
 		creds = append(creds, Credential{ServiceAccount: u.Name, ClientID: key.ClientID, ClientSecret: secret})
 	}
+	return Result{Sandbox: &sb, Credentials: creds}, nil
+}
 
-	if p.req.Shape == ion.ShapeSeeded {
-		if err := p.loadSeedData(ctx, p.req.Size); err != nil {
-			return Result{}, fmt.Errorf("seeding its data: %w", err)
-		}
+// activate makes the sandbox active, marks its request provisioned with
+// note and records the approval in the lifecycle log.
+func (p *provisioning) activate(ctx context.Context, res *Result, note string) error {
+	name := p.req.Name
+	if err := p.cfg.Control.SetSandboxState(ctx, name, ion.SandboxActive); err != nil {
+		return fmt.Errorf("activating it: %w", err)
 	}
-	// The baseline that Reset returns to: the data as provisioned (a
-	// seeded sandbox's was saved as it was loaded).
-	if p.req.Shape != ion.ShapeSeeded {
-		if err := p.cfg.Stores.SaveTenantState(ctx, p.tenantID, baselineState); err != nil {
-			return Result{}, fmt.Errorf("saving its baseline: %w", err)
-		}
-	}
-	if err := control.SetSandboxState(ctx, name, ion.SandboxActive); err != nil {
-		return Result{}, fmt.Errorf("activating it: %w", err)
-	}
-	sb.State = ion.SandboxActive
-	decided, err := control.DecideSandboxRequest(ctx, p.req.ID, ion.RequestProvisioned, note)
+	res.Sandbox.State = ion.SandboxActive
+	decided, err := p.cfg.Control.DecideSandboxRequest(ctx, p.req.ID, ion.RequestProvisioned, note)
 	if err != nil {
-		return Result{}, fmt.Errorf("marking request %d provisioned: %w", p.req.ID, err)
+		return fmt.Errorf("marking request %d provisioned: %w", p.req.ID, err)
 	}
+	res.Request = decided
 	detail := note
 	if p.snapshotDetail != "" {
 		detail = strings.TrimPrefix(note+"; "+p.snapshotDetail, "; ")
 	}
 	p.record(ctx, name, ion.EventApproved, actorOperator, detail)
-	return Result{Request: decided, Sandbox: &sb, Credentials: creds}, nil
+	return nil
 }
 
 // undo removes what run made. It runs to the end even if ctx is done.

@@ -72,11 +72,18 @@ func (s *Service) Request(ctx context.Context, r ion.SandboxRequest) (Result, er
 	if err != nil {
 		return Result{}, err
 	}
-	req, err := s.cfg.Control.CreateSandboxRequest(ctx, r)
+	var req ion.SandboxRequest
+	err = s.cfg.Control.Atomically(ctx, func(ctx context.Context) error {
+		var err error
+		if req, err = s.cfg.Control.CreateSandboxRequest(ctx, r); err != nil {
+			return err
+		}
+		s.record(ctx, req.Name, ion.EventRequested, req.RequestedBy, fmt.Sprintf("request %d, shape %s", req.ID, req.Shape))
+		return nil
+	})
 	if err != nil {
 		return Result{}, fmt.Errorf("sandbox: request %q: %w", r.Name, err)
 	}
-	s.record(ctx, req.Name, ion.EventRequested, req.RequestedBy, fmt.Sprintf("request %d, shape %s", req.ID, req.Shape))
 	if !slices.Contains(s.cfg.AutoApprove, req.Shape) {
 		return Result{Request: req}, nil
 	}
