@@ -113,6 +113,21 @@ func schemaVersion(tx *tx, schema string) (int64, error) {
 	return *version, nil
 }
 
+// trusted wraps script, which copies rows that already met every
+// constraint (from a template, a saved state or a tenant) or empties a
+// whole schema, so that PostgreSQL skips the per-row foreign-key checks
+// while it runs, where the role may (Stores.skipChecks): they are
+// triggers, which session_replication_role = replica does not fire.
+// Unique, not-null and check constraints still apply. Measured on a
+// seeded-small copy (2,355 rows): 113 ms with the checks, 43 without.
+func (s *Stores) trusted(script string) string {
+	if !s.skipChecks {
+		return script
+	}
+	// Every script ends with ";\n".
+	return "SET LOCAL session_replication_role = replica;\n" + script + "SET LOCAL session_replication_role = origin"
+}
+
 // copyRows copies every row of src (a migrated tenant schema, a template
 // or a saved state) into dst, a tenant schema at the latest migration
 // with no rows and fresh sequences, parents before children, and sets
@@ -128,7 +143,7 @@ func (s *Stores) copyRows(tx *tx, src, dst string) error {
 	}
 	if v != s.latest {
 		// Made by an older version: its own columns.
-		return copyOlderRows(tx, src, dst)
+		return s.copyOlderRows(tx, src, dst)
 	}
 	var b strings.Builder
 	for _, t := range l.tables {
@@ -138,7 +153,7 @@ func (s *Stores) copyRows(tx *tx, src, dst string) error {
 		fmt.Fprintf(&b, "SELECT setval(%s::regclass, last_value, true) FROM %s.%s WHERE is_called;\n",
 			literal(quote(dst)+"."+quote(q)), quote(src), quote(q))
 	}
-	if err := rawExec(tx, b.String()); err != nil {
+	if err := rawExec(tx, s.trusted(b.String())); err != nil {
 		return fmt.Errorf("copy %s into %s: %w", src, dst, err)
 	}
 	return nil
@@ -157,7 +172,7 @@ func (s *Stores) copyRetimed(tx *tx, src, dst string, at time.Time) error {
 		return err
 	}
 	if v != s.latest {
-		if err := copyOlderRows(tx, src, dst); err != nil {
+		if err := s.copyOlderRows(tx, src, dst); err != nil {
 			return err
 		}
 		return retime(tx, dst, at)
@@ -192,7 +207,7 @@ func (s *Stores) copyRetimed(tx *tx, src, dst string, at time.Time) error {
 		fmt.Fprintf(&b, "SELECT setval(%s::regclass, last_value, true) FROM %s.%s WHERE is_called;\n",
 			literal(quote(dst)+"."+quote(q)), quote(src), quote(q))
 	}
-	if err := rawExec(tx, b.String()); err != nil {
+	if err := rawExec(tx, s.trusted(b.String())); err != nil {
 		return fmt.Errorf("copy %s into %s retimed: %w", src, dst, err)
 	}
 	return nil
@@ -222,7 +237,7 @@ func largestIDs(tx *tx, schema string) ([]*int64, error) {
 
 // copyOlderRows is copyRows from a schema an older version made, with the
 // columns it has, read from the catalog.
-func copyOlderRows(tx *tx, src, dst string) error {
+func (s *Stores) copyOlderRows(tx *tx, src, dst string) error {
 	tables, err := tablesInOrder(tx, src)
 	if err != nil {
 		return err
@@ -276,7 +291,7 @@ func copyOlderRows(tx *tx, src, dst string) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	if err := rawExec(tx, b.String()); err != nil {
+	if err := rawExec(tx, s.trusted(b.String())); err != nil {
 		return fmt.Errorf("copy %s into %s: %w", src, dst, err)
 	}
 	return nil
@@ -357,7 +372,7 @@ func (s *Stores) emptySchema(tx *tx, schema string) error {
 			fmt.Fprintf(&b, "SELECT setval(%s::regclass, 1, false);\n", literal(quote(schema)+"."+quote(q)))
 		}
 	}
-	return rawExec(tx, b.String())
+	return rawExec(tx, s.trusted(b.String()))
 }
 
 // schemaBytes is the size of the tables (with their indexes and TOAST) of

@@ -117,6 +117,10 @@ type Stores struct {
 	control     *ControlStore
 	tenantDB    *database
 	latest      int64 // the tenant migration version
+	// skipChecks: the role may set session_replication_role, so that
+	// copies of rows that already met every constraint skip the per-row
+	// foreign-key checks (see trusted).
+	skipChecks bool
 	spares      *spareSchemas
 
 	migrated sync.Map // tenant schema → struct{}: known to be at latest
@@ -189,9 +193,24 @@ func Open(ctx context.Context, url string, opts Options) (*Stores, error) {
 		},
 	}}
 	s.tenantDB = &database{pool: s.pool, now: opts.Now}
+	s.skipChecks = maySkipChecks(ctx, s.pool)
 	s.spares = startSpareSchemas(s, opts.SpareSchemas)
 	s.dropRetiredSchemas()
 	return s, nil
+}
+
+// maySkipChecks reports whether the pool's role may set
+// session_replication_role: a superuser may, and from PostgreSQL 15 a
+// role granted SET on it (GRANT SET ON PARAMETER session_replication_role
+// TO …). Without it, copies run every foreign-key check.
+func maySkipChecks(ctx context.Context, pool *pgxpool.Pool) bool {
+	var ok bool
+	if err := pool.QueryRow(ctx, `SELECT current_setting('is_superuser') = 'on'`).Scan(&ok); err == nil && ok {
+		return true
+	}
+	// The function is missing before PostgreSQL 15: then not.
+	err := pool.QueryRow(ctx, `SELECT has_parameter_privilege('session_replication_role', 'SET')`).Scan(&ok)
+	return err == nil && ok
 }
 
 // Control returns the control store.

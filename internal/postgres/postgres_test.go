@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -92,4 +93,53 @@ func opener(url string) storetest.Opener {
 func TestConformance(t *testing.T) {
 	url := testURL(t)
 	storetest.Run(t, opener(url))
+}
+
+// TestConformanceWithoutSuperuser runs the areas that copy rows between
+// schemas as a role that may not set session_replication_role, so that
+// the copies run every foreign-key check (the conformance run above, as
+// the superuser of the test database, skips them).
+func TestConformanceWithoutSuperuser(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	ctx := t.Context()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	const role = "ionbox_test_plain"
+	// Roles belong to the cluster: made once, kept for later runs.
+	if _, err := conn.Exec(ctx, `DO $$BEGIN
+		CREATE ROLE `+role+` LOGIN NOSUPERUSER;
+	EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+	END$$`); err != nil {
+		t.Fatalf("create role %s: %v", role, err)
+	}
+	var db string
+	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `GRANT CREATE ON DATABASE `+pgx.Identifier{db}.Sanitize()+` TO `+role); err != nil {
+		t.Fatalf("grant CREATE to %s: %v", role, err)
+	}
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := strings.Replace(url, "://"+cfg.User+"@", "://"+role+"@", 1)
+	if plain == url {
+		t.Fatalf("ION_TEST_POSTGRES_URL %q does not name its user as scheme://user@host; name it so that this test can connect as %s", url, role)
+	}
+	var super bool
+	pc, err := pgx.Connect(ctx, plain)
+	if err != nil {
+		t.Fatalf("connect as %s (the test database must let it in as it lets in %s): %v", role, cfg.User, err)
+	}
+	err = pc.QueryRow(ctx, `SELECT current_setting('is_superuser') = 'on' OR has_parameter_privilege('session_replication_role', 'SET')`).Scan(&super)
+	pc.Close(ctx)
+	if err != nil || super {
+		t.Fatalf("role %s may set session_replication_role (%v), so this test would not run the checked copies", role, err)
+	}
+	storetest.RunAreas(t, opener(plain), "States", "Templates", "Snapshots", "Tenancy", "Atomically")
 }

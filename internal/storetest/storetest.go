@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,6 +24,13 @@ type Opener func(t *testing.T) ion.Stores
 // Run runs the conformance suite: every area as a parallel sub-test, each
 // case on its own stores and tenant.
 func Run(t *testing.T, open Opener) {
+	RunAreas(t, open)
+}
+
+// RunAreas runs the cases of the named areas (Run's subtests, e.g.
+// "States"), or of every area when none is named: for a store opened in
+// another configuration that only some areas depend on.
+func RunAreas(t *testing.T, open Opener, names ...string) {
 	h := &harness{open: open}
 	areas := []struct {
 		name string
@@ -57,6 +65,9 @@ func Run(t *testing.T, open Opener) {
 		{"WebhookBatch", testWebhookBatch},
 	}
 	for _, a := range areas {
+		if len(names) > 0 && !slices.Contains(names, a.name) {
+			continue
+		}
 		t.Run(a.name, func(t *testing.T) {
 			t.Parallel()
 			a.run(t, h)
