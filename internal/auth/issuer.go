@@ -355,6 +355,26 @@ func (i *Issuer) RotateSigningKey(ctx context.Context) error {
 	return i.reloadKeys(ctx, false)
 }
 
+// PrepareSigningKey stores a signing key for environment env unless it
+// has a current one, so that the first token its issuer signs does not
+// wait for a key to be made and stored. Sandbox provisioning calls it in
+// its control transaction.
+func (s *Service) PrepareSigningKey(ctx context.Context, env string) error {
+	stored, err := s.cfg.Control.SigningKeys(ctx, env)
+	if err != nil {
+		return fmt.Errorf("auth: signing keys of %q: %w", env, err)
+	}
+	keys, err := s.parseSigningKeys(stored)
+	if err != nil {
+		return fmt.Errorf("auth: signing keys of %q: %w", env, err)
+	}
+	if slices.ContainsFunc(keys, func(k signingKey) bool { return k.retiredAt == nil }) {
+		return nil
+	}
+	_, err = s.addSigningKey(ctx, env)
+	return err
+}
+
 // reloadKeys reads the environment's signing keys from the store; with
 // create, it adds one when none is current.
 func (i *Issuer) reloadKeys(ctx context.Context, create bool) error {
@@ -381,6 +401,12 @@ func (i *Issuer) reloadKeys(ctx context.Context, create bool) error {
 
 // addSigningKey makes and stores a new ES256 key and returns its kid.
 func (i *Issuer) addSigningKey(ctx context.Context) (string, error) {
+	return i.svc.addSigningKey(ctx, i.env.Name)
+}
+
+// addSigningKey makes and stores a new ES256 key of environment env and
+// returns its kid.
+func (s *Service) addSigningKey(ctx context.Context, env string) (string, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return "", fmt.Errorf("generating signing key: %w", err)
@@ -394,15 +420,15 @@ func (i *Issuer) addSigningKey(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encoding signing key: %w", err)
 	}
-	if jwk, err = i.svc.sealKey(kid, jwk); err != nil {
+	if jwk, err = s.sealKey(kid, jwk); err != nil {
 		return "", err
 	}
-	err = i.svc.cfg.Control.AddSigningKey(ctx, ion.SigningKey{
+	err = s.cfg.Control.AddSigningKey(ctx, ion.SigningKey{
 		KID:         kid,
-		Environment: i.env.Name,
+		Environment: env,
 		Algorithm:   string(signingAlgorithm),
 		PrivateJWK:  jwk,
-		CreatedAt:   i.svc.cfg.Now(),
+		CreatedAt:   s.cfg.Now(),
 	})
 	if err != nil {
 		return "", fmt.Errorf("storing signing key: %w", err)

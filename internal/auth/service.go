@@ -71,7 +71,12 @@ func (s *Service) Issuer(ctx context.Context, env ion.Environment, baseURL strin
 	}
 	// Signing keys belong to an environment row; make sure it exists, and
 	// that the caller and the store agree on what kind it is.
-	stored, err := s.cfg.Control.EnsureEnvironment(ctx, env)
+	// Read first: ensuring is a write, which waits for the control
+	// store's writer.
+	stored, err := s.cfg.Control.Environment(ctx, env.Name)
+	if ion.ErrorCode(err) == ion.ENOTFOUND {
+		stored, err = s.cfg.Control.EnsureEnvironment(ctx, env)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: ensuring %s: %w", envLabel(env), err)
 	}

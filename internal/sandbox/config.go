@@ -20,7 +20,10 @@ type Config struct {
 	Stores ion.Stores
 	// APIKeys makes the service accounts' API keys. If it also has a
 	// Forget(envName string) method (as *auth.Service does), Delete calls it
-	// so that a deleted sandbox's issuer is not kept in memory.
+	// so that a deleted sandbox's issuer is not kept in memory; if it has a
+	// PrepareSigningKey(ctx, envName) error method (as *auth.Service does),
+	// provisioning calls it so that the sandbox's first token is signed
+	// with a key made beforehand.
 	APIKeys ion.APIKeyService
 	// Now is the clock that expiry times are computed from. Default:
 	// time.Now.

@@ -104,6 +104,14 @@ func (p *provisioning) makeRecords(ctx context.Context, src ion.Organization) (R
 	if err != nil {
 		return Result{}, fmt.Errorf("creating its environment: %w", err)
 	}
+	// Its issuer's signing key, made now rather than on its first token.
+	if k, ok := p.cfg.APIKeys.(interface {
+		PrepareSigningKey(ctx context.Context, env string) error
+	}); ok {
+		if err := k.PrepareSigningKey(ctx, name); err != nil {
+			return Result{}, fmt.Errorf("making its signing key: %w", err)
+		}
+	}
 	if p.req.RateLimitPolicy != "" {
 		if _, err := control.SetEnvironmentRateLimitPolicy(ctx, name, p.req.RateLimitPolicy); err != nil {
 			return Result{}, fmt.Errorf("setting its rate-limit policy: %w", err)

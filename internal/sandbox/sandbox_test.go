@@ -73,7 +73,15 @@ func TestRequestProvisionsBlankSandbox(t *testing.T) {
 	if len(res.Credentials) != 2 || res.Credentials[0].ServiceAccount != "erp-sync" || res.Credentials[1].ServiceAccount != "ci" {
 		t.Fatalf("credentials = %+v, want erp-sync's and ci's", res.Credentials)
 	}
+	// Its signing key was made with it, not on its first token.
+	keys := must(b.control.SigningKeys(b.ctx, sb.Name))(t)
+	if len(keys) != 1 {
+		t.Fatalf("the new sandbox has %d signing keys before its issuer is used, want 1", len(keys))
+	}
 	iss := b.issuer(t, sb.Name)
+	if again := must(b.control.SigningKeys(b.ctx, sb.Name))(t); len(again) != 1 || again[0].KID != keys[0].KID {
+		t.Fatalf("the issuer did not sign with the prepared key: keys %+v, prepared %+v", again, keys)
+	}
 	prodEnv := must(b.control.Environment(b.ctx, ion.ProductionEnvironment))(t)
 	prodIss := must(b.auth.Issuer(b.ctx, prodEnv, "http://x"))(t)
 	for _, c := range res.Credentials {
