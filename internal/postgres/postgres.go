@@ -121,7 +121,7 @@ type Stores struct {
 	// copies of rows that already met every constraint skip the per-row
 	// foreign-key checks (see trusted).
 	skipChecks bool
-	spares      *spareSchemas
+	spares     *spareSchemas
 
 	migrated sync.Map // tenant schema → struct{}: known to be at latest
 
