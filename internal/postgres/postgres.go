@@ -123,7 +123,8 @@ type Stores struct {
 	skipChecks bool
 	spares     *spareSchemas
 
-	migrated sync.Map // tenant schema → struct{}: known to be at latest
+	migrated       sync.Map // tenant schema → struct{}: known to be at latest
+	largeTemplates sync.Map // template schema → bool (see templateIsLarge)
 
 	layoutMu     sync.Mutex
 	tenantLayout *tenantLayout // see layout

@@ -70,6 +70,7 @@ func (s *Stores) SaveTenantTemplate(ctx context.Context, id, name string) error 
 		return err
 	}
 	tenant, tpl := s.tenantSchema(id), s.templateSchema(name)
+	defer s.largeTemplates.Delete(tpl)
 	err := s.withSpare(ctx, func() error {
 		return s.tenantDB.run(ctx, "save tenant template", true, func(tx *tx) error {
 			if err := lockTemplate(tx, tpl, false); err != nil {
@@ -121,6 +122,7 @@ func (s *Stores) DeleteTenantTemplate(ctx context.Context, name string) error {
 		return err
 	}
 	tpl := s.templateSchema(name)
+	defer s.largeTemplates.Delete(tpl)
 	err := s.withSpare(ctx, func() error {
 		return s.tenantDB.run(ctx, "delete tenant template", true, func(tx *tx) error {
 			if err := lockExistingTemplate(tx, tpl, name, false); err != nil {
@@ -199,6 +201,31 @@ func (s *Stores) LoadTenantTemplateAsState(ctx context.Context, id, name string,
 	return s.loadTemplate(ctx, id, name, at, state)
 }
 
+// templateIsLarge reports whether template schema tpl, at the latest
+// migration, holds more than truncateAbove bytes: whether a state loaded
+// from it gets its ready copy at once. The answer is kept per template
+// schema until the template is saved again or deleted in this process (a
+// template replaced by another replica may be judged by its old size for
+// a while, which only moves when a ready copy is made); reading the sizes
+// costs milliseconds, a seeded sandbox's provisioning budget.
+func (s *Stores) templateIsLarge(tx *tx, tpl string) (bool, error) {
+	if v, ok := s.largeTemplates.Load(tpl); ok {
+		return v.(bool), nil
+	}
+	large := false
+	if v, err := schemaVersion(tx, tpl); err != nil {
+		return false, err
+	} else if v == s.latest {
+		bytes, err := s.schemaBytes(tx, tpl)
+		if err != nil {
+			return false, err
+		}
+		large = bytes > truncateAbove
+	}
+	s.largeTemplates.Store(tpl, large)
+	return large, nil
+}
+
 func (s *Stores) loadTemplate(ctx context.Context, id, name string, at time.Time, state string) error {
 	if err := checkStateArgs(id, name); err != nil {
 		return err
@@ -227,14 +254,9 @@ func (s *Stores) loadTemplate(ctx context.Context, id, name string, at time.Time
 		if state == "" {
 			return nil
 		}
-		if v, err := schemaVersion(tx, tpl); err != nil {
+		var err error
+		if eager, err = s.templateIsLarge(tx, tpl); err != nil {
 			return err
-		} else if v == s.latest {
-			bytes, err := s.schemaBytes(tx, tpl)
-			if err != nil {
-				return err
-			}
-			eager = bytes > truncateAbove
 		}
 		if err := rawExec(tx, `DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, false))+` CASCADE;
 DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, true))+` CASCADE`); err != nil {
