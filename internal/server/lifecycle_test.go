@@ -299,3 +299,47 @@ func TestIdleSandboxExpiresAndAnswers410(t *testing.T) {
 		t.Fatalf("events: %+v", log.Events)
 	}
 }
+
+// A sandbox's activity is written at most once a minute per server, and a
+// new sandbox's first queries write none: it was active when provisioned.
+func TestActivityIsWrittenAtMostOnceAMinute(t *testing.T) {
+	t.Parallel()
+	// The stores stamp the provisioning with the real time; the clock
+	// starts a second later.
+	clock := &testClock{t: time.Now().Add(time.Second).Truncate(time.Microsecond)}
+	b := setupWith(t, Config{Now: clock.Now})
+	prod := b.newCredential("Acme")
+	sb := b.newSandbox(prod.orgID, "acme-busy")
+	s := b.at(sb.baseURL)
+	activity := func() time.Time {
+		t.Helper()
+		var got struct{ LastActivityAt time.Time }
+		if status := b.admin("GET", "/admin/v1/sandboxes/acme-busy", nil, &got); status != 200 {
+			t.Fatalf("GET sandbox: HTTP %d", status)
+		}
+		return got.LastActivityAt
+	}
+	if provisioned := activity(); clock.Now().Sub(provisioned) > 2*time.Second {
+		t.Fatalf("lastActivityAt of a new sandbox = %v, want its provisioning time (about %v)", provisioned, clock.Now())
+	}
+	for _, step := range []struct {
+		advance time.Duration
+		written bool
+	}{
+		{0, false},
+		{30 * time.Second, false},
+		{2 * time.Minute, true},
+		{10 * time.Second, false},
+	} {
+		clock.advance(step.advance)
+		before := activity()
+		s.mustGQL(sb.token, `{ currentUser { id } }`, nil)
+		after := activity()
+		if step.written && !after.Equal(clock.Now()) {
+			t.Fatalf("after %v more: lastActivityAt %v, want it written as %v", step.advance, after, clock.Now())
+		}
+		if !step.written && !after.Equal(before) {
+			t.Fatalf("after %v more: lastActivityAt moved from %v to %v, want no write within a minute", step.advance, before, after)
+		}
+	}
+}

@@ -118,6 +118,15 @@ func (r *sandboxRouter) ResolveSandbox(ctx context.Context, name string) (httpap
 	return c.env, c.sb, nil
 }
 
+// cached returns sandbox name as ResolveSandbox last read it, if it is
+// still cached.
+func (r *sandboxRouter) cached(name string) (ion.Sandbox, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.cache[name]
+	return c.sb, ok
+}
+
 func (r *sandboxRouter) ForgetSandbox(name string) {
 	r.mu.Lock()
 	delete(r.cache, name)
@@ -143,6 +152,8 @@ type sandboxLifecycle struct {
 	// Set by assemble.
 	svc     *sandbox.Service
 	control ion.ControlStore
+	// cached returns a sandbox as the router last read it (see touch).
+	cached func(name string) (ion.Sandbox, bool)
 
 	mu      sync.Mutex
 	touched map[string]time.Time // sandbox → when its activity was last written
@@ -181,7 +192,16 @@ func (l *sandboxLifecycle) renewing(next http.Handler) http.Handler {
 func (l *sandboxLifecycle) touch(ctx context.Context, name string) {
 	now := l.now()
 	l.mu.Lock()
-	if last, ok := l.touched[name]; ok && now.Sub(last) < touchEvery && !now.Before(last) {
+	last, ok := l.touched[name]
+	if !ok && l.cached != nil {
+		// A sandbox the router has just read active with fresh activity
+		// (a new one, at its first query) needs no write yet.
+		if sb, found := l.cached(name); found && sb.State == ion.SandboxActive {
+			last, ok = sb.LastActivityAt, true
+			l.touched[name] = last
+		}
+	}
+	if ok && now.Sub(last) < touchEvery && !now.Before(last) {
 		l.mu.Unlock()
 		return
 	}

@@ -367,6 +367,7 @@ func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL,
 	if err != nil {
 		return nil, err
 	}
+	lifecycle.cached = router.cached
 	// Idempotency-Key records expire on the lifecycle's clock, which tests move.
 	gql, err := graphql.NewHandler(graphql.Config{Stores: stores, APIKeys: authSvc, Logger: log, Now: lifecycle.now,
 		AfterIdempotentRun: afterIdempotentRun,
