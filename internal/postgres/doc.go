@@ -31,7 +31,10 @@
 // inside the transaction that needs it (CreateOrganization also inserts the
 // organization there), so that neither exists without the other.
 //
-// Every call is one transaction. Tenant calls set search_path locally to
+// Every call is one transaction, except inside ControlStore.Atomically,
+// which runs the control calls made with its context in one transaction
+// (each write in a savepoint; database.atomically in db.go) so that a
+// sandbox's provisioning commits once. Tenant calls set search_path locally to
 // the tenant's schema and hold the tenant's lifetime advisory lock shared;
 // Stores.DeleteTenant takes it exclusively and drops the schema, so it waits
 // for running calls, and later calls answer NOT_FOUND. Writes also take the
@@ -63,7 +66,9 @@
 //
 // Schema DDL is the expensive part (≈ 0.1 s of PostgreSQL CPU per tenant
 // schema; rows of a small tenant copy in milliseconds), so copies are
-// made into existing schemas (copies.go): the layout of a tenant schema
+// made into existing schemas (copies.go), without the per-row foreign-key
+// checks where the role may set session_replication_role (Stores.trusted:
+// the rows came from a schema that enforced them): the layout of a tenant schema
 // (tables in order, columns, sequences) is read from the catalog once per
 // process, and a copy's statements go as one multi-statement query. A
 // replaced tenant schema (restore, load) is renamed to <prefix>trash_…

@@ -23,7 +23,10 @@
 // Every file runs in WAL mode with foreign keys on and synchronous=NORMAL,
 // which keeps every acknowledged write across a process crash. Each has one
 // writer connection (transactions BEGIN IMMEDIATE) and a small query-only
-// read pool; a tenant file's writer opens on its first write. Migrations
+// read pool; a tenant file's writer opens on its first write.
+// ControlStore.Atomically holds the control writer for one transaction
+// that the calls made with its context join, reads included (each write
+// in a savepoint; database.atomically in db.go). Migrations
 // are embedded goose SQL files, one set for the control database and one
 // for tenants, applied on open. Tenant files open on first use and close
 // when idle or beyond Options.MaxOpenTenants, so dormant tenants cost disk
