@@ -28,9 +28,11 @@ type TenantTemplates interface {
 	// SaveTenantState(tenantID, state) of what it loaded: a seeded
 	// sandbox's baseline. A store may keep such a state as the template
 	// and `at` rather than as a copy; restoring it still gives the data as
-	// loaded, even after the template is replaced or deleted. As
-	// SaveTenantState, VALIDATION_ERROR naming "name" for state
-	// EmptyTenantState.
+	// loaded, even after the template is replaced or deleted. A store may
+	// also load a copy it made ahead, with its times moved to a time a
+	// few minutes from `at` (PostgreSQL: within postgres.TemplateCopyAge),
+	// and save the state as of that time. As SaveTenantState,
+	// VALIDATION_ERROR naming "name" for state EmptyTenantState.
 	LoadTenantTemplateAsState(ctx context.Context, tenantID, name string, at time.Time, state string) error
 	// DeleteTenantTemplate removes template name; NOT_FOUND if there is
 	// none.

@@ -18,6 +18,8 @@
 //	ion_r_<hash>_<hash>      a ready copy of it, which a restore renames over the tenant's
 //	                         schema under the tenant's exclusive lifetime lock (see states.go)
 //	ion_tpl_<hash>           a template (the seed data of seeded sandboxes)
+//	ion_c_<hash>_<random>    a ready copy of a small template, its times moved to when it
+//	                         was made (its comment), for loads within TemplateCopyAge
 //
 // Migrations are embedded goose SQL files, one set for the control schema
 // (applied by Open, under a session advisory lock so that replicas starting
@@ -61,6 +63,9 @@
 // sandbox's provisioning) saves the baseline as the template and the time
 // instead of a copy; its ready copy is made from the template, and
 // replacing or deleting the template first turns such states into copies.
+// A small template loaded as a state may instead come from one of its
+// ready copies (<prefix>c_…, Options.TemplateCopies, templatecopies.go),
+// retimed when it was made, a rename while the caller waits.
 // A replica of an older version would take such a state for an empty copy,
 // so replicas are upgraded together.
 //

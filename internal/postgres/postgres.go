@@ -67,7 +67,21 @@ type Options struct {
 	// 0 means the default; a negative value keeps none (every creation
 	// migrates while the caller waits). Default: 8.
 	SpareSchemas int
+	// TemplateCopies is how many ready copies of each small template (the
+	// seed data of seeded sandboxes) are kept, with their times moved to
+	// when the copy was made, so that loading the template as a state (a
+	// seeded sandbox's provisioning) renames one into place instead of
+	// copying rows while the caller waits. A load uses a copy made at most
+	// TemplateCopyAge before or after its time, and saves the state with
+	// the copy's time: the seed data is then dated relative to up to that
+	// much before provisioning. Each copy is a tenant schema. 0 means the
+	// default; a negative value keeps none. Default: 2.
+	TemplateCopies int
 }
+
+// TemplateCopyAge is how far from a load's time a ready template copy's
+// time may be (see Options.TemplateCopies); older copies are replaced.
+const TemplateCopyAge = 10 * time.Minute
 
 func (o Options) withDefaults() Options {
 	if o.Now == nil {
@@ -87,6 +101,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SpareSchemas < 0 {
 		o.SpareSchemas = 0
+	}
+	if o.TemplateCopies == 0 {
+		o.TemplateCopies = 2
+	}
+	if o.TemplateCopies < 0 {
+		o.TemplateCopies = 0
 	}
 	return o
 }
@@ -125,6 +145,9 @@ type Stores struct {
 
 	migrated       sync.Map // tenant schema → struct{}: known to be at latest
 	largeTemplates sync.Map // template schema → bool (see templateIsLarge)
+	// refillingCopies: template schemas whose ready copies this process
+	// is refilling (see refillCopiesInBackground).
+	refillingCopies sync.Map
 
 	layoutMu     sync.Mutex
 	tenantLayout *tenantLayout // see layout

@@ -86,6 +86,9 @@ func (s *Stores) SaveTenantTemplate(ctx context.Context, id, name string) error 
 			if err := s.materializeTemplateStates(tx, tpl); err != nil {
 				return err
 			}
+			if err := s.dropTemplateCopies(tx, tpl); err != nil {
+				return err
+			}
 			if _, err := tx.exec(`DROP SCHEMA IF EXISTS ` + quote(tpl) + ` CASCADE`); err != nil {
 				return err
 			}
@@ -129,6 +132,9 @@ func (s *Stores) DeleteTenantTemplate(ctx context.Context, name string) error {
 				return err
 			}
 			if err := s.materializeTemplateStates(tx, tpl); err != nil {
+				return err
+			}
+			if err := s.dropTemplateCopies(tx, tpl); err != nil {
 				return err
 			}
 			_, err := tx.exec(`DROP SCHEMA ` + quote(tpl) + ` CASCADE`)
@@ -242,6 +248,14 @@ func (s *Stores) loadTemplate(ctx context.Context, id, name string, at time.Time
 	// one the first restore copies the template (milliseconds), so that a
 	// sandbox never reset costs one schema, not two.
 	eager := false
+	// markState saves the state's mark: the template and `at`.
+	markState := func(tx *tx, at time.Time) error {
+		if err := rawExec(tx, `DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, false))+` CASCADE;
+DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, true))+` CASCADE`); err != nil {
+			return err
+		}
+		return markTemplateState(tx, s.stateSchema(id, state, false), tpl, at)
+	}
 	// begin takes the template's and the tenant's states locks and saves
 	// the state's mark.
 	begin := func(tx *tx) error {
@@ -258,11 +272,38 @@ func (s *Stores) loadTemplate(ctx context.Context, id, name string, at time.Time
 		if eager, err = s.templateIsLarge(tx, tpl); err != nil {
 			return err
 		}
-		if err := rawExec(tx, `DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, false))+` CASCADE;
-DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, true))+` CASCADE`); err != nil {
-			return err
+		return markState(tx, at)
+	}
+	// A small template loaded as a state may come from a ready copy:
+	// renamed into place, the state saved with the copy's time.
+	if state != "" && s.opts.TemplateCopies > 0 {
+		used := false
+		err := s.tenantDB.run(ctx, "load tenant template", true, func(tx *tx) error {
+			used, retired = false, ""
+			if err := lockExistingTemplate(tx, tpl, name, true); err != nil {
+				return err
+			}
+			if large, err := s.templateIsLarge(tx, tpl); err != nil || large {
+				return err
+			}
+			if err := s.lockStates(tx, id); err != nil {
+				return err
+			}
+			copyAt, old, ok, err := s.loadFromCopy(tx, tpl, id, at)
+			if err != nil || !ok {
+				return err
+			}
+			used, retired = true, old
+			return markState(tx, copyAt)
+		})
+		if err != nil {
+			return fmt.Errorf("postgres: load template %s into tenant %s: %w", name, id, err)
 		}
-		return markTemplateState(tx, s.stateSchema(id, state, false), tpl, at)
+		if used {
+			s.recycleInBackground(retired)
+			s.refillCopiesInBackground(tpl)
+			return nil
+		}
 	}
 	// A tenant with no writes since it was made (a sandbox being
 	// provisioned) is filled where it is, under its write lock: writes
@@ -320,6 +361,8 @@ DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, true))+` CASCADE`); err !
 	}
 	if eager {
 		s.prepareInBackground(id, state)
+	} else if state != "" {
+		s.refillCopiesInBackground(tpl)
 	}
 	s.recycleInBackground(retired)
 	return nil
