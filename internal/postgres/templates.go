@@ -83,10 +83,7 @@ func (s *Stores) SaveTenantTemplate(ctx context.Context, id, name string) error 
 			if ok, err := schemaExists(tx, tenant); err != nil || !ok {
 				return errors.Join(err, errTenantNotFound(id))
 			}
-			if err := s.materializeTemplateStates(tx, tpl); err != nil {
-				return err
-			}
-			if err := s.dropTemplateCopies(tx, tpl); err != nil {
+			if err := s.releaseTemplate(tx, tpl); err != nil {
 				return err
 			}
 			if _, err := tx.exec(`DROP SCHEMA IF EXISTS ` + quote(tpl) + ` CASCADE`); err != nil {
@@ -131,10 +128,7 @@ func (s *Stores) DeleteTenantTemplate(ctx context.Context, name string) error {
 			if err := lockExistingTemplate(tx, tpl, name, false); err != nil {
 				return err
 			}
-			if err := s.materializeTemplateStates(tx, tpl); err != nil {
-				return err
-			}
-			if err := s.dropTemplateCopies(tx, tpl); err != nil {
+			if err := s.releaseTemplate(tx, tpl); err != nil {
 				return err
 			}
 			_, err := tx.exec(`DROP SCHEMA ` + quote(tpl) + ` CASCADE`)
@@ -145,6 +139,16 @@ func (s *Stores) DeleteTenantTemplate(ctx context.Context, name string) error {
 		return fmt.Errorf("postgres: delete template %s: %w", name, err)
 	}
 	return nil
+}
+
+// releaseTemplate readies template tpl to be replaced or deleted: the
+// states kept as it and a time become copies, and its ready copies are
+// dropped. The caller holds the template's exclusive lock.
+func (s *Stores) releaseTemplate(tx *tx, tpl string) error {
+	if err := s.materializeTemplateStates(tx, tpl); err != nil {
+		return err
+	}
+	return s.dropTemplateCopies(tx, tpl)
 }
 
 // materializeTemplateStates turns every saved state kept as template tpl
@@ -256,9 +260,9 @@ DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, true))+` CASCADE`); err !
 		}
 		return markTemplateState(tx, s.stateSchema(id, state, false), tpl, at)
 	}
-	// begin takes the template's and the tenant's states locks and saves
-	// the state's mark.
-	begin := func(tx *tx) error {
+	// lock takes the template's and the tenant's states locks and, for a
+	// state, finds whether the template is large.
+	lock := func(tx *tx) error {
 		if err := lockExistingTemplate(tx, tpl, name, true); err != nil {
 			return err
 		}
@@ -269,7 +273,12 @@ DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, true))+` CASCADE`); err !
 			return nil
 		}
 		var err error
-		if eager, err = s.templateIsLarge(tx, tpl); err != nil {
+		eager, err = s.templateIsLarge(tx, tpl)
+		return err
+	}
+	// begin takes the locks and saves the state's mark.
+	begin := func(tx *tx) error {
+		if err := lock(tx); err != nil || state == "" {
 			return err
 		}
 		return markState(tx, at)
@@ -277,29 +286,22 @@ DROP SCHEMA IF EXISTS `+quote(s.stateSchema(id, state, true))+` CASCADE`); err !
 	// A small template loaded as a state may come from a ready copy:
 	// renamed into place, the state saved with the copy's time.
 	if state != "" && s.opts.TemplateCopies > 0 {
-		used := false
 		err := s.tenantDB.run(ctx, "load tenant template", true, func(tx *tx) error {
-			used, retired = false, ""
-			if err := lockExistingTemplate(tx, tpl, name, true); err != nil {
-				return err
-			}
-			if large, err := s.templateIsLarge(tx, tpl); err != nil || large {
-				return err
-			}
-			if err := s.lockStates(tx, id); err != nil {
+			retired = ""
+			if err := lock(tx); err != nil || eager {
 				return err
 			}
 			copyAt, old, ok, err := s.loadFromCopy(tx, tpl, id, at)
 			if err != nil || !ok {
 				return err
 			}
-			used, retired = true, old
+			retired = old
 			return markState(tx, copyAt)
 		})
 		if err != nil {
 			return fmt.Errorf("postgres: load template %s into tenant %s: %w", name, id, err)
 		}
-		if used {
+		if retired != "" {
 			s.recycleInBackground(retired)
 			s.refillCopiesInBackground(tpl)
 			return nil
