@@ -416,6 +416,7 @@ func (s *Stores) recycle(ctx context.Context, retired string) error {
 			return err
 		}
 		name := s.spareSchemaName()
+		tx.onCommit(func() { s.ownSpares.Store(name, struct{}{}) })
 		return rawExec(tx, `ALTER SCHEMA `+quote(retired)+` RENAME TO `+quote(name)+`;
 INSERT INTO `+quote(s.controlSchema())+`.spare_schemas (name, ready, created_at) VALUES (`+literal(name)+`, true, `+
 			strconv.FormatInt(sqlcol.ToMicros(time.Now()), 10)+`)`)

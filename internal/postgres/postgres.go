@@ -143,7 +143,11 @@ type Stores struct {
 	skipChecks bool
 	spares     *spareSchemas
 
-	migrated       sync.Map // tenant schema → struct{}: known to be at latest
+	migrated sync.Map // tenant schema → struct{}: known to be at latest
+	// ownSpares are the spare schemas this process made or recycled, and
+	// so knows to be at the latest migration: a tenant placed in one
+	// needs no version check on its first use.
+	ownSpares      sync.Map // spare schema → struct{}
 	largeTemplates sync.Map // template schema → bool (see templateIsLarge)
 	// refillingCopies: template schemas whose ready copies this process
 	// is refilling (see refillCopiesInBackground).
@@ -253,7 +257,7 @@ func (s *Stores) Tenant(ctx context.Context, id string) (ion.TenantStore, error)
 	schema := s.tenantSchema(id)
 	if _, ok := s.migrated.Load(schema); ok {
 		var exists bool
-		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, schema).Scan(&exists); err != nil {
+		if err := s.pool.QueryRow(ctx, schemaExistsSQL, schema).Scan(&exists); err != nil {
 			return nil, fmt.Errorf("postgres: tenant %s: %w", id, err)
 		}
 		if !exists {
@@ -335,6 +339,9 @@ func (s *Stores) withSpare(ctx context.Context, create func() error) error {
 	}
 }
 
+// schemaExistsSQL reports whether schema $1 exists.
+const schemaExistsSQL = `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`
+
 var errNoSpare = errors.New("no spare tenant schema is ready")
 
 // placeTenant claims a spare schema and renames it to tenant id's, inside
@@ -375,6 +382,9 @@ func (s *Stores) placeTenant(tx *tx, id string, replace bool) error {
 			return ion.Errorf(ion.ECONFLICT, "tenant %q already exists.", id)
 		}
 		return err
+	}
+	if _, own := s.ownSpares.LoadAndDelete(spare); own {
+		tx.onCommit(func() { s.migrated.Store(schema, struct{}{}) })
 	}
 	return nil
 }
