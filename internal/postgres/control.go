@@ -129,12 +129,10 @@ func (c *ControlStore) CreateOrganization(ctx context.Context, o ion.Organizatio
 					return err
 				}
 			}
-			id, err := tx.insert(`INSERT INTO organizations (environment, name, domain, tier, created_at) VALUES (?, ?, ?, ?, ?)`,
+			var err error
+			out, err = organizations.insert(ctx, tx, `INSERT INTO organizations AS t (environment, name, domain, tier, created_at) VALUES (?, ?, ?, ?, ?)`,
 				o.Environment, o.Name, o.Domain, o.Tier, tx.nowMicros())
 			if err != nil {
-				return err
-			}
-			if out, err = organizations.get(ctx, tx, id); err != nil {
 				return err
 			}
 			// The id is new, so a schema of that name can only be one that
@@ -201,13 +199,9 @@ func (c *ControlStore) CreateUser(ctx context.Context, u ion.User) (ion.User, er
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		id, err := tx.insert(`INSERT INTO users (organization_id, name, email, active, roles, service_account, etag, created_at, updated_at)
+		out, err = users.insert(ctx, tx, `INSERT INTO users AS t (organization_id, name, email, active, roles, service_account, etag, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.OrganizationID, u.Name, u.Email, u.Active, sqlcol.EncodeList(u.Roles), u.ServiceAccount, ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
-		if err != nil {
-			return err
-		}
-		out, err = users.get(ctx, tx, id)
 		return err
 	})
 	return out, err
@@ -303,13 +297,9 @@ func (c *ControlStore) CreateAPIKey(ctx context.Context, k ion.APIKey) (ion.APIK
 		} else if ion.ErrorCode(err) != ion.ENOTFOUND {
 			return err
 		}
-		id, err := tx.insert(`INSERT INTO api_keys (client_id, organization_id, user_id, environment, enabled, secret_hash, secret_hint, etag, created_at, updated_at)
+		out, err = apiKeys.insert(ctx, tx, `INSERT INTO api_keys AS t (client_id, organization_id, user_id, environment, enabled, secret_hash, secret_hint, etag, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			k.ClientID, k.OrganizationID, k.UserID, k.Environment, k.Enabled, k.SecretHash, k.SecretHint, ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
-		if err != nil {
-			return err
-		}
-		out, err = apiKeys.get(ctx, tx, id)
 		return err
 	})
 	return out, err

@@ -113,14 +113,12 @@ func (c *ControlStore) CreateSandboxRequest(ctx context.Context, r ion.SandboxRe
 		if err := checkNameFree(tx, r.Name, 0); err != nil {
 			return err
 		}
-		id, err := tx.insert(`INSERT INTO sandbox_requests (organization_id, name, reason, integration, shape, members, service_accounts,
-			features, ttl_days, status, requested_by, note, created_at, decided_at, rate_limit_policy, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+		var err error
+		out, err = scanSandboxRequest(tx.queryRow(`INSERT INTO sandbox_requests (organization_id, name, reason, integration, shape, members, service_accounts,
+			features, ttl_days, status, requested_by, note, created_at, decided_at, rate_limit_policy, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+			RETURNING `+sandboxRequestCols,
 			r.OrganizationID, r.Name, r.Reason, r.Integration, r.Shape, sqlcol.EncodeList(r.Members), sqlcol.EncodeList(r.ServiceAccounts),
-			sqlcol.EncodeList(r.Features), sqlcol.Nullable(r.TTLDays), ion.RequestPending, r.RequestedBy, r.Note, tx.nowMicros(), r.RateLimitPolicy, r.Size)
-		if err != nil {
-			return err
-		}
-		out, err = getSandboxRequest(ctx, tx, id)
+			sqlcol.EncodeList(r.Features), sqlcol.Nullable(r.TTLDays), ion.RequestPending, r.RequestedBy, r.Note, tx.nowMicros(), r.RateLimitPolicy, r.Size))
 		return err
 	})
 	return out, err
@@ -169,10 +167,8 @@ func (c *ControlStore) DecideSandboxRequest(ctx context.Context, id ion.ID, stat
 		if r.Status != ion.RequestPending {
 			return ion.Errorf(ion.ECONFLICT, "Sandbox request %d is already %s; only a pending request can be approved or rejected.", id, r.Status)
 		}
-		if _, err := tx.exec(`UPDATE sandbox_requests SET status = ?, note = ?, decided_at = ? WHERE id = ?`, status, note, tx.nowMicros(), id); err != nil {
-			return err
-		}
-		out, err = getSandboxRequest(ctx, tx, id)
+		out, err = scanSandboxRequest(tx.queryRow(`UPDATE sandbox_requests SET status = ?, note = ?, decided_at = ? WHERE id = ? RETURNING `+sandboxRequestCols,
+			status, note, tx.nowMicros(), id))
 		return err
 	})
 	return out, err
@@ -218,14 +214,11 @@ func (c *ControlStore) CreateSandbox(ctx context.Context, s ion.Sandbox) (ion.Sa
 			s.Name, ion.EnvSandbox, s.State, tx.nowMicros(), ion.DefaultWebhookMode(ion.EnvSandbox)); err != nil {
 			return err
 		}
-		if _, err := tx.exec(`INSERT INTO sandboxes (name, request_id, source_organization_id, organization_id, shape, state, features,
-			pinned, created_at, last_activity_at, expires_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)`,
-			s.Name, requestID, s.SourceOrganizationID, s.Shape, s.State, sqlcol.EncodeList(s.Features),
-			s.Pinned, tx.nowMicros(), tx.nowMicros(), sqlcol.NullMicros(s.ExpiresAt)); err != nil {
-			return err
-		}
 		var err error
-		out, err = getSandbox(ctx, tx, s.Name)
+		out, err = scanSandbox(tx.queryRow(`INSERT INTO sandboxes (name, request_id, source_organization_id, organization_id, shape, state, features,
+			pinned, created_at, last_activity_at, expires_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?) RETURNING `+sandboxCols,
+			s.Name, requestID, s.SourceOrganizationID, s.Shape, s.State, sqlcol.EncodeList(s.Features),
+			s.Pinned, tx.nowMicros(), tx.nowMicros(), sqlcol.NullMicros(s.ExpiresAt)))
 		return err
 	})
 	return out, err
