@@ -45,6 +45,11 @@ type Config struct {
 	// OnLogError receives the errors of writing the lifecycle log, which
 	// do not fail the action they record. Default: they are dropped.
 	OnLogError func(error)
+	// OnProvisioned, if set, is called with each sandbox this service has
+	// provisioned, once it is active and before the call that provisioned
+	// it returns, so that a server can warm, in the background, what the
+	// sandbox's first requests need. It must not block.
+	OnProvisioned func(sb ion.Sandbox)
 }
 
 func (c *Config) validate() error {

@@ -23,17 +23,44 @@ const undoTimeout = 30 * time.Second
 // all there or none of it is; a seeded or snapshot sandbox's data is
 // filled in between, and a second transaction activates it. If a step
 // fails, what the earlier ones made is removed again and the request stays
-// pending. The caller has claimed the request and checked that it is
-// pending and that src, its organization, is a production one.
-func (s *Service) provision(ctx context.Context, req ion.SandboxRequest, src ion.Organization, note string) (Result, error) {
-	p := &provisioning{Service: s, req: req}
-	defer s.clearProgress(req.Name)
+// pending.
+//
+// Either req is a stored request, which the caller has claimed and
+// checked to be pending, or newReq is a checked request to store, pending,
+// in the first transaction (an automatically approved one: one commit
+// fewer); if that transaction fails, newReq is stored on its own
+// afterwards, so that it stays pending there too. src is the request's
+// organization, a production one.
+func (s *Service) provision(ctx context.Context, req ion.SandboxRequest, newReq *ion.SandboxRequest, src ion.Organization, note string) (Result, error) {
+	name := req.Name
+	if newReq != nil {
+		name = newReq.Name
+	}
+	p := &provisioning{Service: s, req: req, newReq: newReq}
+	defer s.clearProgress(name)
+	defer func() {
+		if p.claimed {
+			s.unclaim(p.req.ID)
+		}
+	}()
 	res, err := p.run(ctx, src, note)
 	if err != nil {
+		if p.requestFailed {
+			return Result{}, err // nothing was made
+		}
 		if uerr := p.undo(ctx); uerr != nil {
 			err = fmt.Errorf("%w (removing the partly made sandbox also failed: %v)", err, uerr)
 		}
-		return Result{}, fmt.Errorf("sandbox: provisioning %q: %w", req.Name, err)
+		if newReq != nil && !p.recordsMade {
+			// Rolled back with the records: store it on its own.
+			if _, rerr := s.makeRequest(context.WithoutCancel(ctx), *newReq); rerr != nil {
+				err = fmt.Errorf("%w (keeping the request pending also failed: %v)", err, rerr)
+			}
+		}
+		return Result{}, fmt.Errorf("sandbox: provisioning %q: %w", name, err)
+	}
+	if s.cfg.OnProvisioned != nil {
+		s.cfg.OnProvisioned(*res.Sandbox)
 	}
 	return res, nil
 }
@@ -42,7 +69,12 @@ func (s *Service) provision(ctx context.Context, req ion.SandboxRequest, src ion
 type provisioning struct {
 	*Service
 	req ion.SandboxRequest
+	// newReq, if not nil, is stored as req in the first transaction.
+	newReq *ion.SandboxRequest
 
+	requestFailed  bool   // storing newReq failed
+	claimed        bool   // newReq, stored, was claimed by provision
+	recordsMade    bool   // the first transaction committed
 	sandboxMade    bool   // the sandbox and its environment may exist
 	tenantID       string // the sandbox organization's tenant, once made
 	snapshotDetail string // what a snapshot copied, for the lifecycle log
@@ -53,16 +85,28 @@ func (p *provisioning) run(ctx context.Context, src ion.Organization, note strin
 	// A blank sandbox has no data to fill, so that one transaction makes
 	// it whole; it returns to an empty tenant when reset
 	// (ion.EmptyTenantState), so no baseline is saved.
-	blank := p.req.Shape == ion.ShapeBlank
 	err := p.cfg.Control.Atomically(ctx, func(ctx context.Context) error {
 		var err error
-		if res, err = p.makeRecords(ctx, src); err != nil || !blank {
+		if p.newReq != nil {
+			if p.req, err = p.createRequest(ctx, *p.newReq); err != nil {
+				p.requestFailed = true
+				return err
+			}
+			// Once committed, Approve could see it while its data is
+			// filled.
+			p.claimed = p.claim(p.req.ID)
+		}
+		if res, err = p.makeRecords(ctx, src); err != nil || p.req.Shape != ion.ShapeBlank {
 			return err
 		}
 		return p.activate(ctx, &res, note)
 	})
-	if err != nil || blank {
+	if err != nil {
 		return res, err
+	}
+	p.recordsMade = true
+	if p.req.Shape == ion.ShapeBlank {
+		return res, nil
 	}
 
 	switch p.req.Shape {

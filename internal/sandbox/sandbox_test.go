@@ -351,6 +351,75 @@ func TestFailedProvisioningLeavesNothing(t *testing.T) {
 	}
 }
 
+// An automatically approved request is stored in the transaction that
+// makes the sandbox's records. If that transaction fails, nothing of the
+// sandbox is left, the request is stored on its own, pending, and
+// approving it works; if the request itself is refused, nothing is
+// stored.
+func TestFailedAutomaticProvisioningKeepsTheRequest(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		method string
+		call   int
+		cancel bool
+	}{
+		{"CreateSandbox", 1, false},
+		{"CreateAPIKey", 2, false},
+		{"DecideSandboxRequest", 1, false},
+		{"CreateOrganization", 1, true},
+	} {
+		name := tc.method + "#" + string(rune('0'+tc.call))
+		if tc.cancel {
+			name += " cancelled"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, func(c *sandbox.Config) { c.OnLogError = func(err error) { t.Errorf("lifecycle log: %v", err) } })
+			rows, files := b.rowCounts(t), b.tenantFiles(t)
+			ctx, cancel := context.WithCancel(b.ctx)
+			defer cancel()
+			var cancelAt context.CancelFunc
+			if tc.cancel {
+				cancelAt = cancel
+			}
+			b.control.failNext(tc.method, tc.call, cancelAt)
+			_, err := b.svc.Request(ctx, b.request("acme-erp-dev"))
+			if err == nil || !strings.Contains(err.Error(), `provisioning "acme-erp-dev"`) {
+				t.Fatalf("Request = %v, want the provisioning's failure", err)
+			}
+			_, err = b.control.Sandbox(b.ctx, "acme-erp-dev")
+			wantErr(t, err, ion.ENOTFOUND, "")
+			same(t, "tenant files after the failure", b.tenantFiles(t), files)
+			reqs := must(b.control.SandboxRequests(b.ctx, 0))(t)
+			if len(reqs) != 1 || reqs[0].Name != "acme-erp-dev" || reqs[0].Status != ion.RequestPending {
+				t.Fatalf("requests after the failure = %+v, want acme-erp-dev pending", reqs)
+			}
+			// The request, and nothing else.
+			rows["sandbox_requests"]++
+			same(t, "control rows after the failure", b.rowCounts(t), rows)
+			if ev := must(b.control.SandboxEvents(b.ctx, "acme-erp-dev"))(t); len(ev) != 1 || ev[0].Kind != ion.EventRequested {
+				t.Fatalf("lifecycle log after the failure = %+v, want the request only", ev)
+			}
+
+			res := must(b.svc.Approve(b.ctx, reqs[0].ID, "second try"))(t)
+			if res.Request.Status != ion.RequestProvisioned || len(res.Credentials) != 2 {
+				t.Fatalf("approval after the failure = %+v", res)
+			}
+		})
+	}
+	t.Run("refused request", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		rows := b.rowCounts(t)
+		b.control.failNext("CreateSandboxRequest", 1, nil)
+		_, err := b.svc.Request(b.ctx, b.request("acme-erp-dev"))
+		if err == nil || !strings.Contains(err.Error(), `request "acme-erp-dev"`) {
+			t.Fatalf("Request = %v, want the request's failure", err)
+		}
+		same(t, "control rows after the failure", b.rowCounts(t), rows)
+	})
+}
+
 // With the stores closed under it, provisioning fails cleanly.
 func TestProvisioningWithClosedStores(t *testing.T) {
 	t.Parallel()

@@ -72,26 +72,40 @@ func (s *Service) Request(ctx context.Context, r ion.SandboxRequest) (Result, er
 	if err != nil {
 		return Result{}, err
 	}
-	var req ion.SandboxRequest
-	err = s.cfg.Control.Atomically(ctx, func(ctx context.Context) error {
-		var err error
-		if req, err = s.cfg.Control.CreateSandboxRequest(ctx, r); err != nil {
-			return err
-		}
-		s.record(ctx, req.Name, ion.EventRequested, req.RequestedBy, fmt.Sprintf("request %d, shape %s", req.ID, req.Shape))
-		return nil
-	})
+	if slices.Contains(s.cfg.AutoApprove, r.Shape) {
+		// The request is made in the transaction that makes the sandbox's
+		// records, which no other call can see, and so approve, before
+		// it commits.
+		return s.provision(ctx, ion.SandboxRequest{}, &r, src, autoNote)
+	}
+	req, err := s.makeRequest(ctx, r)
 	if err != nil {
-		return Result{}, fmt.Errorf("sandbox: request %q: %w", r.Name, err)
+		return Result{}, err
 	}
-	if !slices.Contains(s.cfg.AutoApprove, req.Shape) {
-		return Result{Request: req}, nil
+	return Result{Request: req}, nil
+}
+
+// makeRequest stores request r, pending, and records it in the lifecycle
+// log, in one transaction.
+func (s *Service) makeRequest(ctx context.Context, r ion.SandboxRequest) (ion.SandboxRequest, error) {
+	var req ion.SandboxRequest
+	err := s.cfg.Control.Atomically(ctx, func(ctx context.Context) error {
+		var err error
+		req, err = s.createRequest(ctx, r)
+		return err
+	})
+	return req, err
+}
+
+// createRequest stores request r, pending, and records it in the
+// lifecycle log.
+func (s *Service) createRequest(ctx context.Context, r ion.SandboxRequest) (ion.SandboxRequest, error) {
+	req, err := s.cfg.Control.CreateSandboxRequest(ctx, r)
+	if err != nil {
+		return ion.SandboxRequest{}, fmt.Errorf("sandbox: request %q: %w", r.Name, err)
 	}
-	if !s.claim(req.ID) {
-		return Result{}, beingProvisioned(req.ID)
-	}
-	defer s.unclaim(req.ID)
-	return s.provision(ctx, req, src, autoNote)
+	s.record(ctx, req.Name, ion.EventRequested, req.RequestedBy, fmt.Sprintf("request %d, shape %s", req.ID, req.Shape))
+	return req, nil
 }
 
 // Approve provisions a pending request and marks it provisioned with note.
@@ -120,7 +134,7 @@ func (s *Service) Approve(ctx context.Context, requestID ion.ID, note string) (R
 	if err != nil {
 		return Result{}, err
 	}
-	return s.provision(ctx, req, src, strings.TrimSpace(note))
+	return s.provision(ctx, req, nil, src, strings.TrimSpace(note))
 }
 
 // Reject marks a pending request rejected, with reason as its note, and

@@ -169,6 +169,13 @@ func (f *failingControl) check(method string) error {
 	return errInjected
 }
 
+func (f *failingControl) CreateSandboxRequest(ctx context.Context, r ion.SandboxRequest) (ion.SandboxRequest, error) {
+	if err := f.check("CreateSandboxRequest"); err != nil {
+		return ion.SandboxRequest{}, err
+	}
+	return f.ControlStore.CreateSandboxRequest(ctx, r)
+}
+
 func (f *failingControl) CreateSandbox(ctx context.Context, s ion.Sandbox) (ion.Sandbox, error) {
 	if err := f.check("CreateSandbox"); err != nil {
 		return ion.Sandbox{}, err
