@@ -343,3 +343,31 @@ func TestActivityIsWrittenAtMostOnceAMinute(t *testing.T) {
 		}
 	}
 }
+
+// Provisioning a sandbox warms up, in the background, what its first
+// requests need: the router has read it (and its issuer) before any
+// request to it arrives.
+func TestNewSandboxIsWarmedUp(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	prod := b.newCredential("Acme")
+	var res struct{ Status string }
+	b.admin("POST", "/admin/v1/sandbox-requests", map[string]any{
+		"organizationId": prod.orgID, "name": "acme-warm", "reason": "build the ERP integration",
+		"shape": "blank", "serviceAccounts": []map[string]string{{"name": "erp-sync"}},
+	}, &res)
+	if res.Status != "provisioned" {
+		t.Fatalf("sandbox request: %+v", res)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sb, ok := b.running.lifecycle.cached("acme-warm")
+		if ok && sb.State == ion.SandboxActive {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after its provisioning, the router has not read sandbox acme-warm (cached %v, %+v)", ok, sb)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

