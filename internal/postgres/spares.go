@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -35,6 +36,8 @@ type spareSchemas struct {
 	stop   context.CancelFunc
 	done   chan struct{}
 	makers sync.WaitGroup
+	// waiting is set while a refill waits for the store to be quiet.
+	waiting atomic.Bool
 }
 
 // staleSpareAge is how long a spare may stay unready before it counts as
@@ -108,15 +111,55 @@ func (p *spareSchemas) run() {
 	}
 }
 
-// refillDelay is how long a refill waits after a claim. Making a spare
-// takes about a fifth of a second of PostgreSQL CPU; started at once, it
-// competes with what the claimer's user does next (a new sandbox's first
-// token and query). A claim that finds no spare ready makes its own.
-const refillDelay = 250 * time.Millisecond
+// A refill after a claim waits until the store is quiet: at least
+// refillDelay after the claim, then until neither pool has handed out a
+// connection for refillQuiet, and at most refillMaxWait. Making a spare
+// takes about a fifth of a second of PostgreSQL CPU, and every backend
+// then processes its catalog invalidations; started while a user's
+// requests run (a new sandbox's first token and queries, or the next
+// provisioning), it would slow them. A claim that finds no spare ready
+// makes its own.
+const (
+	refillDelay   = 40 * time.Millisecond
+	refillQuiet   = 50 * time.Millisecond
+	refillMaxWait = time.Second
+	refillPoll    = 10 * time.Millisecond
+)
 
-// kick asks for a refill after a claim, refillDelay later.
+// kick asks for a refill after a claim, once the store is quiet.
 func (p *spareSchemas) kick() {
-	time.AfterFunc(refillDelay, p.kickNow)
+	if !p.waiting.CompareAndSwap(false, true) {
+		return // a refill is already waiting for quiet
+	}
+	go func() {
+		p.s.waitQuiet(p.ctx)
+		p.waiting.Store(false)
+		p.kickNow()
+	}()
+}
+
+// waitQuiet waits for the store to be quiet (see refillDelay), or for ctx
+// to end.
+func (s *Stores) waitQuiet(ctx context.Context) {
+	start := time.Now()
+	acquires := func() int64 { return s.pool.Stat().AcquireCount() + s.controlPool.Stat().AcquireCount() }
+	last, quietSince := acquires(), start
+	t := time.NewTicker(refillPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n := acquires(); n != last {
+				last, quietSince = n, now
+			}
+			waited := now.Sub(start)
+			if waited >= refillMaxWait || (waited >= refillDelay && now.Sub(quietSince) >= refillQuiet) {
+				return
+			}
+		}
+	}
 }
 
 // kickNow asks for a refill now.

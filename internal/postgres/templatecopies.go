@@ -121,9 +121,9 @@ COMMENT ON SCHEMA `+quote(tenant)+` IS NULL`); err != nil {
 
 // refillCopiesInBackground brings template tpl's ready copies up to
 // Options.TemplateCopies, replacing those too old to be used soon, unless
-// this process is already doing so or Close has begun. It starts after
-// refillDelay, as the spares' refill does, so that the load that asked
-// for it and its caller's next requests go first.
+// this process is already doing so or Close has begun. It starts once
+// the store is quiet, as the spares' refill does, so that the load that
+// asked for it and its caller's next requests go first.
 func (s *Stores) refillCopiesInBackground(tpl string) {
 	if s.opts.TemplateCopies == 0 {
 		return
@@ -133,9 +133,7 @@ func (s *Stores) refillCopiesInBackground(tpl string) {
 	}
 	s.inBackground(func(ctx context.Context) {
 		defer s.refillingCopies.Delete(tpl)
-		select {
-		case <-time.After(refillDelay):
-		case <-s.backgroundCtx.Done():
+		if s.waitQuiet(s.backgroundCtx); s.backgroundCtx.Err() != nil {
 			return
 		}
 		for range s.opts.TemplateCopies {
