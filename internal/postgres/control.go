@@ -72,14 +72,27 @@ func (c *ControlStore) Environment(ctx context.Context, name string) (ion.Enviro
 	return env, wrapErr("environment", err)
 }
 
+const environmentSQL = `SELECT name, kind, state, created_at, webhook_mode, rate_limit_policy, feature_policy FROM environments WHERE name = ?`
+
 func getEnvironment(ctx context.Context, q queryer, name string) (ion.Environment, error) {
+	return scanEnvironment(q.QueryRowContext(ctx, environmentSQL, name), name)
+}
+
+func scanEnvironment(r pgx.Row, name string) (ion.Environment, error) {
 	var env ion.Environment
-	err := q.QueryRowContext(ctx, `SELECT name, kind, state, created_at, webhook_mode, rate_limit_policy, feature_policy FROM environments WHERE name = ?`, name).
-		Scan(&env.Name, &env.Kind, &env.State, sqlcol.Micros{Dst: &env.CreatedAt}, &env.WebhookMode, &env.RateLimitPolicy, &env.FeaturePolicy)
+	err := r.Scan(&env.Name, &env.Kind, &env.State, sqlcol.Micros{Dst: &env.CreatedAt}, &env.WebhookMode, &env.RateLimitPolicy, &env.FeaturePolicy)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return env, ion.Errorf(ion.ENOTFOUND, "environment %q not found.", name)
 	}
 	return env, err
+}
+
+// queueEnvironment queues getEnvironment's read into b (see tx.pipeline).
+func queueEnvironment(b *pgx.Batch, name string, out *ion.Environment, errp *error) {
+	queue(b, environmentSQL, name).QueryRow(func(r pgx.Row) error {
+		*out, *errp = scanEnvironment(r, name)
+		return nil
+	})
 }
 
 var organizations = newEntity(entity[ion.Organization]{
@@ -114,25 +127,31 @@ func (c *ControlStore) CreateOrganization(ctx context.Context, o ion.Organizatio
 	var out ion.Organization
 	err := c.stores.withSpare(ctx, func() error {
 		return c.db.update(ctx, "create organization", func(tx *tx) error {
-			if _, err := getEnvironment(ctx, tx, o.Environment); err != nil {
-				if ion.ErrorCode(err) == ion.ENOTFOUND {
-					return ion.Invalid("environment", "environment %q not found; create it with EnsureEnvironment first.", o.Environment)
-				}
-				return err
-			}
+			b := &pgx.Batch{}
+			var env ion.Environment
+			var envErr, domainErr error
+			var other ion.ID
+			queueEnvironment(b, o.Environment, &env, &envErr)
 			if o.Domain != "" {
-				var other ion.ID
-				err := tx.queryRow(`SELECT id FROM organizations WHERE environment = ? AND lower(domain) = lower(?)`, o.Environment, o.Domain).Scan(&other)
-				if err == nil {
-					return ion.Invalid("domain", "%q is already used by organization %d in environment %q; choose another domain.", o.Domain, other, o.Environment)
-				} else if !errors.Is(err, pgx.ErrNoRows) {
-					return err
-				}
+				queue(b, `SELECT id FROM organizations WHERE environment = ? AND lower(domain) = lower(?)`, o.Environment, o.Domain).
+					QueryRow(func(r pgx.Row) error { domainErr = r.Scan(&other); return nil })
+			} else {
+				domainErr = pgx.ErrNoRows
 			}
-			var err error
-			out, err = organizations.insert(ctx, tx, `INSERT INTO organizations AS t (environment, name, domain, tier, created_at) VALUES (?, ?, ?, ?, ?)`,
-				o.Environment, o.Name, o.Domain, o.Tier, tx.nowMicros())
-			if err != nil {
+			queue(b, `INSERT INTO organizations AS t (environment, name, domain, tier, created_at) VALUES (?, ?, ?, ?, ?) RETURNING `+organizations.columns,
+				o.Environment, o.Name, o.Domain, o.Tier, tx.nowMicros()).
+				QueryRow(func(r pgx.Row) (err error) { out, err = organizations.scan(r); return err })
+			err := tx.pipeline(b)
+			switch {
+			case ion.ErrorCode(envErr) == ion.ENOTFOUND:
+				return ion.Invalid("environment", "environment %q not found; create it with EnsureEnvironment first.", o.Environment)
+			case envErr != nil:
+				return envErr
+			case domainErr == nil:
+				return ion.Invalid("domain", "%q is already used by organization %d in environment %q; choose another domain.", o.Domain, other, o.Environment)
+			case !errors.Is(domainErr, pgx.ErrNoRows):
+				return domainErr
+			case err != nil:
 				return err
 			}
 			// The id is new, so a schema of that name can only be one that
@@ -189,19 +208,26 @@ func (c *ControlStore) CreateUser(ctx context.Context, u ion.User) (ion.User, er
 	}
 	var out ion.User
 	err := c.db.update(ctx, "create user", func(tx *tx) error {
-		if _, err := organizations.get(ctx, tx, u.OrganizationID); err != nil {
-			return asInvalidRef("organizationId", err)
-		}
+		b := &pgx.Batch{}
+		var org ion.Organization
+		var orgErr, emailErr error
 		var other ion.ID
-		err := tx.queryRow(`SELECT id FROM users WHERE organization_id = ? AND lower(email) = lower(?)`, u.OrganizationID, u.Email).Scan(&other)
-		if err == nil {
+		organizations.queueGet(b, u.OrganizationID, &org, &orgErr)
+		queue(b, `SELECT id FROM users WHERE organization_id = ? AND lower(email) = lower(?)`, u.OrganizationID, u.Email).
+			QueryRow(func(r pgx.Row) error { emailErr = r.Scan(&other); return nil })
+		queue(b, `INSERT INTO users AS t (organization_id, name, email, active, roles, service_account, etag, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+users.columns,
+			u.OrganizationID, u.Name, u.Email, u.Active, sqlcol.EncodeList(u.Roles), u.ServiceAccount, ion.NewEtag(), tx.nowMicros(), tx.nowMicros()).
+			QueryRow(func(r pgx.Row) (err error) { out, err = users.scan(r); return err })
+		err := tx.pipeline(b)
+		switch {
+		case orgErr != nil:
+			return asInvalidRef("organizationId", orgErr)
+		case emailErr == nil:
 			return ion.Invalid("email", "%q is already used by user %d of this organization.", u.Email, other)
-		} else if !errors.Is(err, pgx.ErrNoRows) {
-			return err
+		case !errors.Is(emailErr, pgx.ErrNoRows):
+			return emailErr
 		}
-		out, err = users.insert(ctx, tx, `INSERT INTO users AS t (organization_id, name, email, active, roles, service_account, etag, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.OrganizationID, u.Name, u.Email, u.Active, sqlcol.EncodeList(u.Roles), u.ServiceAccount, ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 		return err
 	})
 	return out, err
@@ -279,27 +305,35 @@ func (c *ControlStore) CreateAPIKey(ctx context.Context, k ion.APIKey) (ion.APIK
 	}
 	var out ion.APIKey
 	err := c.db.update(ctx, "create API key", func(tx *tx) error {
-		org, err := organizations.get(ctx, tx, k.OrganizationID)
-		if err != nil {
-			return asInvalidRef("organizationId", err)
+		b := &pgx.Batch{}
+		var org ion.Organization
+		var user ion.User
+		var orgErr, userErr, keyErr error
+		organizations.queueGet(b, k.OrganizationID, &org, &orgErr)
+		users.queueGet(b, k.UserID, &user, &userErr)
+		queue(b, "SELECT t.id FROM api_keys t WHERE t.client_id = ?", k.ClientID).
+			QueryRow(func(r pgx.Row) error { var id ion.ID; keyErr = r.Scan(&id); return nil })
+		// Environment defaults to the organization's.
+		queue(b, `INSERT INTO api_keys AS t (client_id, organization_id, user_id, environment, enabled, secret_hash, secret_hint, etag, created_at, updated_at)
+			VALUES (?, ?, ?, coalesce(nullif(?, ''), (SELECT environment FROM organizations WHERE id = ?)), ?, ?, ?, ?, ?, ?) RETURNING `+apiKeys.columns,
+			k.ClientID, k.OrganizationID, k.UserID, k.Environment, k.OrganizationID, k.Enabled, k.SecretHash, k.SecretHint, ion.NewEtag(), tx.nowMicros(), tx.nowMicros()).
+			QueryRow(func(r pgx.Row) (err error) { out, err = apiKeys.scan(r); return err })
+		err := tx.pipeline(b)
+		if userErr == nil && user.OrganizationID != k.OrganizationID {
+			userErr = ion.NotFound("user", k.UserID)
 		}
-		if k.Environment == "" {
-			k.Environment = org.Environment
-		}
-		if k.Environment != org.Environment {
+		switch {
+		case orgErr != nil:
+			return asInvalidRef("organizationId", orgErr)
+		case k.Environment != "" && k.Environment != org.Environment:
 			return ion.Invalid("environment", "is %q but organization %d belongs to environment %q.", k.Environment, org.ID, org.Environment)
-		}
-		if _, err := orgUser(ctx, tx, k.OrganizationID, k.UserID); err != nil {
-			return asInvalidRef("userId", err)
-		}
-		if _, err := apiKeyByClientID(ctx, tx, k.ClientID); err == nil {
+		case userErr != nil:
+			return asInvalidRef("userId", userErr)
+		case keyErr == nil:
 			return ion.Errorf(ion.ECONFLICT, "API key %q already exists.", k.ClientID)
-		} else if ion.ErrorCode(err) != ion.ENOTFOUND {
-			return err
+		case !errors.Is(keyErr, pgx.ErrNoRows):
+			return keyErr
 		}
-		out, err = apiKeys.insert(ctx, tx, `INSERT INTO api_keys AS t (client_id, organization_id, user_id, environment, enabled, secret_hash, secret_hint, etag, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			k.ClientID, k.OrganizationID, k.UserID, k.Environment, k.Enabled, k.SecretHash, k.SecretHint, ion.NewEtag(), tx.nowMicros(), tx.nowMicros())
 		return err
 	})
 	return out, err
@@ -388,22 +422,28 @@ func (c *ControlStore) AddSigningKey(ctx context.Context, k ion.SigningKey) erro
 		return ion.Invalid("privateJwk", "is required.")
 	}
 	return c.db.update(ctx, "add signing key", func(tx *tx) error {
-		if _, err := getEnvironment(ctx, tx, k.Environment); err != nil {
-			return asInvalidRef("environment", err)
-		}
-		var n int
-		if err := tx.queryRow(`SELECT count(*) FROM signing_keys WHERE environment = ? AND kid = ?`, k.Environment, k.KID).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return ion.Errorf(ion.ECONFLICT, "signing key %q already exists in environment %q.", k.KID, k.Environment)
-		}
 		created := tx.now
 		if !k.CreatedAt.IsZero() {
 			created = k.CreatedAt
 		}
-		_, err := tx.exec(`INSERT INTO signing_keys (environment, kid, algorithm, private_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		b := &pgx.Batch{}
+		var env ion.Environment
+		var envErr, countErr error
+		var n int
+		queueEnvironment(b, k.Environment, &env, &envErr)
+		queue(b, `SELECT count(*) FROM signing_keys WHERE environment = ? AND kid = ?`, k.Environment, k.KID).
+			QueryRow(func(r pgx.Row) error { countErr = r.Scan(&n); return nil })
+		queue(b, `INSERT INTO signing_keys (environment, kid, algorithm, private_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			k.Environment, k.KID, k.Algorithm, k.PrivateJWK, sqlcol.ToMicros(created), sqlcol.NullMicros(k.RetiredAt))
+		err := tx.pipeline(b)
+		switch {
+		case envErr != nil:
+			return asInvalidRef("environment", envErr)
+		case countErr != nil:
+			return countErr
+		case n > 0:
+			return ion.Errorf(ion.ECONFLICT, "signing key %q already exists in environment %q.", k.KID, k.Environment)
+		}
 		return err
 	})
 }

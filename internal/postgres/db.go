@@ -26,6 +26,7 @@ type pgxQuerier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // queryer is what reads need: a pool or a transaction. Queries are written
@@ -137,6 +138,23 @@ func (tx *tx) query(query string, args ...any) (*rows, error) {
 
 func (tx *tx) queryRow(query string, args ...any) pgx.Row {
 	return tx.QueryRowContext(tx.ctx, query, args...)
+}
+
+// pipeline sends the queries of b (queued with queue) in one round trip
+// and runs their callbacks in order. A write whose checks are reads of
+// their own (does the organization exist, is the name free) queues the
+// checks' reads, each keeping what it found, and then the write, and
+// looks at what the checks found once the pipeline is back: when a check
+// fails, the write ran anyway, and returning the check's error rolls it
+// back with the transaction (or its savepoint). Each check costs a round
+// trip only when it fails, as before; otherwise none.
+func (tx *tx) pipeline(b *pgx.Batch) error {
+	return tx.pgq.q.SendBatch(tx.ctx, b).Close()
+}
+
+// queue queues query, with ? placeholders, and args into b.
+func queue(b *pgx.Batch, query string, args ...any) *pgx.QueuedQuery {
+	return b.Queue(rebind(query), args...)
 }
 
 // insert runs an INSERT and returns the new row's id.
@@ -329,6 +347,14 @@ func (sp *savepoint) open(ctx context.Context, query string, args []any) (pgx.Ba
 	}
 	sp.opened = true
 	return br, nil
+}
+
+func (sp *savepoint) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if !sp.opened {
+		sp.opened = true
+		b.QueuedQueries = append([]*pgx.QueuedQuery{{SQL: `SAVEPOINT ` + sp.name}}, b.QueuedQueries...)
+	}
+	return sp.pt.SendBatch(ctx, b)
 }
 
 func (sp *savepoint) rollback(ctx context.Context) error {

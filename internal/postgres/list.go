@@ -99,6 +99,19 @@ func (e *entity[T]) get(ctx context.Context, q queryer, id ion.ID) (T, error) {
 	return v, err
 }
 
+// queueGet queues get's read of the object with the given id into b (see
+// tx.pipeline); once b is sent, *out and *errp are what get returns.
+func (e *entity[T]) queueGet(b *pgx.Batch, id ion.ID, out *T, errp *error) {
+	queue(b, "SELECT "+e.columns+" FROM "+e.table+" t WHERE t.id = ?", id).QueryRow(func(r pgx.Row) error {
+		v, err := e.scan(r)
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = ion.NotFound(e.kind, id)
+		}
+		*out, *errp = v, err
+		return nil
+	})
+}
+
 // insert runs query, an INSERT INTO the entity's table AS t, and returns
 // the row it made, read in the same round trip (RETURNING).
 func (e *entity[T]) insert(ctx context.Context, q queryer, query string, args ...any) (T, error) {

@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
-	"github.com/ionbox/ionbox/internal/sqlcol"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -49,6 +51,21 @@ func getSandbox(ctx context.Context, q queryer, name string) (ion.Sandbox, error
 	return s, err
 }
 
+// queueSandboxExists queues a read of sandbox name into b (see
+// tx.pipeline); once b is sent, the error it returns points at NOT_FOUND
+// if there is no such sandbox, nil if there is.
+func queueSandboxExists(b *pgx.Batch, name string) *error {
+	var err error
+	queue(b, `SELECT name FROM sandboxes WHERE name = ?`, name).QueryRow(func(row pgx.Row) error {
+		var n string
+		if err = row.Scan(&n); isNoRows(err) {
+			err = ion.Errorf(ion.ENOTFOUND, "sandbox %q not found.", name)
+		}
+		return nil
+	})
+	return &err
+}
+
 func checkShape(shape string) error {
 	switch shape {
 	case ion.ShapeBlank, ion.ShapeSeeded, ion.ShapeSnapshot:
@@ -70,21 +87,36 @@ func checkSandboxState(state string) error {
 // or a pending request other than exceptRequest already holds name. It runs
 // inside the write transaction, so that two callers cannot both take a name.
 func checkNameFree(tx *tx, name string, exceptRequest ion.ID) error {
-	var kind string
-	err := tx.queryRow(`SELECT kind FROM environments WHERE name = ?`, name).Scan(&kind)
-	if err == nil {
-		return ion.Invalid("name", "%q is already taken by another environment; pick another name.", name)
-	} else if !isNoRows(err) {
+	b := &pgx.Batch{}
+	check := queueNameFree(b, name, exceptRequest)
+	if err := tx.pipeline(b); err != nil {
 		return err
 	}
+	return check()
+}
+
+// queueNameFree queues checkNameFree's reads into b (see tx.pipeline) and
+// returns what checkNameFree returns, to call once b is sent.
+func queueNameFree(b *pgx.Batch, name string, exceptRequest ion.ID) func() error {
+	var envErr, requestErr error
 	var other ion.ID
-	err = tx.queryRow(`SELECT id FROM sandbox_requests WHERE name = ? AND status = ? AND id <> ?`, name, ion.RequestPending, exceptRequest).Scan(&other)
-	if err == nil {
-		return ion.Invalid("name", "%q is already taken by pending sandbox request %d; pick another name.", name, other)
-	} else if !isNoRows(err) {
-		return err
+	queue(b, `SELECT kind FROM environments WHERE name = ?`, name).
+		QueryRow(func(r pgx.Row) error { var kind string; envErr = r.Scan(&kind); return nil })
+	queue(b, `SELECT id FROM sandbox_requests WHERE name = ? AND status = ? AND id <> ?`, name, ion.RequestPending, exceptRequest).
+		QueryRow(func(r pgx.Row) error { requestErr = r.Scan(&other); return nil })
+	return func() error {
+		switch {
+		case envErr == nil:
+			return ion.Invalid("name", "%q is already taken by another environment; pick another name.", name)
+		case !isNoRows(envErr):
+			return envErr
+		case requestErr == nil:
+			return ion.Invalid("name", "%q is already taken by pending sandbox request %d; pick another name.", name, other)
+		case !isNoRows(requestErr):
+			return requestErr
+		}
+		return nil
 	}
-	return nil
 }
 
 // CreateSandboxRequest stores a new pending request; ID, Status, CreatedAt
@@ -107,18 +139,24 @@ func (c *ControlStore) CreateSandboxRequest(ctx context.Context, r ion.SandboxRe
 	}
 	var out ion.SandboxRequest
 	err := c.db.update(ctx, "create sandbox request", func(tx *tx) error {
-		if _, err := organizations.get(ctx, tx, r.OrganizationID); err != nil {
-			return asInvalidRef("organizationId", err)
-		}
-		if err := checkNameFree(tx, r.Name, 0); err != nil {
-			return err
-		}
-		var err error
-		out, err = scanSandboxRequest(tx.queryRow(`INSERT INTO sandbox_requests (organization_id, name, reason, integration, shape, members, service_accounts,
+		b := &pgx.Batch{}
+		var org ion.Organization
+		var orgErr error
+		organizations.queueGet(b, r.OrganizationID, &org, &orgErr)
+		nameFree := queueNameFree(b, r.Name, 0)
+		queue(b, `INSERT INTO sandbox_requests (organization_id, name, reason, integration, shape, members, service_accounts,
 			features, ttl_days, status, requested_by, note, created_at, decided_at, rate_limit_policy, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
 			RETURNING `+sandboxRequestCols,
 			r.OrganizationID, r.Name, r.Reason, r.Integration, r.Shape, sqlcol.EncodeList(r.Members), sqlcol.EncodeList(r.ServiceAccounts),
-			sqlcol.EncodeList(r.Features), sqlcol.Nullable(r.TTLDays), ion.RequestPending, r.RequestedBy, r.Note, tx.nowMicros(), r.RateLimitPolicy, r.Size))
+			sqlcol.EncodeList(r.Features), sqlcol.Nullable(r.TTLDays), ion.RequestPending, r.RequestedBy, r.Note, tx.nowMicros(), r.RateLimitPolicy, r.Size).
+			QueryRow(func(row pgx.Row) (err error) { out, err = scanSandboxRequest(row); return err })
+		err := tx.pipeline(b)
+		if orgErr != nil {
+			return asInvalidRef("organizationId", orgErr)
+		}
+		if err := nameFree(); err != nil {
+			return err
+		}
 		return err
 	})
 	return out, err
@@ -160,15 +198,23 @@ func (c *ControlStore) DecideSandboxRequest(ctx context.Context, id ion.ID, stat
 	}
 	var out ion.SandboxRequest
 	err := c.db.update(ctx, "decide sandbox request", func(tx *tx) error {
-		r, err := getSandboxRequest(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if r.Status != ion.RequestPending {
+		b := &pgx.Batch{}
+		var r ion.SandboxRequest
+		var readErr error
+		queue(b, `SELECT `+sandboxRequestCols+` FROM sandbox_requests WHERE id = ?`, id).
+			QueryRow(func(row pgx.Row) error { r, readErr = scanSandboxRequest(row); return nil })
+		queue(b, `UPDATE sandbox_requests SET status = ?, note = ?, decided_at = ? WHERE id = ? AND status = ? RETURNING `+sandboxRequestCols,
+			status, note, tx.nowMicros(), id, ion.RequestPending).
+			QueryRow(func(row pgx.Row) (err error) { out, err = scanSandboxRequest(row); return err })
+		err := tx.pipeline(b)
+		switch {
+		case isNoRows(readErr):
+			return ion.NotFound("sandbox request", id)
+		case readErr != nil:
+			return readErr
+		case r.Status != ion.RequestPending:
 			return ion.Errorf(ion.ECONFLICT, "Sandbox request %d is already %s; only a pending request can be approved or rejected.", id, r.Status)
 		}
-		out, err = scanSandboxRequest(tx.queryRow(`UPDATE sandbox_requests SET status = ?, note = ?, decided_at = ? WHERE id = ? RETURNING `+sandboxRequestCols,
-			status, note, tx.nowMicros(), id))
 		return err
 	})
 	return out, err
@@ -197,28 +243,36 @@ func (c *ControlStore) CreateSandbox(ctx context.Context, s ion.Sandbox) (ion.Sa
 	}
 	var out ion.Sandbox
 	err := c.db.update(ctx, "create sandbox", func(tx *tx) error {
-		if _, err := organizations.get(ctx, tx, s.SourceOrganizationID); err != nil {
-			return asInvalidRef("sourceOrganizationId", err)
-		}
+		b := &pgx.Batch{}
+		var org ion.Organization
+		var orgErr, requestErr error
+		organizations.queueGet(b, s.SourceOrganizationID, &org, &orgErr)
 		var requestID any
 		if s.RequestID != 0 {
-			if _, err := getSandboxRequest(ctx, tx, s.RequestID); err != nil {
-				return asInvalidRef("requestId", err)
-			}
 			requestID = s.RequestID
+			queue(b, `SELECT id FROM sandbox_requests WHERE id = ?`, s.RequestID).
+				QueryRow(func(row pgx.Row) error { var id ion.ID; requestErr = row.Scan(&id); return nil })
 		}
-		if err := checkNameFree(tx, s.Name, s.RequestID); err != nil {
-			return err
-		}
-		if _, err := tx.exec(`INSERT INTO environments (name, kind, state, created_at, webhook_mode) VALUES (?, ?, ?, ?, ?)`,
-			s.Name, ion.EnvSandbox, s.State, tx.nowMicros(), ion.DefaultWebhookMode(ion.EnvSandbox)); err != nil {
-			return err
-		}
-		var err error
-		out, err = scanSandbox(tx.queryRow(`INSERT INTO sandboxes (name, request_id, source_organization_id, organization_id, shape, state, features,
+		nameFree := queueNameFree(b, s.Name, s.RequestID)
+		queue(b, `INSERT INTO environments (name, kind, state, created_at, webhook_mode) VALUES (?, ?, ?, ?, ?)`,
+			s.Name, ion.EnvSandbox, s.State, tx.nowMicros(), ion.DefaultWebhookMode(ion.EnvSandbox))
+		queue(b, `INSERT INTO sandboxes (name, request_id, source_organization_id, organization_id, shape, state, features,
 			pinned, created_at, last_activity_at, expires_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?) RETURNING `+sandboxCols,
 			s.Name, requestID, s.SourceOrganizationID, s.Shape, s.State, sqlcol.EncodeList(s.Features),
-			s.Pinned, tx.nowMicros(), tx.nowMicros(), sqlcol.NullMicros(s.ExpiresAt)))
+			s.Pinned, tx.nowMicros(), tx.nowMicros(), sqlcol.NullMicros(s.ExpiresAt)).
+			QueryRow(func(row pgx.Row) (err error) { out, err = scanSandbox(row); return err })
+		err := tx.pipeline(b)
+		switch {
+		case orgErr != nil:
+			return asInvalidRef("sourceOrganizationId", orgErr)
+		case isNoRows(requestErr):
+			return asInvalidRef("requestId", ion.NotFound("sandbox request", s.RequestID))
+		case requestErr != nil:
+			return requestErr
+		}
+		if err := nameFree(); err != nil {
+			return err
+		}
 		return err
 	})
 	return out, err
@@ -229,17 +283,21 @@ func (c *ControlStore) CreateSandbox(ctx context.Context, s ion.Sandbox) (ion.Sa
 // organizationId). NOT_FOUND for an unknown sandbox.
 func (c *ControlStore) SetSandboxOrganization(ctx context.Context, name string, orgID ion.ID) error {
 	return c.db.update(ctx, "set sandbox organization", func(tx *tx) error {
-		if _, err := getSandbox(ctx, tx, name); err != nil {
-			return err
-		}
-		org, err := organizations.get(ctx, tx, orgID)
-		if err != nil {
-			return asInvalidRef("organizationId", err)
-		}
-		if org.Environment != name {
+		b := &pgx.Batch{}
+		sandboxErr := queueSandboxExists(b, name)
+		var org ion.Organization
+		var orgErr error
+		organizations.queueGet(b, orgID, &org, &orgErr)
+		queue(b, `UPDATE sandboxes SET organization_id = ? WHERE name = ?`, orgID, name)
+		err := tx.pipeline(b)
+		switch {
+		case *sandboxErr != nil:
+			return *sandboxErr
+		case orgErr != nil:
+			return asInvalidRef("organizationId", orgErr)
+		case org.Environment != name:
 			return ion.Invalid("organizationId", "organization %d belongs to environment %q, not to sandbox %q.", orgID, org.Environment, name)
 		}
-		_, err = tx.exec(`UPDATE sandboxes SET organization_id = ? WHERE name = ?`, orgID, name)
 		return err
 	})
 }
@@ -252,13 +310,14 @@ func (c *ControlStore) SetSandboxState(ctx context.Context, name, state string) 
 		return err
 	}
 	return c.db.update(ctx, "set sandbox state", func(tx *tx) error {
-		if _, err := getSandbox(ctx, tx, name); err != nil {
-			return err
+		b := &pgx.Batch{}
+		sandboxErr := queueSandboxExists(b, name)
+		queue(b, `UPDATE sandboxes SET state = ? WHERE name = ?`, state, name)
+		queue(b, `UPDATE environments SET state = ? WHERE name = ?`, state, name)
+		err := tx.pipeline(b)
+		if *sandboxErr != nil {
+			return *sandboxErr
 		}
-		if _, err := tx.exec(`UPDATE sandboxes SET state = ? WHERE name = ?`, state, name); err != nil {
-			return err
-		}
-		_, err := tx.exec(`UPDATE environments SET state = ? WHERE name = ?`, state, name)
 		return err
 	})
 }
