@@ -25,6 +25,8 @@ import (
 // copy in the background; IONBOX_BENCH_RESET_GAP, e.g. 30s, spaces them
 // further). IONBOX_BENCH_SMALL=0 leaves out all but the large sandbox;
 // IONBOX_BENCH_STORE=<postgres URL> runs it on PostgreSQL.
+// For blank sandboxes it also reports the p50 of each step: the admin
+// call, the token exchange and the first query.
 // IONBOX_BENCH_PROVISION_GAP (e.g. 300ms) waits that long before each
 // provisioning, so that the background work one starts (on PostgreSQL,
 // making the spare schema that replaces the one it claimed, about 0.2 s of
@@ -49,12 +51,18 @@ func BenchmarkSandboxLifecycle(b *testing.B) {
 			b.Fatalf("IONBOX_BENCH_PROVISION_GAP=%q: %v", v, err)
 		}
 	}
+	var steps [3][]time.Duration // blank sandboxes' admin call, token, first query
 	provision := func(name, shape, size string) (sandboxUse, time.Duration) {
 		time.Sleep(pace)
 		start := time.Now()
 		use, err := provisionAndUse(f.url, adminToken, f.orgID, name, shape, size)
 		if err != nil {
 			b.Fatal(err)
+		}
+		if shape == "blank" {
+			for i, d := range []time.Duration{use.admin, use.exchange, use.firstQuery} {
+				steps[i] = append(steps[i], d)
+			}
 		}
 		return use, time.Since(start)
 	}
@@ -71,6 +79,9 @@ func BenchmarkSandboxLifecycle(b *testing.B) {
 		blank = append(blank, d)
 	}
 	report("blank", blank)
+	for i, step := range []string{"admin", "token", "query"} {
+		b.ReportMetric(float64(summarize(steps[i], time.Second).p50.Microseconds())/1000, "blank-"+step+"-p50-ms")
+	}
 	_, warm := provision("seeded-warmup", "seeded", "small")
 	b.ReportMetric(float64(warm.Milliseconds()), "seeded-first-ms")
 	var small sandboxUse
@@ -153,6 +164,9 @@ func benchLargeSandbox(b *testing.B, base, adminToken string, provision func(nam
 type sandboxUse struct {
 	name, baseURL, token string
 	parts                int // at provisioning
+	// How long provisioning's steps took: the admin call, the token
+	// exchange and the first query.
+	admin, exchange, firstQuery time.Duration
 }
 
 // provisionAndUse requests a sandbox through the admin API, exchanges its
@@ -160,6 +174,7 @@ type sandboxUse struct {
 // GraphQL answers" means for a user.
 func provisionAndUse(base, adminToken string, orgID int64, name, shape, size string) (sandboxUse, error) {
 	var p provisioned
+	start := time.Now()
 	body := map[string]any{"organizationId": orgID, "name": name, "shape": shape, "reason": "benchmark",
 		"serviceAccounts": []map[string]string{{"name": "ci"}}}
 	if size != "" {
@@ -171,6 +186,7 @@ func provisionAndUse(base, adminToken string, orgID int64, name, shape, size str
 	if p.Status != "provisioned" || len(p.Credentials) != 1 {
 		return sandboxUse{}, fmt.Errorf("sandbox %s: %+v", name, p)
 	}
+	admin := time.Since(start)
 	resp, err := client.PostForm(p.Sandbox.TokenURL, url.Values{"grant_type": {"client_credentials"},
 		"client_id": {p.Credentials[0].ClientID}, "client_secret": {p.Credentials[0].ClientSecret}})
 	if err != nil {
@@ -181,10 +197,12 @@ func provisionAndUse(base, adminToken string, orgID int64, name, shape, size str
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&tok)
 	resp.Body.Close()
-	u := sandboxUse{name: name, baseURL: p.Sandbox.BaseURL, token: tok.AccessToken}
+	u := sandboxUse{name: name, baseURL: p.Sandbox.BaseURL, token: tok.AccessToken, admin: admin}
+	u.exchange = time.Since(start) - admin
 	if u.parts, err = u.count(); err != nil {
 		return u, err
 	}
+	u.firstQuery = time.Since(start) - admin - u.exchange
 	if (shape == "seeded") != (u.parts > 0) {
 		return u, fmt.Errorf("%s sandbox %s has %d parts", shape, name, u.parts)
 	}

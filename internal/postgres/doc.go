@@ -36,7 +36,22 @@
 // Every call is one transaction, except inside ControlStore.Atomically,
 // which runs the control calls made with its context in one transaction
 // (each write in a savepoint; database.atomically in db.go) so that a
-// sandbox's provisioning commits once. Tenant calls set search_path locally to
+// sandbox's provisioning commits once. Round trips are what a provisioning
+// costs, so a write in a batch sends its SAVEPOINT with its first
+// statement and never releases it, and the control writes a provisioning
+// makes send their checks' reads and the write in one pgx pipeline
+// (tx.pipeline), looking at what the checks found afterwards.
+//
+// Any schema DDL (a spare made, a spare renamed into place) makes every
+// backend of the database drop all its cached plans, and catch up on the
+// catalog invalidations at its next transaction; each statement a backend
+// runs next is planned again. Background work is therefore kept away from
+// users' requests: spares are refilled once the store has been quiet for a
+// moment (spareSchemas.kick, waitQuiet), and the maker then runs one small
+// query on every idle connection, which takes the catch-up off the next
+// request's path. A tenant placed in a spare this process made (ownSpares)
+// is known to be at the latest migration, so its first use checks nothing
+// more than that it exists. Tenant calls set search_path locally to
 // the tenant's schema and hold the tenant's lifetime advisory lock shared;
 // Stores.DeleteTenant takes it exclusively and drops the schema, so it waits
 // for running calls, and later calls answer NOT_FOUND. Writes also take the

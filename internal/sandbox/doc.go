@@ -38,7 +38,12 @@
 //
 // Provisioning never leaves a half-made sandbox: each step is undone if a
 // later one fails, and the request then stays pending so that it can be
-// approved again.
+// approved again. Its control records are made in one transaction
+// (ion.ControlStore.Atomically), which for an automatically approved
+// request also stores the request, and for a blank sandbox activates it:
+// a blank sandbox is one commit. Config.OnProvisioned then tells the
+// server, which warms up what the sandbox's first requests need while the
+// answer is on its way.
 //
 // It works only through the interfaces of package ion (ion.ControlStore,
 // ion.Stores, ion.APIKeyService) and internal/scrub's policy. It must not
