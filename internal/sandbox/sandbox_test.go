@@ -2,7 +2,6 @@ package sandbox_test
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -293,11 +292,7 @@ func TestRequestValidation(t *testing.T) {
 // behind, and the request pending, so that approving it again works.
 func TestFailedProvisioningLeavesNothing(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		method string
-		call   int
-		cancel bool // cancel the caller's context there instead of failing
-	}{
+	for _, tc := range []injectedFailure{
 		{"CreateSandbox", 1, false},
 		{"CreateOrganization", 1, false},
 		{"SetSandboxOrganization", 1, false},
@@ -310,23 +305,13 @@ func TestFailedProvisioningLeavesNothing(t *testing.T) {
 		{"CreateOrganization", 1, true},
 		{"CreateAPIKey", 2, true},
 	} {
-		name := tc.method + "#" + string(rune('0'+tc.call))
-		if tc.cancel {
-			name += " cancelled"
-		}
-		t.Run(name, func(t *testing.T) {
+		t.Run(tc.String(), func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, manualApproval)
 			req := must(b.svc.Request(b.ctx, b.request("acme-erp-dev")))(t).Request
 			rows, files := b.rowCounts(t), b.tenantFiles(t)
 
-			ctx, cancel := context.WithCancel(b.ctx)
-			defer cancel()
-			var cancelAt context.CancelFunc
-			if tc.cancel {
-				cancelAt = cancel
-			}
-			b.control.failNext(tc.method, tc.call, cancelAt)
+			ctx := tc.inject(t, b)
 			_, err := b.svc.Approve(ctx, req.ID, "")
 			if err == nil {
 				t.Fatal("provisioning succeeded despite the failure")
@@ -358,31 +343,17 @@ func TestFailedProvisioningLeavesNothing(t *testing.T) {
 // stored.
 func TestFailedAutomaticProvisioningKeepsTheRequest(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		method string
-		call   int
-		cancel bool
-	}{
+	for _, tc := range []injectedFailure{
 		{"CreateSandbox", 1, false},
 		{"CreateAPIKey", 2, false},
 		{"DecideSandboxRequest", 1, false},
 		{"CreateOrganization", 1, true},
 	} {
-		name := tc.method + "#" + string(rune('0'+tc.call))
-		if tc.cancel {
-			name += " cancelled"
-		}
-		t.Run(name, func(t *testing.T) {
+		t.Run(tc.String(), func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, func(c *sandbox.Config) { c.OnLogError = func(err error) { t.Errorf("lifecycle log: %v", err) } })
 			rows, files := b.rowCounts(t), b.tenantFiles(t)
-			ctx, cancel := context.WithCancel(b.ctx)
-			defer cancel()
-			var cancelAt context.CancelFunc
-			if tc.cancel {
-				cancelAt = cancel
-			}
-			b.control.failNext(tc.method, tc.call, cancelAt)
+			ctx := tc.inject(t, b)
 			_, err := b.svc.Request(ctx, b.request("acme-erp-dev"))
 			if err == nil || !strings.Contains(err.Error(), `provisioning "acme-erp-dev"`) {
 				t.Fatalf("Request = %v, want the provisioning's failure", err)

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -144,6 +145,35 @@ type failingControl struct {
 }
 
 var errInjected = errors.New("injected failure")
+
+// injectedFailure is a failure of a provisioning step: the call-th call
+// of method fails, or with cancel, cancels the caller's context there.
+type injectedFailure struct {
+	method string
+	call   int
+	cancel bool
+}
+
+func (f injectedFailure) String() string {
+	name := f.method + "#" + strconv.Itoa(f.call)
+	if f.cancel {
+		name += " cancelled"
+	}
+	return name
+}
+
+// inject arms f in b's control store and returns the context to provision
+// with.
+func (f injectedFailure) inject(t *testing.T, b *bundle) context.Context {
+	ctx, cancel := context.WithCancel(b.ctx)
+	t.Cleanup(cancel)
+	var cancelAt context.CancelFunc
+	if f.cancel {
+		cancelAt = cancel
+	}
+	b.control.failNext(f.method, f.call, cancelAt)
+	return ctx
+}
 
 func (f *failingControl) failNext(method string, n int, cancel context.CancelFunc) {
 	f.mu.Lock()
