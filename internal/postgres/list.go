@@ -112,12 +112,6 @@ func (e *entity[T]) queueGet(b *pgx.Batch, id ion.ID, out *T, errp *error) {
 	})
 }
 
-// insert runs query, an INSERT INTO the entity's table AS t, and returns
-// the row it made, read in the same round trip (RETURNING).
-func (e *entity[T]) insert(ctx context.Context, q queryer, query string, args ...any) (T, error) {
-	return e.scan(q.QueryRowContext(ctx, query+" RETURNING "+e.columns, args...))
-}
-
 // list reads a window of the filtered, sorted list and its total count.
 // where and args are extra conditions (a tenant or organization scope).
 func (e *entity[T]) list(ctx context.Context, q queryer, opts ion.ListOptions, where []string, args []any) (ion.Page[T], error) {

@@ -46,9 +46,13 @@ func scanSandbox(sc scanner) (s ion.Sandbox, err error) {
 func getSandbox(ctx context.Context, q queryer, name string) (ion.Sandbox, error) {
 	s, err := scanSandbox(q.QueryRowContext(ctx, `SELECT `+sandboxCols+` FROM sandboxes WHERE name = ?`, name))
 	if isNoRows(err) {
-		return s, ion.Errorf(ion.ENOTFOUND, "sandbox %q not found.", name)
+		return s, sandboxNotFound(name)
 	}
 	return s, err
+}
+
+func sandboxNotFound(name string) error {
+	return ion.Errorf(ion.ENOTFOUND, "sandbox %q not found.", name)
 }
 
 // queueSandboxExists queues a read of sandbox name into b (see
@@ -59,7 +63,7 @@ func queueSandboxExists(b *pgx.Batch, name string) *error {
 	queue(b, `SELECT name FROM sandboxes WHERE name = ?`, name).QueryRow(func(row pgx.Row) error {
 		var n string
 		if err = row.Scan(&n); isNoRows(err) {
-			err = ion.Errorf(ion.ENOTFOUND, "sandbox %q not found.", name)
+			err = sandboxNotFound(name)
 		}
 		return nil
 	})
@@ -83,20 +87,11 @@ func checkSandboxState(state string) error {
 		ion.SandboxProvisioning, ion.SandboxActive, ion.SandboxDormant, ion.SandboxResetting, ion.SandboxExpired)
 }
 
-// checkNameFree answers VALIDATION_ERROR naming "name" when an environment
-// or a pending request other than exceptRequest already holds name. It runs
-// inside the write transaction, so that two callers cannot both take a name.
-func checkNameFree(tx *tx, name string, exceptRequest ion.ID) error {
-	b := &pgx.Batch{}
-	check := queueNameFree(b, name, exceptRequest)
-	if err := tx.pipeline(b); err != nil {
-		return err
-	}
-	return check()
-}
-
-// queueNameFree queues checkNameFree's reads into b (see tx.pipeline) and
-// returns what checkNameFree returns, to call once b is sent.
+// queueNameFree queues into b (see tx.pipeline) the reads that tell
+// whether an environment or a pending request other than exceptRequest
+// already holds name, and returns, to call once b is sent, VALIDATION_ERROR
+// naming "name" if one does. They run inside the write transaction, so
+// that two callers cannot both take a name.
 func queueNameFree(b *pgx.Batch, name string, exceptRequest ion.ID) func() error {
 	var envErr, requestErr error
 	var other ion.ID
