@@ -171,11 +171,32 @@ type database struct {
 	pool *pgxpool.Pool
 	read queryer
 	now  func() time.Time
-	// begin runs right after BEGIN: it points search_path at the schema
-	// and takes the advisory locks the transaction needs.
-	begin func(ctx context.Context, t pgx.Tx, write bool) error
+	// begin queues into b what runs right after BEGIN: it points
+	// search_path at the schema and takes the advisory locks the
+	// transaction needs. They are sent with the transaction's first
+	// statement (see lazyTx).
+	begin func(b *pgx.Batch, write bool)
 	// notFound maps errors of a missing schema (a deleted tenant).
 	notFound func(err error) error
+}
+
+// beginTx starts a transaction on a connection of db's pool: a write, or a
+// read that sees one snapshot (a page and its count). Nothing is sent yet.
+func (db *database) beginTx(ctx context.Context, write bool) (*lazyTx, error) {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	head := &pgx.Batch{}
+	if write {
+		head.Queue(`begin`)
+	} else {
+		head.Queue(`begin isolation level repeatable read read only`)
+	}
+	if db.begin != nil {
+		db.begin(head, write)
+	}
+	return newLazyTx(conn, head.QueuedQueries), nil
 }
 
 // maxAttempts bounds retries of a transaction PostgreSQL aborted to break
@@ -214,26 +235,16 @@ func (db *database) run(ctx context.Context, op string, write bool, fn func(tx *
 }
 
 func (db *database) attempt(ctx context.Context, write bool, fn func(tx *tx) error) error {
-	opts := pgx.TxOptions{}
-	if !write {
-		// One snapshot for every query of a read (a page and its count).
-		opts.AccessMode, opts.IsoLevel = pgx.ReadOnly, pgx.RepeatableRead
-	}
-	pt, err := db.pool.BeginTx(ctx, opts)
+	lt, err := db.beginTx(ctx, write)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = pt.Rollback(context.WithoutCancel(ctx)) }()
-	if db.begin != nil {
-		if err := db.begin(ctx, pt, write); err != nil {
-			return err
-		}
-	}
-	t := &tx{pgq: pgq{pt}, ctx: ctx, now: db.now().UTC().Truncate(time.Microsecond)}
+	defer lt.rollback(context.WithoutCancel(ctx))
+	t := &tx{pgq: pgq{lt}, ctx: ctx, now: db.now().UTC().Truncate(time.Microsecond)}
 	if err := fn(t); err != nil {
 		return err
 	}
-	if err := pt.Commit(ctx); err != nil {
+	if err := lt.commit(ctx); err != nil {
 		return err
 	}
 	for _, f := range t.committed {
@@ -249,7 +260,7 @@ type batchKey struct{ db *database }
 // batch is the transaction of an atomically call: the calls made with its
 // context run inside it.
 type batch struct {
-	pt  pgx.Tx
+	pt  *lazyTx
 	now time.Time
 	// afterCommit runs once the batch has committed (see afterCommit).
 	afterCommit []func()
@@ -270,21 +281,16 @@ func (db *database) atomically(ctx context.Context, op string, fn func(ctx conte
 	if _, ok := ctx.Value(batchKey{db}).(*batch); ok {
 		return fn(ctx)
 	}
-	pt, err := db.pool.BeginTx(ctx, pgx.TxOptions{})
+	pt, err := db.beginTx(ctx, true)
 	if err != nil {
 		return wrapErr(op, err)
 	}
-	defer func() { _ = pt.Rollback(context.WithoutCancel(ctx)) }()
-	if db.begin != nil {
-		if err := db.begin(ctx, pt, true); err != nil {
-			return wrapErr(op, err)
-		}
-	}
+	defer pt.rollback(context.WithoutCancel(ctx))
 	b := &batch{pt: pt, now: db.now().UTC().Truncate(time.Microsecond)}
 	if err := fn(context.WithValue(ctx, batchKey{db}, b)); err != nil {
 		return err
 	}
-	if err := pt.Commit(ctx); err != nil {
+	if err := pt.commit(ctx); err != nil {
 		return wrapErr(op, err)
 	}
 	for _, f := range b.afterCommit {
@@ -325,7 +331,7 @@ func (db *database) inBatch(ctx context.Context, b *batch, op string, write bool
 // transaction to the savepoint, so that the failed write leaves nothing
 // behind and the batch can go on.
 type savepoint struct {
-	pt     pgx.Tx
+	pt     pgxQuerier
 	name   string
 	opened bool
 }
@@ -333,9 +339,14 @@ type savepoint struct {
 // open runs query with args on the batch's transaction, sending the
 // SAVEPOINT first if it is not made yet, and returns the query's results
 // and the pgx batch to close after them (nil if there is none).
-func (sp *savepoint) open(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
+func (sp *savepoint) open(ctx context.Context, exec bool, query string, args []any) (pgx.BatchResults, error) {
 	if sp.opened {
 		return nil, nil
+	}
+	if unbatched(exec, args) {
+		_, err := sp.pt.Exec(ctx, `SAVEPOINT `+sp.name)
+		sp.opened = err == nil
+		return nil, err
 	}
 	b := &pgx.Batch{}
 	b.Queue(`SAVEPOINT ` + sp.name)
@@ -366,7 +377,7 @@ func (sp *savepoint) rollback(ctx context.Context) error {
 }
 
 func (sp *savepoint) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
-	br, err := sp.open(ctx, query, args)
+	br, err := sp.open(ctx, true, query, args)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -378,7 +389,7 @@ func (sp *savepoint) Exec(ctx context.Context, query string, args ...any) (pgcon
 }
 
 func (sp *savepoint) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
-	br, err := sp.open(ctx, query, args)
+	br, err := sp.open(ctx, false, query, args)
 	if err != nil {
 		return nil, err
 	}
@@ -393,7 +404,7 @@ func (sp *savepoint) Query(ctx context.Context, query string, args ...any) (pgx.
 }
 
 func (sp *savepoint) QueryRow(ctx context.Context, query string, args ...any) pgx.Row {
-	br, err := sp.open(ctx, query, args)
+	br, err := sp.open(ctx, false, query, args)
 	if err != nil {
 		return errRow{err}
 	}
@@ -401,6 +412,289 @@ func (sp *savepoint) QueryRow(ctx context.Context, query string, args ...any) pg
 		return sp.pt.QueryRow(ctx, query, args...)
 	}
 	return batchRow{row: br.QueryRow(), br: br}
+}
+
+// lazyTx is a transaction on one connection whose BEGIN, and what
+// database.begin queues after it (search_path, advisory locks), go with
+// its first statement, in one round trip (a pgx batch), instead of one
+// round trip each before it: measured, a tenant read was four round trips
+// (BEGIN, search_path and lock, the query, COMMIT), and the control
+// transaction of a provisioning began with two. A transaction that sent
+// nothing has nothing to commit or roll back.
+//
+// pgx prepares the statements of a batch that are new to the connection
+// before it sends the batch, and so before the head has pointed
+// search_path at a tenant's schema, where the tenant's tables would not be
+// found. So a first statement that the connection has not run yet (see
+// prepared) waits for the head to be sent on its own, as every statement
+// did before lazyTx; and should pgx have dropped one from its cache, the
+// failed preparation (nothing has run then) is retried that way too.
+type lazyTx struct {
+	conn *pgxpool.Conn
+	// head is what is sent before the first statement; nil once sent.
+	head []*pgx.QueuedQuery
+	// prepared is the statements the connection has run.
+	prepared map[string]struct{}
+	closed   bool
+}
+
+// preparedKey keys the set of statements a connection has run in its
+// pgconn.PgConn.CustomData, which lives and dies with the connection.
+const preparedKey = "ionbox.prepared"
+
+func newLazyTx(conn *pgxpool.Conn, head []*pgx.QueuedQuery) *lazyTx {
+	data := conn.Conn().PgConn().CustomData()
+	prepared, _ := data[preparedKey].(map[string]struct{})
+	if prepared == nil {
+		prepared = map[string]struct{}{}
+		data[preparedKey] = prepared
+	}
+	return &lazyTx{conn: conn, head: head, prepared: prepared}
+}
+
+// ran notes that the connection has run (and so pgx has prepared) query.
+func (t *lazyTx) ran(query string) {
+	if len(t.prepared) >= maxPrepared {
+		clear(t.prepared) // pgx's cache holds 512; start over
+	}
+	t.prepared[query] = struct{}{}
+}
+
+// maxPrepared bounds the set of statements noted per connection.
+const maxPrepared = 1024
+
+// sendHead sends the head on its own, for a statement that cannot go in a
+// batch with it.
+func (t *lazyTx) sendHead(ctx context.Context) error {
+	if t.head == nil {
+		return nil
+	}
+	b := &pgx.Batch{QueuedQueries: t.head}
+	t.head = nil
+	return t.conn.SendBatch(ctx, b).Close()
+}
+
+// withHead sends query after the head, in one batch, and returns the
+// batch's results at the query's. It returns nil once the head is sent:
+// the caller sends query itself.
+func (t *lazyTx) withHead(ctx context.Context, exec bool, query string, args []any) (pgx.BatchResults, error) {
+	if unbatched(exec, args) {
+		return nil, t.sendHead(ctx)
+	}
+	if _, ok := t.prepared[query]; !ok || t.head == nil {
+		t.ran(query)
+		return nil, t.sendHead(ctx)
+	}
+	b := &pgx.Batch{}
+	b.Queue(query, args...)
+	br := t.SendBatch(ctx, b)
+	if hr, ok := br.(*headResults); ok {
+		if err := hr.drain(); err != nil {
+			_ = br.Close()
+			return nil, err
+		}
+	}
+	return br, nil
+}
+
+func (t *lazyTx) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
+	br, err := t.withHead(ctx, true, query, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	if br == nil {
+		return t.conn.Exec(ctx, query, args...)
+	}
+	tag, err := br.Exec()
+	return tag, errors.Join(err, br.Close())
+}
+
+func (t *lazyTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
+	br, err := t.withHead(ctx, false, query, args)
+	if err != nil {
+		return nil, err
+	}
+	if br == nil {
+		return t.conn.Query(ctx, query, args...)
+	}
+	r, err := br.Query()
+	if err != nil {
+		return nil, errors.Join(err, br.Close())
+	}
+	return &batchRows{Rows: r, br: br}, nil
+}
+
+func (t *lazyTx) QueryRow(ctx context.Context, query string, args ...any) pgx.Row {
+	br, err := t.withHead(ctx, false, query, args)
+	if err != nil {
+		return errRow{err}
+	}
+	if br == nil {
+		return t.conn.QueryRow(ctx, query, args...)
+	}
+	return batchRow{row: br.QueryRow(), br: br}
+}
+
+// SendBatch sends b, after the head if it is not sent yet. The results
+// start at b's first query either way.
+func (t *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	known := true
+	for _, q := range b.QueuedQueries {
+		if _, ok := t.prepared[q.SQL]; !ok {
+			known = false
+			t.ran(q.SQL)
+		}
+	}
+	if !known {
+		if err := t.sendHead(ctx); err != nil {
+			return errResults{err}
+		}
+	}
+	if t.head == nil {
+		return t.conn.SendBatch(ctx, b)
+	}
+	head := t.head
+	t.head = nil
+	// Sent as copies: pgx notes on each what it prepared for it, which the
+	// retry must not reuse.
+	all := &pgx.Batch{QueuedQueries: append(copyQueued(head), copyQueued(b.QueuedQueries)...)}
+	return &headResults{
+		BatchResults: t.conn.SendBatch(ctx, all),
+		pending:      len(head),
+		retry: func() (pgx.BatchResults, error) {
+			if err := t.conn.SendBatch(ctx, &pgx.Batch{QueuedQueries: copyQueued(head)}).Close(); err != nil {
+				return nil, err
+			}
+			return t.conn.SendBatch(ctx, b), nil
+		},
+	}
+}
+
+// copyQueued copies queued queries, callbacks included.
+func copyQueued(qs []*pgx.QueuedQuery) []*pgx.QueuedQuery {
+	out := make([]*pgx.QueuedQuery, len(qs))
+	for i, q := range qs {
+		out[i] = &pgx.QueuedQuery{SQL: q.SQL, Arguments: q.Arguments, Fn: q.Fn}
+	}
+	return out
+}
+
+// errResults are the results of a batch that could not be sent.
+type errResults struct{ err error }
+
+func (r errResults) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, r.err }
+func (r errResults) Query() (pgx.Rows, error)         { return nil, r.err }
+func (r errResults) QueryRow() pgx.Row                { return errRow{r.err} }
+func (r errResults) Close() error                     { return r.err }
+func (r errResults) Tx() pgx.Tx                       { return nil }
+
+// commit commits what the transaction sent. COMMIT of a transaction that
+// failed rolls it back: that is an error.
+func (t *lazyTx) commit(ctx context.Context) error {
+	if t.closed {
+		return pgx.ErrTxClosed
+	}
+	if t.head != nil {
+		t.closed = true
+		t.conn.Release()
+		return nil
+	}
+	tag, err := t.conn.Exec(ctx, `commit`)
+	if err != nil {
+		return err
+	}
+	t.closed = true
+	t.conn.Release()
+	if tag.String() == "ROLLBACK" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
+}
+
+// rollback ends the transaction unless it committed, and gives back the
+// connection; the pool closes one left in a transaction (a rollback that
+// failed).
+func (t *lazyTx) rollback(ctx context.Context) {
+	if t.closed {
+		return
+	}
+	t.closed = true
+	if t.head == nil {
+		_, _ = t.conn.Exec(ctx, `rollback`)
+	}
+	t.conn.Release()
+}
+
+// headResults are the results of a batch sent after a lazyTx's head: the
+// head's results are read (and an error in them returned) before b's.
+type headResults struct {
+	pgx.BatchResults
+	pending int
+	err     error
+	// retry sends the head on its own and then b, when preparing the
+	// batch failed (see lazyTx.SendBatch).
+	retry func() (pgx.BatchResults, error)
+}
+
+func (r *headResults) drain() error {
+	for r.err == nil && r.pending > 0 {
+		r.pending--
+		_, r.err = r.BatchResults.Exec()
+		var prep pgx.ErrPreprocessingBatch
+		if r.retry != nil && errors.As(r.err, &prep) {
+			_ = r.BatchResults.Close()
+			br, err := r.retry()
+			r.retry, r.pending, r.err = nil, 0, err
+			if err != nil {
+				return err // r.BatchResults, closed, stays
+			}
+			r.BatchResults = br
+		}
+		r.retry = nil
+	}
+	return r.err
+}
+
+func (r *headResults) Exec() (pgconn.CommandTag, error) {
+	if err := r.drain(); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return r.BatchResults.Exec()
+}
+
+func (r *headResults) Query() (pgx.Rows, error) {
+	if err := r.drain(); err != nil {
+		return nil, err
+	}
+	return r.BatchResults.Query()
+}
+
+func (r *headResults) QueryRow() pgx.Row {
+	if err := r.drain(); err != nil {
+		return errRow{err}
+	}
+	return r.BatchResults.QueryRow()
+}
+
+func (r *headResults) Close() error {
+	if err := r.drain(); err != nil {
+		_ = r.BatchResults.Close()
+		return err
+	}
+	return r.BatchResults.Close()
+}
+
+// unbatched reports whether a statement with args must be sent on its own
+// rather than in a batch: pgx sends an Exec without arguments, or any
+// statement with a QueryExecMode, in the simple protocol (it may hold
+// several statements, or name a schema, which a batch would prepare and
+// cache).
+func unbatched(exec bool, args []any) bool {
+	if len(args) == 0 {
+		return exec
+	}
+	_, ok := args[0].(pgx.QueryExecMode)
+	return ok
 }
 
 // batchRows are the rows of a query sent in a pgx batch; closing them

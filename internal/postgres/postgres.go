@@ -209,15 +209,13 @@ func Open(ctx context.Context, url string, opts Options) (*Stores, error) {
 		pool: s.controlPool,
 		read: pgq{s.controlPool},
 		now:  opts.Now,
-		begin: func(ctx context.Context, t pgx.Tx, write bool) error {
-			if !write {
-				return nil
+		begin: func(b *pgx.Batch, write bool) {
+			if write {
+				// Control writes check and then insert (a free name, a
+				// unique email), as the SQLite store's single writer
+				// allows: one writer at a time across every process.
+				b.Queue(`SELECT pg_advisory_xact_lock($1)`, controlWriteLock)
 			}
-			// Control writes check and then insert (a free name, a unique
-			// email), as the SQLite store's single writer allows: one
-			// writer at a time across every process.
-			_, err := t.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, controlWriteLock)
-			return err
 		},
 	}}
 	s.tenantDB = &database{pool: s.pool, now: opts.Now}
@@ -351,31 +349,34 @@ var errNoSpare = errors.New("no spare tenant schema is ready")
 // new, so a schema of that name is a leftover of CreateTenant).
 func (s *Stores) placeTenant(tx *tx, id string, replace bool) error {
 	schema := s.tenantSchema(id)
+	// The lock, the check and the claim go in one round trip; a failed
+	// check rolls the claim back with tx.
+	b := &pgx.Batch{}
 	// No call may run on the tenant while its schema changes.
-	if _, err := tx.exec(`SELECT pg_advisory_xact_lock(?)`, lockKey(schema, "lifetime")); err != nil {
+	queue(b, `SELECT pg_advisory_xact_lock(?)`, lockKey(schema, "lifetime"))
+	var exists bool
+	queue(b, schemaExistsSQL, schema).QueryRow(func(r pgx.Row) error { return r.Scan(&exists) })
+	var spare string
+	claimErr := pgx.ErrNoRows
+	b.Queue(`DELETE FROM spare_schemas WHERE name = (
+		SELECT name FROM spare_schemas WHERE ready ORDER BY created_at, name LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING name`).
+		QueryRow(func(r pgx.Row) error { claimErr = r.Scan(&spare); return nil })
+	if err := tx.pipeline(b); err != nil {
 		return err
 	}
-	if replace {
+	switch {
+	case exists && !replace:
+		return ion.Errorf(ion.ECONFLICT, "tenant %q already exists.", id)
+	case errors.Is(claimErr, pgx.ErrNoRows):
+		return errNoSpare
+	case claimErr != nil:
+		return claimErr
+	case exists:
+		// Rare, so not in the pipeline: the statement names the schema,
+		// and a batch prepares each statement it has not seen.
 		if _, err := tx.exec(`DROP SCHEMA IF EXISTS ` + quote(schema) + ` CASCADE`); err != nil {
 			return err
 		}
-	} else {
-		var exists bool
-		if err := tx.queryRow(`SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)`, schema).Scan(&exists); err != nil {
-			return err
-		}
-		if exists {
-			return ion.Errorf(ion.ECONFLICT, "tenant %q already exists.", id)
-		}
-	}
-	var spare string
-	err := tx.queryRow(`DELETE FROM spare_schemas WHERE name = (
-		SELECT name FROM spare_schemas WHERE ready ORDER BY created_at, name LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING name`).Scan(&spare)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return errNoSpare
-	}
-	if err != nil {
-		return err
 	}
 	if err := rawExec(tx, `ALTER SCHEMA `+quote(spare)+` RENAME TO `+quote(schema)); err != nil {
 		if pgCode(err) == codeDuplicateSchema {

@@ -33,14 +33,13 @@ func newTenantStore(s *Stores, id, schema string) *TenantStore {
 	ts.db = &database{
 		pool: s.pool,
 		now:  s.opts.Now,
-		begin: func(ctx context.Context, t pgx.Tx, write bool) error {
+		begin: func(b *pgx.Batch, write bool) {
 			if write {
-				_, err := t.Exec(ctx, `SELECT set_config('search_path', $1, true), pg_advisory_xact_lock_shared($2), pg_advisory_xact_lock($3)`,
+				b.Queue(`SELECT set_config('search_path', $1, true), pg_advisory_xact_lock_shared($2), pg_advisory_xact_lock($3)`,
 					searchPath, lifetime, writer)
-				return err
+				return
 			}
-			_, err := t.Exec(ctx, `SELECT set_config('search_path', $1, true), pg_advisory_xact_lock_shared($2)`, searchPath, lifetime)
-			return err
+			b.Queue(`SELECT set_config('search_path', $1, true), pg_advisory_xact_lock_shared($2)`, searchPath, lifetime)
 		},
 		notFound: func(err error) error {
 			switch pgCode(err) {
