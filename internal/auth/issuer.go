@@ -355,24 +355,17 @@ func (i *Issuer) RotateSigningKey(ctx context.Context) error {
 	return i.reloadKeys(ctx, false)
 }
 
-// PrepareSigningKey stores a signing key for environment env unless it
-// has a current one, so that the first token its issuer signs does not
-// wait for a key to be made and stored. Sandbox provisioning calls it in
-// its control transaction.
-func (s *Service) PrepareSigningKey(ctx context.Context, env string) error {
-	stored, err := s.cfg.Control.SigningKeys(ctx, env)
+// CreateSigningKey stores a new signing key for environment env, which the
+// caller has just made (sandbox provisioning, in its control transaction),
+// so that the first token its issuer signs does not wait for a key to be
+// made and stored. It does not look for a key already stored: a new
+// environment has none, and the look would cost provisioning a round trip.
+func (s *Service) CreateSigningKey(ctx context.Context, env string) error {
+	_, err := s.addSigningKey(ctx, env)
 	if err != nil {
-		return fmt.Errorf("auth: signing keys of %q: %w", env, err)
+		return fmt.Errorf("auth: signing key of %q: %w", env, err)
 	}
-	keys, err := s.parseSigningKeys(stored)
-	if err != nil {
-		return fmt.Errorf("auth: signing keys of %q: %w", env, err)
-	}
-	if slices.ContainsFunc(keys, func(k signingKey) bool { return k.retiredAt == nil }) {
-		return nil
-	}
-	_, err = s.addSigningKey(ctx, env)
-	return err
+	return nil
 }
 
 // reloadKeys reads the environment's signing keys from the store; with

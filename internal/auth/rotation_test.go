@@ -158,26 +158,24 @@ func TestIssuerCreatesOneKey(t *testing.T) {
 	}
 }
 
-// A signing key prepared before the issuer exists (as sandbox provisioning
-// does) is the one the issuer signs with; preparing again adds none.
-func TestPrepareSigningKey(t *testing.T) {
+// A signing key made before the issuer exists (as sandbox provisioning
+// does) is the one the issuer signs with.
+func TestCreateSigningKey(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	env := ion.Environment{Name: "prepared-sbx", Kind: ion.EnvSandbox}
 	if _, err := b.control.EnsureEnvironment(b.ctx, env); err != nil {
 		t.Fatal(err)
 	}
-	for range 2 {
-		if err := b.svc.PrepareSigningKey(b.ctx, env.Name); err != nil {
-			t.Fatalf("PrepareSigningKey: %v", err)
-		}
+	if err := b.svc.CreateSigningKey(b.ctx, env.Name); err != nil {
+		t.Fatalf("CreateSigningKey: %v", err)
 	}
 	keys, err := b.control.SigningKeys(b.ctx, env.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(keys) != 1 || keys[0].RetiredAt != nil {
-		t.Fatalf("stored keys after preparing twice = %+v, want one current key", keys)
+		t.Fatalf("stored keys after CreateSigningKey = %+v, want one current key", keys)
 	}
 	iss, err := b.svc.Issuer(b.ctx, env, b.srv.URL+"/sandboxes/prepared-sbx")
 	if err != nil {
@@ -187,9 +185,9 @@ func TestPrepareSigningKey(t *testing.T) {
 		t.Fatalf("the issuer signs with key %q (%v), want the prepared %q", got.kid, err, keys[0].KID)
 	}
 	if again, _ := b.control.SigningKeys(b.ctx, env.Name); len(again) != 1 {
-		t.Fatalf("the issuer added a key to the prepared one: %+v", again)
+		t.Fatalf("the issuer added a key to the one made before: %+v", again)
 	}
-	if err := b.svc.PrepareSigningKey(b.ctx, "no-such-env"); err == nil {
-		t.Fatal("PrepareSigningKey of an unknown environment succeeded")
+	if err := b.svc.CreateSigningKey(b.ctx, "no-such-env"); err == nil {
+		t.Fatal("CreateSigningKey of an unknown environment succeeded")
 	}
 }

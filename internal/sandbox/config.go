@@ -21,9 +21,11 @@ type Config struct {
 	// APIKeys makes the service accounts' API keys. If it also has a
 	// Forget(envName string) method (as *auth.Service does), Delete calls it
 	// so that a deleted sandbox's issuer is not kept in memory; if it has a
-	// PrepareSigningKey(ctx, envName) error method (as *auth.Service does),
+	// CreateSigningKey(ctx, envName) error method (as *auth.Service does),
 	// provisioning calls it so that the sandbox's first token is signed
-	// with a key made beforehand.
+	// with a key made beforehand; if it has CreateAPIKeyFor (as
+	// *auth.Service does), provisioning makes the service accounts' keys
+	// with it, from the records it has just made.
 	APIKeys ion.APIKeyService
 	// Now is the clock that expiry times are computed from. Default:
 	// time.Now.

@@ -136,12 +136,18 @@ func (p *provisioning) makeRecords(ctx context.Context, src ion.Organization) (R
 	name := p.req.Name
 	control := p.cfg.Control
 	p.sandboxMade = true // undo tolerates a sandbox that is not there
+	state := ion.SandboxProvisioning
+	if p.req.Shape == ion.ShapeBlank {
+		// Made whole in this one transaction, so nobody ever sees it
+		// provisioning: made active, it needs no update to activate.
+		state = ion.SandboxActive
+	}
 	sb, err := control.CreateSandbox(ctx, ion.Sandbox{
 		Name:                 name,
 		RequestID:            p.req.ID,
 		SourceOrganizationID: src.ID,
 		Shape:                p.req.Shape,
-		State:                ion.SandboxProvisioning,
+		State:                state,
 		Features:             p.req.Features,
 		ExpiresAt:            expiry(p.cfg.Now(), p.req.TTLDays),
 	})
@@ -150,9 +156,9 @@ func (p *provisioning) makeRecords(ctx context.Context, src ion.Organization) (R
 	}
 	// Its issuer's signing key, made now rather than on its first token.
 	if k, ok := p.cfg.APIKeys.(interface {
-		PrepareSigningKey(ctx context.Context, env string) error
+		CreateSigningKey(ctx context.Context, env string) error
 	}); ok {
-		if err := k.PrepareSigningKey(ctx, name); err != nil {
+		if err := k.CreateSigningKey(ctx, name); err != nil {
 			return Result{}, fmt.Errorf("making its signing key: %w", err)
 		}
 	}
@@ -189,8 +195,15 @@ func (p *provisioning) makeRecords(ctx context.Context, src ion.Organization) (R
 		accounts = append(accounts, u)
 	}
 	creds := make([]Credential, 0, len(accounts))
+	env := ion.Environment{Name: name, Kind: ion.EnvSandbox}
 	for _, u := range accounts {
-		key, secret, err := p.cfg.APIKeys.CreateAPIKey(ctx, name, org.ID, u.ID)
+		var key ion.APIKey
+		var secret string
+		if k, ok := p.cfg.APIKeys.(keysFor); ok {
+			key, secret, err = k.CreateAPIKeyFor(ctx, env, org, u)
+		} else {
+			key, secret, err = p.cfg.APIKeys.CreateAPIKey(ctx, name, org.ID, u.ID)
+		}
 		if err != nil {
 			return Result{}, fmt.Errorf("making the API key of service account %q: %w", u.Name, err)
 		}
@@ -199,14 +212,23 @@ func (p *provisioning) makeRecords(ctx context.Context, src ion.Organization) (R
 	return Result{Sandbox: &sb, Credentials: creds}, nil
 }
 
-// activate makes the sandbox active, marks its request provisioned with
-// note and records the approval in the lifecycle log.
+// keysFor is what *auth.Service adds to ion.APIKeyService: a key made for
+// records the caller has just made, without reading them again.
+type keysFor interface {
+	CreateAPIKeyFor(ctx context.Context, env ion.Environment, org ion.Organization, user ion.User) (ion.APIKey, string, error)
+}
+
+// activate makes the sandbox active (unless it was made so), marks its
+// request provisioned with note and records the approval in the lifecycle
+// log.
 func (p *provisioning) activate(ctx context.Context, res *Result, note string) error {
 	name := p.req.Name
-	if err := p.cfg.Control.SetSandboxState(ctx, name, ion.SandboxActive); err != nil {
-		return fmt.Errorf("activating it: %w", err)
+	if res.Sandbox.State != ion.SandboxActive {
+		if err := p.cfg.Control.SetSandboxState(ctx, name, ion.SandboxActive); err != nil {
+			return fmt.Errorf("activating it: %w", err)
+		}
+		res.Sandbox.State = ion.SandboxActive
 	}
-	res.Sandbox.State = ion.SandboxActive
 	decided, err := p.cfg.Control.DecideSandboxRequest(ctx, p.req.ID, ion.RequestProvisioned, note)
 	if err != nil {
 		return fmt.Errorf("marking request %d provisioned: %w", p.req.ID, err)

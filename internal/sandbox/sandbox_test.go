@@ -294,13 +294,13 @@ func TestFailedProvisioningLeavesNothing(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []injectedFailure{
 		{"CreateSandbox", 1, false},
+		{"AddSigningKey", 1, false},
 		{"CreateOrganization", 1, false},
 		{"SetSandboxOrganization", 1, false},
 		{"CreateUser", 1, false},
 		{"CreateUser", 3, false},
 		{"CreateAPIKey", 1, false},
 		{"CreateAPIKey", 2, false},
-		{"SetSandboxState", 1, false},
 		{"DecideSandboxRequest", 1, false},
 		{"CreateOrganization", 1, true},
 		{"CreateAPIKey", 2, true},

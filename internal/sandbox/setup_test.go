@@ -241,6 +241,13 @@ func (f *failingControl) CreateAPIKey(ctx context.Context, k ion.APIKey) (ion.AP
 	return f.ControlStore.CreateAPIKey(ctx, k)
 }
 
+func (f *failingControl) AddSigningKey(ctx context.Context, k ion.SigningKey) error {
+	if err := f.check("AddSigningKey"); err != nil {
+		return err
+	}
+	return f.ControlStore.AddSigningKey(ctx, k)
+}
+
 func (f *failingControl) SetSandboxState(ctx context.Context, name, state string) error {
 	if err := f.check("SetSandboxState"); err != nil {
 		return err
