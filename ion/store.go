@@ -410,6 +410,46 @@ type ControlStore interface {
 	PolicyStore
 }
 
+// Deferrable marks ctx's control writes as ones whose caller needs nothing
+// back but their success: inside ControlStore.Atomically, a store may then
+// send such a write with the transaction's next statement, or with its
+// commit, instead of in a round trip of its own (the PostgreSQL store
+// does). Such a write returns nil at once and what it returns is only what
+// the caller passed in (AddSandboxEvent's ID is 0); if it fails, the
+// Atomically call fails with its error and nothing commits, even if fn
+// returned nil. Outside Atomically it changes nothing.
+func Deferrable(ctx context.Context) context.Context {
+	return context.WithValue(ctx, deferrableKey{}, true)
+}
+
+// IsDeferrable reports whether ctx was made by Deferrable.
+func IsDeferrable(ctx context.Context) bool {
+	v, _ := ctx.Value(deferrableKey{}).(bool)
+	return v
+}
+
+type deferrableKey struct{}
+
+// Principal is what an authenticated request is checked against: an API
+// key, its user and its organization, each with the error the
+// ControlStore's own read of it answers (NOT_FOUND when it is gone).
+type Principal struct {
+	Key             APIKey
+	KeyErr          error
+	User            User
+	UserErr         error
+	Organization    Organization
+	OrganizationErr error
+}
+
+// PrincipalReader is what a ControlStore may add to read a Principal in
+// one go: APIKeyByClientID(clientID), User(orgID, userID) and
+// Organization(orgID), answered alike. The PostgreSQL store sends the
+// three reads in one round trip.
+type PrincipalReader interface {
+	Principal(ctx context.Context, clientID string, orgID, userID ID) Principal
+}
+
 // Stores opens the control store and tenant stores of one deployment.
 type Stores interface {
 	Control() ControlStore

@@ -290,11 +290,26 @@ func signatureVerifies(raw string, k signingKey) bool {
 	return ok
 }
 
+// readPrincipal reads the API key with clientID, user userID of
+// organization orgID and organization orgID: in one go if the control
+// store can (ion.PrincipalReader), else one after another.
+func (s *Service) readPrincipal(ctx context.Context, clientID string, orgID, userID ion.ID) ion.Principal {
+	control := s.cfg.Control
+	if r, ok := control.(ion.PrincipalReader); ok {
+		return r.Principal(ctx, clientID, orgID, userID)
+	}
+	var p ion.Principal
+	p.Key, p.KeyErr = control.APIKeyByClientID(ctx, clientID)
+	p.User, p.UserErr = control.User(ctx, orgID, userID)
+	p.Organization, p.OrganizationErr = control.Organization(ctx, orgID)
+	return p
+}
+
 // principal resolves a verified token to its actor from the live state of
 // its API key, user and organization.
 func (i *Issuer) principal(ctx context.Context, v verifiedToken) (ion.Actor, error) {
-	control := i.svc.cfg.Control
-	key, err := control.APIKeyByClientID(ctx, v.clientID)
+	p := i.svc.readPrincipal(ctx, v.clientID, v.orgID, v.userID)
+	key, err := p.Key, p.KeyErr
 	switch {
 	case ion.ErrorCode(err) == ion.ENOTFOUND:
 		return ion.Actor{}, ion.Errorf(ion.EINVALIDTOKEN, msgTokenKeyGone, v.clientID)
@@ -305,7 +320,7 @@ func (i *Issuer) principal(ctx context.Context, v verifiedToken) (ion.Actor, err
 	case !key.Enabled:
 		return ion.Actor{}, ion.Errorf(ion.EINVALIDTOKEN, msgTokenKeyDisabled, v.clientID)
 	}
-	user, err := control.User(ctx, v.orgID, v.userID)
+	user, err := p.User, p.UserErr
 	switch {
 	case ion.ErrorCode(err) == ion.ENOTFOUND:
 		return ion.Actor{}, ion.Errorf(ion.EINVALIDTOKEN, msgTokenUserGone, v.userID)
@@ -314,7 +329,7 @@ func (i *Issuer) principal(ctx context.Context, v verifiedToken) (ion.Actor, err
 	case !user.Active:
 		return ion.Actor{}, ion.Errorf(ion.EINVALIDTOKEN, msgTokenUserInactive, v.userID)
 	}
-	org, err := control.Organization(ctx, v.orgID)
+	org, err := p.Organization, p.OrganizationErr
 	switch {
 	case ion.ErrorCode(err) == ion.ENOTFOUND:
 		return ion.Actor{}, ion.Errorf(ion.EINVALIDTOKEN, msgTokenOrganizationGone, v.orgID)

@@ -346,6 +346,37 @@ func (c *ControlStore) APIKeyByClientID(ctx context.Context, clientID string) (i
 	return k, wrapErr("API key", err)
 }
 
+var _ ion.PrincipalReader = (*ControlStore)(nil)
+
+// Principal reads the API key with clientID, user userID of organization
+// orgID and organization orgID in one round trip (a pgx batch) rather than
+// three: what every authenticated request checks.
+func (c *ControlStore) Principal(ctx context.Context, clientID string, orgID, userID ion.ID) ion.Principal {
+	var p ion.Principal
+	b := &pgx.Batch{}
+	p.KeyErr = pgx.ErrNoRows
+	queue(b, "SELECT "+apiKeys.columns+" FROM api_keys t WHERE t.client_id = ?", clientID).QueryRow(func(r pgx.Row) error {
+		p.Key, p.KeyErr = apiKeys.scan(r)
+		return nil
+	})
+	users.queueGet(b, userID, &p.User, &p.UserErr)
+	organizations.queueGet(b, orgID, &p.Organization, &p.OrganizationErr)
+	if err := c.db.sendRead(ctx, b); err != nil {
+		err = wrapErr("principal", err)
+		return ion.Principal{KeyErr: err, UserErr: err, OrganizationErr: err}
+	}
+	if errors.Is(p.KeyErr, pgx.ErrNoRows) {
+		p.KeyErr = ion.Errorf(ion.ENOTFOUND, "API key %q not found.", clientID)
+	}
+	if p.UserErr == nil && p.User.OrganizationID != orgID {
+		p.User, p.UserErr = ion.User{}, ion.NotFound("user", userID)
+	}
+	p.KeyErr = wrapErr("API key", p.KeyErr)
+	p.UserErr = wrapErr("user", p.UserErr)
+	p.OrganizationErr = wrapErr("organization", p.OrganizationErr)
+	return p
+}
+
 func apiKeyByClientID(ctx context.Context, q queryer, clientID string) (ion.APIKey, error) {
 	k, err := apiKeys.scan(q.QueryRowContext(ctx, "SELECT "+apiKeys.columns+" FROM api_keys t WHERE t.client_id = ?", clientID))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -421,12 +452,11 @@ func (c *ControlStore) AddSigningKey(ctx context.Context, k ion.SigningKey) erro
 	case len(k.PrivateJWK) == 0:
 		return ion.Invalid("privateJwk", "is required.")
 	}
-	return c.db.update(ctx, "add signing key", func(tx *tx) error {
-		created := tx.now
+	return c.db.write(ctx, "add signing key", func(b *pgx.Batch, now time.Time) func() error {
+		created := now
 		if !k.CreatedAt.IsZero() {
 			created = k.CreatedAt
 		}
-		b := &pgx.Batch{}
 		var env ion.Environment
 		var envErr, countErr error
 		var n int
@@ -435,16 +465,17 @@ func (c *ControlStore) AddSigningKey(ctx context.Context, k ion.SigningKey) erro
 			QueryRow(func(r pgx.Row) error { countErr = r.Scan(&n); return nil })
 		queue(b, `INSERT INTO signing_keys (environment, kid, algorithm, private_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			k.Environment, k.KID, k.Algorithm, k.PrivateJWK, sqlcol.ToMicros(created), sqlcol.NullMicros(k.RetiredAt))
-		err := tx.pipeline(b)
-		switch {
-		case envErr != nil:
-			return asInvalidRef("environment", envErr)
-		case countErr != nil:
-			return countErr
-		case n > 0:
-			return ion.Errorf(ion.ECONFLICT, "signing key %q already exists in environment %q.", k.KID, k.Environment)
+		return func() error {
+			switch {
+			case envErr != nil:
+				return asInvalidRef("environment", envErr)
+			case countErr != nil:
+				return countErr
+			case n > 0:
+				return ion.Errorf(ion.ECONFLICT, "signing key %q already exists in environment %q.", k.KID, k.Environment)
+			}
+			return nil
 		}
-		return err
 	})
 }
 

@@ -288,6 +288,11 @@ func (db *database) atomically(ctx context.Context, op string, fn func(ctx conte
 	defer pt.rollback(context.WithoutCancel(ctx))
 	b := &batch{pt: pt, now: db.now().UTC().Truncate(time.Microsecond)}
 	if err := fn(context.WithValue(ctx, batchKey{db}, b)); err != nil {
+		if pt.failed != nil {
+			// A deferred write failed (ion.Deferrable): the cause of
+			// whatever fn met after it.
+			return pt.failed
+		}
 		return err
 	}
 	if err := pt.commit(ctx); err != nil {
@@ -431,8 +436,18 @@ func (sp *savepoint) QueryRow(ctx context.Context, query string, args ...any) pg
 // failed preparation (nothing has run then) is retried that way too.
 type lazyTx struct {
 	conn *pgxpool.Conn
-	// head is what is sent before the first statement; nil once sent.
+	// head is what is sent before the next statement: BEGIN and what
+	// follows it until the first statement, then the deferred writes
+	// (see later); nil when there is none.
 	head []*pgx.QueuedQuery
+	// begun is set once BEGIN has been sent.
+	begun bool
+	// deferred is set while head holds deferred writes, and checked while
+	// one of them checks what it found once it is sent (a callback).
+	deferred, checked bool
+	// failed is the error of a deferred write: the transaction must not
+	// commit, whatever its caller does next.
+	failed error
 	// prepared is the statements the connection has run.
 	prepared map[string]struct{}
 	closed   bool
@@ -463,15 +478,41 @@ func (t *lazyTx) ran(query string) {
 // maxPrepared bounds the set of statements noted per connection.
 const maxPrepared = 1024
 
+// later queues a write, in queries, to go with the transaction's next
+// statement or its COMMIT, in the same round trip. checked says that one
+// of the queries' callbacks checks what the write found: then it is sent
+// before the COMMIT, so that a failed check keeps the transaction from
+// committing. Statements queued here must be ones pgx can prepare before
+// BEGIN (control statements: the control pool's search_path is set at
+// connect).
+func (t *lazyTx) later(queries []*pgx.QueuedQuery, checked bool) {
+	t.head = append(t.head, queries...)
+	t.deferred = true
+	t.checked = t.checked || checked
+}
+
+// takeHead takes the head to send, and returns it with what is to be
+// told of reading its results: an error fails the transaction if the head
+// held deferred writes.
+func (t *lazyTx) takeHead() ([]*pgx.QueuedQuery, func(error) error) {
+	head, deferred := t.head, t.deferred
+	t.head, t.begun, t.deferred, t.checked = nil, true, false, false
+	return head, func(err error) error {
+		if err != nil && deferred && t.failed == nil {
+			t.failed = err
+		}
+		return err
+	}
+}
+
 // sendHead sends the head on its own, for a statement that cannot go in a
 // batch with it.
 func (t *lazyTx) sendHead(ctx context.Context) error {
 	if t.head == nil {
 		return nil
 	}
-	b := &pgx.Batch{QueuedQueries: t.head}
-	t.head = nil
-	return t.conn.SendBatch(ctx, b).Close()
+	head, done := t.takeHead()
+	return done(t.conn.SendBatch(ctx, &pgx.Batch{QueuedQueries: head}).Close())
 }
 
 // withHead sends query after the head, in one batch, and returns the
@@ -553,14 +594,20 @@ func (t *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	if t.head == nil {
 		return t.conn.SendBatch(ctx, b)
 	}
-	head := t.head
-	t.head = nil
+	return t.sendWithHead(ctx, b)
+}
+
+// sendWithHead sends the head and then b in one batch.
+func (t *lazyTx) sendWithHead(ctx context.Context, b *pgx.Batch) *headResults {
+	head, done := t.takeHead()
 	// Sent as copies: pgx notes on each what it prepared for it, which the
 	// retry must not reuse.
 	all := &pgx.Batch{QueuedQueries: append(copyQueued(head), copyQueued(b.QueuedQueries)...)}
 	return &headResults{
 		BatchResults: t.conn.SendBatch(ctx, all),
-		pending:      len(head),
+		head:         head,
+		tail:         b.QueuedQueries,
+		done:         done,
 		retry: func() (pgx.BatchResults, error) {
 			if err := t.conn.SendBatch(ctx, &pgx.Batch{QueuedQueries: copyQueued(head)}).Close(); err != nil {
 				return nil, err
@@ -589,17 +636,37 @@ func (r errResults) Close() error                     { return r.err }
 func (r errResults) Tx() pgx.Tx                       { return nil }
 
 // commit commits what the transaction sent. COMMIT of a transaction that
-// failed rolls it back: that is an error.
+// failed rolls it back: that is an error. Deferred writes go with the
+// COMMIT, or just before it when they check what they found.
 func (t *lazyTx) commit(ctx context.Context) error {
 	if t.closed {
 		return pgx.ErrTxClosed
 	}
-	if t.head != nil {
+	if t.checked {
+		if err := t.sendHead(ctx); err != nil {
+			return err
+		}
+	}
+	if t.failed != nil {
+		return t.failed
+	}
+	var tag pgconn.CommandTag
+	var err error
+	switch {
+	case !t.begun && !t.deferred:
+		// Nothing was sent: nothing to commit.
 		t.closed = true
 		t.conn.Release()
 		return nil
+	case t.head != nil:
+		b := &pgx.Batch{}
+		b.Queue(`commit`)
+		br := t.sendWithHead(ctx, b)
+		tag, err = br.Exec()
+		err = errors.Join(err, br.Close())
+	default:
+		tag, err = t.conn.Exec(ctx, `commit`)
 	}
-	tag, err := t.conn.Exec(ctx, `commit`)
 	if err != nil {
 		return err
 	}
@@ -619,7 +686,7 @@ func (t *lazyTx) rollback(ctx context.Context) {
 		return
 	}
 	t.closed = true
-	if t.head == nil {
+	if t.begun {
 		_, _ = t.conn.Exec(ctx, `rollback`)
 	}
 	t.conn.Release()
@@ -629,28 +696,41 @@ func (t *lazyTx) rollback(ctx context.Context) {
 // head's results are read (and an error in them returned) before b's.
 type headResults struct {
 	pgx.BatchResults
-	pending int
-	err     error
+	// head is what went before b; read is how many of its results have
+	// been read. tail is b's queries.
+	head, tail []*pgx.QueuedQuery
+	read       int
+	err        error
+	// done is told what reading the head found (lazyTx.takeHead).
+	done func(error) error
 	// retry sends the head on its own and then b, when preparing the
 	// batch failed (see lazyTx.SendBatch).
 	retry func() (pgx.BatchResults, error)
 }
 
 func (r *headResults) drain() error {
-	for r.err == nil && r.pending > 0 {
-		r.pending--
-		_, r.err = r.BatchResults.Exec()
+	for r.err == nil && r.read < len(r.head) {
+		q := r.head[r.read]
+		r.read++
+		if q.Fn != nil {
+			r.err = q.Fn(r.BatchResults)
+		} else {
+			_, r.err = r.BatchResults.Exec()
+		}
 		var prep pgx.ErrPreprocessingBatch
 		if r.retry != nil && errors.As(r.err, &prep) {
 			_ = r.BatchResults.Close()
 			br, err := r.retry()
-			r.retry, r.pending, r.err = nil, 0, err
-			if err != nil {
-				return err // r.BatchResults, closed, stays
-			}
-			r.BatchResults = br
+			r.retry, r.read, r.err = nil, len(r.head), err
+			if err == nil {
+				r.BatchResults = br
+			} // else r.BatchResults, closed, stays
 		}
 		r.retry = nil
+		if r.err != nil || r.read == len(r.head) {
+			r.done(r.err)
+			r.done = func(err error) error { return err }
+		}
 	}
 	return r.err
 }
@@ -679,6 +759,14 @@ func (r *headResults) QueryRow() pgx.Row {
 func (r *headResults) Close() error {
 	if err := r.drain(); err != nil {
 		_ = r.BatchResults.Close()
+		// b's callbacks learn that their queries failed: a write that
+		// looks at what its checks found after the pipeline (see
+		// tx.pipeline) must not take checks that never ran for passed.
+		for _, q := range r.tail {
+			if q.Fn != nil {
+				_ = q.Fn(errResults{err})
+			}
+		}
 		return err
 	}
 	return r.BatchResults.Close()
@@ -758,6 +846,68 @@ func (db *database) afterCommit(ctx context.Context, f func()) {
 		return
 	}
 	f()
+}
+
+// write runs a control write made of the queries queue adds to a batch
+// and the check it returns, which looks at what the queries found once
+// they are back (see tx.pipeline): in a transaction of its own; in a
+// savepoint of the batch ctx is in; or, when ctx is also ion.Deferrable,
+// queued to go with the batch's next statement or its commit
+// (lazyTx.later), the check then running as the last query's callback. A
+// write that cannot fail a check returns a nil check.
+func (db *database) write(ctx context.Context, op string, queue func(b *pgx.Batch, now time.Time) (check func() error)) error {
+	if db.deferrable(ctx) {
+		bt := ctx.Value(batchKey{db}).(*batch)
+		b := &pgx.Batch{}
+		check := queue(b, bt.now)
+		if n := len(b.QueuedQueries); check != nil && n > 0 {
+			last := b.QueuedQueries[n-1]
+			read := last.Fn
+			last.Fn = func(br pgx.BatchResults) error {
+				var err error
+				if read != nil {
+					err = read(br)
+				} else {
+					_, err = br.Exec()
+				}
+				// As on its own: what a check found explains a failed
+				// write better than the write's own error.
+				if cerr := check(); cerr != nil {
+					err = cerr
+				}
+				return wrapErr(op, err)
+			}
+		}
+		bt.pt.later(b.QueuedQueries, check != nil)
+		return nil
+	}
+	return db.update(ctx, op, func(tx *tx) error {
+		b := &pgx.Batch{}
+		check := queue(b, tx.now)
+		err := tx.pipeline(b)
+		if check != nil {
+			if cerr := check(); cerr != nil {
+				return cerr
+			}
+		}
+		return err
+	})
+}
+
+// deferrable reports whether a write made with ctx would be deferred (see
+// write).
+func (db *database) deferrable(ctx context.Context) bool {
+	_, ok := ctx.Value(batchKey{db}).(*batch)
+	return ok && ion.IsDeferrable(ctx)
+}
+
+// sendRead sends the reads queued in b in one round trip: on the
+// transaction of the batch ctx is in, or else on a connection of the pool.
+func (db *database) sendRead(ctx context.Context, b *pgx.Batch) error {
+	if bt, ok := ctx.Value(batchKey{db}).(*batch); ok {
+		return bt.pt.SendBatch(ctx, b).Close()
+	}
+	return db.pool.SendBatch(ctx, b).Close()
 }
 
 // reader is what a read on db made with ctx uses: the transaction of the

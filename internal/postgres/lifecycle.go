@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
-	"github.com/ionbox/ionbox/internal/sqlcol"
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ionbox/ionbox/internal/sqlcol"
 	"github.com/ionbox/ionbox/ion"
 )
 
@@ -153,6 +155,17 @@ func (c *ControlStore) DeleteCheckpoint(ctx context.Context, sandbox, name strin
 func (c *ControlStore) AddSandboxEvent(ctx context.Context, e ion.SandboxEvent) (ion.SandboxEvent, error) {
 	if !slices.Contains(ion.SandboxEventKinds, e.Kind) {
 		return ion.SandboxEvent{}, ion.Invalid("kind", "%q is not a sandbox event kind; use one of %q.", e.Kind, ion.SandboxEventKinds)
+	}
+	if c.db.deferrable(ctx) {
+		// Its id is not needed: no round trip of its own.
+		return e, c.db.write(ctx, "add sandbox event", func(b *pgx.Batch, now time.Time) func() error {
+			if e.At.IsZero() {
+				e.At = now
+			}
+			queue(b, `INSERT INTO sandbox_events (sandbox, kind, actor, detail, at) VALUES (?, ?, ?, ?, ?)`,
+				e.Sandbox, e.Kind, e.Actor, e.Detail, sqlcol.ToMicros(e.At))
+			return nil
+		})
 	}
 	err := c.db.update(ctx, "add sandbox event", func(tx *tx) error {
 		if e.At.IsZero() {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -277,23 +278,23 @@ func (c *ControlStore) CreateSandbox(ctx context.Context, s ion.Sandbox) (ion.Sa
 // must belong to the sandbox's environment (VALIDATION_ERROR naming
 // organizationId). NOT_FOUND for an unknown sandbox.
 func (c *ControlStore) SetSandboxOrganization(ctx context.Context, name string, orgID ion.ID) error {
-	return c.db.update(ctx, "set sandbox organization", func(tx *tx) error {
-		b := &pgx.Batch{}
+	return c.db.write(ctx, "set sandbox organization", func(b *pgx.Batch, _ time.Time) func() error {
 		sandboxErr := queueSandboxExists(b, name)
 		var org ion.Organization
 		var orgErr error
 		organizations.queueGet(b, orgID, &org, &orgErr)
 		queue(b, `UPDATE sandboxes SET organization_id = ? WHERE name = ?`, orgID, name)
-		err := tx.pipeline(b)
-		switch {
-		case *sandboxErr != nil:
-			return *sandboxErr
-		case orgErr != nil:
-			return asInvalidRef("organizationId", orgErr)
-		case org.Environment != name:
-			return ion.Invalid("organizationId", "organization %d belongs to environment %q, not to sandbox %q.", orgID, org.Environment, name)
+		return func() error {
+			switch {
+			case *sandboxErr != nil:
+				return *sandboxErr
+			case orgErr != nil:
+				return asInvalidRef("organizationId", orgErr)
+			case org.Environment != name:
+				return ion.Invalid("organizationId", "organization %d belongs to environment %q, not to sandbox %q.", orgID, org.Environment, name)
+			}
+			return nil
 		}
-		return err
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ionbox/ionbox/internal/postgres"
@@ -541,5 +542,57 @@ func TestTemplateStateRestoresAcrossReplicas(t *testing.T) {
 	got := must(ts.Parts(f.ctx, ion.ListOptions{Limit: 10}))(t)
 	if !reflect.DeepEqual(got, loaded) {
 		t.Fatalf("after the resets the tenant has %+v, want %+v as loaded", got, loaded)
+	}
+}
+
+// Principal answers in one round trip what APIKeyByClientID, User and
+// Organization answer one by one, found or not.
+func TestPrincipalMatchesTheReads(t *testing.T) {
+	t.Parallel()
+	f := setup(t, postgres.Options{SpareSchemas: -1})
+	c := f.stores.Control()
+	other := must(c.CreateOrganization(f.ctx, ion.Organization{Environment: ion.ProductionEnvironment, Name: "Beta"}))(t)
+	user := must(c.CreateUser(f.ctx, ion.User{OrganizationID: f.org.ID, Name: "CI", Email: "ci@acme.example", Active: true}))(t)
+	key := must(c.CreateAPIKey(f.ctx, ion.APIKey{ClientID: uuid.NewString(), OrganizationID: f.org.ID, UserID: user.ID,
+		Environment: ion.ProductionEnvironment, Enabled: true, SecretHash: []byte("hash")}))(t)
+	for _, tc := range []struct {
+		name          string
+		client        string
+		org, user     ion.ID
+		wantKey       string // error code, "" for found
+		wantUser      string
+		wantOrganizat string
+	}{
+		{"all found", key.ClientID, f.org.ID, user.ID, "", "", ""},
+		{"unknown client", "no-such-client", f.org.ID, user.ID, ion.ENOTFOUND, "", ""},
+		{"user of another organization", key.ClientID, other.ID, user.ID, "", ion.ENOTFOUND, ""},
+		{"unknown user and organization", key.ClientID, 999, 999, "", ion.ENOTFOUND, ion.ENOTFOUND},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := c.(ion.PrincipalReader).Principal(f.ctx, tc.client, tc.org, tc.user)
+			k, kerr := c.APIKeyByClientID(f.ctx, tc.client)
+			u, uerr := c.User(f.ctx, tc.org, tc.user)
+			o, oerr := c.Organization(f.ctx, tc.org)
+			for _, got := range []struct {
+				what      string
+				got, want any
+				err, rerr error
+				code      string
+			}{
+				{"key", p.Key, k, p.KeyErr, kerr, tc.wantKey},
+				{"user", p.User, u, p.UserErr, uerr, tc.wantUser},
+				{"organization", p.Organization, o, p.OrganizationErr, oerr, tc.wantOrganizat},
+			} {
+				if ion.ErrorCode(got.err) != got.code || (got.err == nil) != (got.rerr == nil) {
+					t.Errorf("%s: error %v, want code %q (its own read: %v)", got.what, got.err, got.code, got.rerr)
+				}
+				if got.err != nil && got.err.Error() != got.rerr.Error() {
+					t.Errorf("%s: error %q, its own read says %q", got.what, got.err, got.rerr)
+				}
+				if !reflect.DeepEqual(got.got, got.want) {
+					t.Errorf("%s = %+v, its own read = %+v", got.what, got.got, got.want)
+				}
+			}
+		})
 	}
 }

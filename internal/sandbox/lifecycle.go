@@ -473,9 +473,12 @@ func (s *Service) findCheckpoint(ctx context.Context, sandbox, name string) erro
 
 // record appends to the lifecycle log. The action it records has already
 // happened, so a failure to log it does not undo or fail the action; it
-// goes to Config.OnLogError.
+// goes to Config.OnLogError. Inside a control transaction (Atomically),
+// the event is part of the transaction and may go with its next statement
+// (ion.Deferrable: its id is not needed); failing there, it fails the
+// transaction.
 func (s *Service) record(ctx context.Context, sandbox, kind, actor, detail string) {
-	_, err := s.cfg.Control.AddSandboxEvent(context.WithoutCancel(ctx), ion.SandboxEvent{
+	_, err := s.cfg.Control.AddSandboxEvent(ion.Deferrable(context.WithoutCancel(ctx)), ion.SandboxEvent{
 		Sandbox: sandbox, Kind: kind, Actor: actor, Detail: detail, At: s.cfg.Now().UTC(),
 	})
 	if err != nil && s.cfg.OnLogError != nil {

@@ -158,7 +158,8 @@ func (p *provisioning) makeRecords(ctx context.Context, src ion.Organization) (R
 	if k, ok := p.cfg.APIKeys.(interface {
 		CreateSigningKey(ctx context.Context, env string) error
 	}); ok {
-		if err := k.CreateSigningKey(ctx, name); err != nil {
+		// Nothing is read back: it may go with the next statement.
+		if err := k.CreateSigningKey(ion.Deferrable(ctx), name); err != nil {
 			return Result{}, fmt.Errorf("making its signing key: %w", err)
 		}
 	}
@@ -175,7 +176,7 @@ func (p *provisioning) makeRecords(ctx context.Context, src ion.Organization) (R
 		return Result{}, fmt.Errorf("creating its organization: %w", err)
 	}
 	p.tenantID = org.TenantID()
-	if err := control.SetSandboxOrganization(ctx, name, org.ID); err != nil {
+	if err := control.SetSandboxOrganization(ion.Deferrable(ctx), name, org.ID); err != nil {
 		return Result{}, fmt.Errorf("recording its organization: %w", err)
 	}
 	sb.OrganizationID = org.ID
