@@ -149,3 +149,28 @@ func TestLazyTx(t *testing.T) {
 		t.Fatalf("pool after the transactions: %d connections, %d idle; want the one, idle", st.TotalConns(), st.IdleConns())
 	}
 }
+
+// The control pool plans its statements once per connection (generic
+// plans); tenant connections keep PostgreSQL's default, since a tenant's
+// lists filter on values whose best plan depends on the data.
+func TestControlPoolUsesGenericPlans(t *testing.T) {
+	t.Parallel()
+	url := os.Getenv("ION_TEST_POSTGRES_URL")
+	if url == "" {
+		t.Skip("ION_TEST_POSTGRES_URL is not set; set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the PostgreSQL store tests")
+	}
+	ctx := t.Context()
+	_, s, _ := scratchStores(t, url)
+	for _, tc := range []struct {
+		pool *pgxpool.Pool
+		want string
+	}{{s.controlPool, "force_generic_plan"}, {s.pool, "auto"}} {
+		var mode string
+		if err := tc.pool.QueryRow(ctx, `SHOW plan_cache_mode`).Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != tc.want {
+			t.Errorf("plan_cache_mode = %q, want %q", mode, tc.want)
+		}
+	}
+}

@@ -200,6 +200,15 @@ func Open(ctx context.Context, url string, opts Options) (*Stores, error) {
 	controlConfig := config.Copy()
 	controlConfig.MaxConns = int32(opts.ControlConns)
 	controlConfig.ConnConfig.RuntimeParams["search_path"] = quote(s.controlSchema())
+	if _, set := controlConfig.ConnConfig.RuntimeParams["plan_cache_mode"]; !set && genericPlans(ctx, s.pool) {
+		// Control statements are lookups by key and small lists, whose
+		// plan does not depend on the values: planned once per
+		// connection instead of for each of its first five runs and
+		// again after every schema change, which is most of what a
+		// provisioning's control statements cost PostgreSQL (measured,
+		// blank provisioning's median 16.6-21.7 → 14.4-16.5 ms).
+		controlConfig.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
 	if s.controlPool, err = pgxpool.NewWithConfig(ctx, controlConfig); err != nil {
 		s.pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -223,6 +232,14 @@ func Open(ctx context.Context, url string, opts Options) (*Stores, error) {
 	s.spares = startSpareSchemas(s, opts.SpareSchemas)
 	s.dropRetiredSchemas()
 	return s, nil
+}
+
+// genericPlans reports whether the server has plan_cache_mode (PostgreSQL
+// 12 and later).
+func genericPlans(ctx context.Context, pool *pgxpool.Pool) bool {
+	var version int
+	err := pool.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version)
+	return err == nil && version >= 120000
 }
 
 // maySkipChecks reports whether the pool's role may set
