@@ -105,56 +105,31 @@ func (r *sandboxRouter) ResolveSandbox(ctx context.Context, name string) (httpap
 const resolveTimeout = 10 * time.Second
 
 // read reads sandbox name, its environment, issuer and tier from the
-// control store and caches them. Two chains of reads run at once, each on
-// a connection of its own: the sandbox and then its organization (for the
-// tier), and the environment and then its issuer (which loads its signing
-// keys). A new sandbox's first token waits for them (see
-// sandboxLifecycle.provisioned): measured, five reads one after another
-// took about a millisecond on PostgreSQL.
+// control store and caches them.
 func (r *sandboxRouter) read(ctx context.Context, name string) (cachedSandbox, error) {
 	now := r.now()
+	sb, err := r.control.Sandbox(ctx, name)
+	if err != nil {
+		return cachedSandbox{}, err
+	}
+	env, err := r.control.Environment(ctx, name)
+	if err != nil {
+		return cachedSandbox{}, fmt.Errorf("environment of sandbox %q: %w", name, err)
+	}
 	base := r.SandboxBaseURL(name)
-	var (
-		sb    ion.Sandbox
-		tier  string
-		sbErr error
-		done  = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		if sb, sbErr = r.control.Sandbox(ctx, name); sbErr != nil || sb.OrganizationID == 0 {
-			// A sandbox still being provisioned has no organization yet.
-			return
-		}
-		// The organization's tier decides the sandbox's feature flags with
-		// its preview flags.
+	iss, err := r.auth.Issuer(ctx, env, base)
+	if err != nil {
+		return cachedSandbox{}, fmt.Errorf("issuer of sandbox %q: %w", name, err)
+	}
+	// The organization's tier decides the sandbox's feature flags with its
+	// preview flags; a sandbox still being provisioned has none yet.
+	tier := ""
+	if sb.OrganizationID != 0 {
 		org, err := r.control.Organization(ctx, sb.OrganizationID)
 		if err != nil && ion.ErrorCode(err) != ion.ENOTFOUND {
-			sbErr = fmt.Errorf("organization of sandbox %q: %w", name, err)
+			return cachedSandbox{}, fmt.Errorf("organization of sandbox %q: %w", name, err)
 		}
 		tier = org.Tier
-	}()
-	env, envErr := r.control.Environment(ctx, name)
-	var iss *auth.Issuer
-	// Only a sandbox's environment gets an issuer at a sandbox's URL; any
-	// other answers as the sandbox read does.
-	if envErr == nil && env.Kind == ion.EnvSandbox {
-		iss, envErr = r.auth.Issuer(ctx, env, base)
-		if envErr != nil {
-			envErr = fmt.Errorf("issuer of sandbox %q: %w", name, envErr)
-		}
-	} else if envErr != nil {
-		envErr = fmt.Errorf("environment of sandbox %q: %w", name, envErr)
-	}
-	<-done
-	if sbErr != nil {
-		return cachedSandbox{}, sbErr
-	}
-	if envErr != nil {
-		return cachedSandbox{}, envErr
-	}
-	if iss == nil {
-		return cachedSandbox{}, fmt.Errorf("environment of sandbox %q is a %s environment", name, env.Kind)
 	}
 	c := cachedSandbox{env: httpapi.Environment{Env: env, BaseURL: base, Issuer: iss, Tier: tier}, sb: sb, at: now}
 	r.mu.Lock()
