@@ -40,7 +40,17 @@
 // costs, so a write in a batch sends its SAVEPOINT with its first
 // statement and never releases it, and the control writes a provisioning
 // makes send their checks' reads and the write in one pgx pipeline
-// (tx.pipeline), looking at what the checks found afterwards.
+// (tx.pipeline), looking at what the checks found afterwards. Every
+// transaction is a lazyTx (db.go): its BEGIN, search_path and advisory
+// locks go with its first statement once the connection has prepared that
+// statement (pgx prepares a batch's new statements before BEGIN runs, when
+// a tenant's tables are not on the search_path). A control write made with
+// an ion.Deferrable context inside Atomically (database.write) is queued
+// to go with the transaction's next statement, or with its COMMIT when it
+// checks nothing; its failure fails the whole batch. The control pool uses
+// generic plans (plan_cache_mode), since its statements are key lookups;
+// ControlStore.Principal reads a token's key, user and organization in one
+// pipeline.
 //
 // Any schema DDL (a spare made, a spare renamed into place) makes every
 // backend of the database drop all its cached plans, and catch up on the

@@ -41,9 +41,14 @@
 // approved again. Its control records are made in one transaction
 // (ion.ControlStore.Atomically), which for an automatically approved
 // request also stores the request, and for a blank sandbox activates it:
-// a blank sandbox is one commit. Config.OnProvisioned then tells the
-// server, which warms up what the sandbox's first requests need while the
-// answer is on its way.
+// a blank sandbox is one commit, made active from the start. The writes it
+// needs nothing back from (its signing key, its organization link, its
+// lifecycle events) are made with an ion.Deferrable context, so that a
+// store may send them with its next statement; the service accounts' keys
+// are made from the records just created (CreateAPIKeyFor, if
+// Config.APIKeys has it) rather than read again. Config.OnProvisioned then
+// tells the server, which warms up what the sandbox's first requests need
+// while the answer is on its way.
 //
 // It works only through the interfaces of package ion (ion.ControlStore,
 // ion.Stores, ion.APIKeyService) and internal/scrub's policy. It must not
