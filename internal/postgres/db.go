@@ -312,7 +312,7 @@ func (db *database) inBatch(ctx context.Context, b *batch, op string, write bool
 		err = fn(&tx{pgq: pgq{b.pt}, ctx: ctx, now: b.now})
 	} else {
 		b.savepoints++
-		sp := &savepoint{pt: b.pt, name: "ionbox_sp_" + strconv.Itoa(b.savepoints)}
+		sp := newSavepoint(b.pt, "ionbox_sp_"+strconv.Itoa(b.savepoints))
 		t := &tx{pgq: pgq{sp}, ctx: ctx, now: b.now}
 		if err = fn(t); err != nil {
 			if rerr := sp.rollback(context.WithoutCancel(ctx)); rerr != nil {
@@ -336,9 +336,16 @@ func (db *database) inBatch(ctx context.Context, b *batch, op string, write bool
 // transaction to the savepoint, so that the failed write leaves nothing
 // behind and the batch can go on.
 type savepoint struct {
+	after  // through open, then on pt
 	pt     pgxQuerier
 	name   string
 	opened bool
+}
+
+func newSavepoint(pt pgxQuerier, name string) *savepoint {
+	sp := &savepoint{pt: pt, name: name}
+	sp.after = after{open: sp.open, direct: pt}
+	return sp
 }
 
 // open runs query with args on the batch's transaction, sending the
@@ -381,25 +388,38 @@ func (sp *savepoint) rollback(ctx context.Context) error {
 	return err
 }
 
-func (sp *savepoint) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
-	br, err := sp.open(ctx, true, query, args)
+// opener sends what must go before a statement (a savepoint's SAVEPOINT,
+// a transaction's BEGIN) and the statement in one batch, and returns the
+// batch's results at the statement's; nil when nothing is left to send
+// first, and the statement goes on its own. exec says it is an Exec.
+type opener func(ctx context.Context, exec bool, query string, args []any) (pgx.BatchResults, error)
+
+// after is Exec, Query and QueryRow through open, or on direct once
+// nothing is left to send first.
+type after struct {
+	open   opener
+	direct pgxQuerier
+}
+
+func (a after) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
+	br, err := a.open(ctx, true, query, args)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
 	if br == nil {
-		return sp.pt.Exec(ctx, query, args...)
+		return a.direct.Exec(ctx, query, args...)
 	}
 	tag, err := br.Exec()
 	return tag, errors.Join(err, br.Close())
 }
 
-func (sp *savepoint) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
-	br, err := sp.open(ctx, false, query, args)
+func (a after) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
+	br, err := a.open(ctx, false, query, args)
 	if err != nil {
 		return nil, err
 	}
 	if br == nil {
-		return sp.pt.Query(ctx, query, args...)
+		return a.direct.Query(ctx, query, args...)
 	}
 	r, err := br.Query()
 	if err != nil {
@@ -408,13 +428,13 @@ func (sp *savepoint) Query(ctx context.Context, query string, args ...any) (pgx.
 	return &batchRows{Rows: r, br: br}, nil
 }
 
-func (sp *savepoint) QueryRow(ctx context.Context, query string, args ...any) pgx.Row {
-	br, err := sp.open(ctx, false, query, args)
+func (a after) QueryRow(ctx context.Context, query string, args ...any) pgx.Row {
+	br, err := a.open(ctx, false, query, args)
 	if err != nil {
 		return errRow{err}
 	}
 	if br == nil {
-		return sp.pt.QueryRow(ctx, query, args...)
+		return a.direct.QueryRow(ctx, query, args...)
 	}
 	return batchRow{row: br.QueryRow(), br: br}
 }
@@ -435,7 +455,8 @@ func (sp *savepoint) QueryRow(ctx context.Context, query string, args ...any) pg
 // did before lazyTx; and should pgx have dropped one from its cache, the
 // failed preparation (nothing has run then) is retried that way too.
 type lazyTx struct {
-	conn *pgxpool.Conn
+	after // through withHead, then on conn
+	conn  *pgxpool.Conn
 	// head is what is sent before the next statement: BEGIN and what
 	// follows it until the first statement, then the deferred writes
 	// (see later); nil when there is none.
@@ -464,7 +485,9 @@ func newLazyTx(conn *pgxpool.Conn, head []*pgx.QueuedQuery) *lazyTx {
 		prepared = map[string]struct{}{}
 		data[preparedKey] = prepared
 	}
-	return &lazyTx{conn: conn, head: head, prepared: prepared}
+	t := &lazyTx{conn: conn, head: head, prepared: prepared}
+	t.after = after{open: t.withHead, direct: conn}
+	return t
 }
 
 // ran notes that the connection has run (and so pgx has prepared) query.
@@ -536,44 +559,6 @@ func (t *lazyTx) withHead(ctx context.Context, exec bool, query string, args []a
 		}
 	}
 	return br, nil
-}
-
-func (t *lazyTx) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
-	br, err := t.withHead(ctx, true, query, args)
-	if err != nil {
-		return pgconn.CommandTag{}, err
-	}
-	if br == nil {
-		return t.conn.Exec(ctx, query, args...)
-	}
-	tag, err := br.Exec()
-	return tag, errors.Join(err, br.Close())
-}
-
-func (t *lazyTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
-	br, err := t.withHead(ctx, false, query, args)
-	if err != nil {
-		return nil, err
-	}
-	if br == nil {
-		return t.conn.Query(ctx, query, args...)
-	}
-	r, err := br.Query()
-	if err != nil {
-		return nil, errors.Join(err, br.Close())
-	}
-	return &batchRows{Rows: r, br: br}, nil
-}
-
-func (t *lazyTx) QueryRow(ctx context.Context, query string, args ...any) pgx.Row {
-	br, err := t.withHead(ctx, false, query, args)
-	if err != nil {
-		return errRow{err}
-	}
-	if br == nil {
-		return t.conn.QueryRow(ctx, query, args...)
-	}
-	return batchRow{row: br.QueryRow(), br: br}
 }
 
 // SendBatch sends b, after the head if it is not sent yet. The results

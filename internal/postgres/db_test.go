@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"os"
 	"sync/atomic"
 	"testing"
 
@@ -40,10 +39,7 @@ func (c *sends) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)
 // transaction leaves its connection usable.
 func TestLazyTx(t *testing.T) {
 	t.Parallel()
-	url := os.Getenv("ION_TEST_POSTGRES_URL")
-	if url == "" {
-		t.Skip("ION_TEST_POSTGRES_URL is not set; set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the PostgreSQL store tests")
-	}
+	url := postgresURL(t)
 	ctx := t.Context()
 	_, s, _ := scratchStores(t, url)
 	if err := s.CreateTenant(ctx, "lazy"); err != nil {
@@ -155,10 +151,7 @@ func TestLazyTx(t *testing.T) {
 // lists filter on values whose best plan depends on the data.
 func TestControlPoolUsesGenericPlans(t *testing.T) {
 	t.Parallel()
-	url := os.Getenv("ION_TEST_POSTGRES_URL")
-	if url == "" {
-		t.Skip("ION_TEST_POSTGRES_URL is not set; set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the PostgreSQL store tests")
-	}
+	url := postgresURL(t)
 	ctx := t.Context()
 	_, s, _ := scratchStores(t, url)
 	for _, tc := range []struct {

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -17,10 +16,7 @@ import (
 // sequences reset) and the large one (tables truncated).
 func TestRecycledSchemaIsAFreshSpare(t *testing.T) {
 	t.Parallel()
-	url := os.Getenv("ION_TEST_POSTGRES_URL")
-	if url == "" {
-		t.Skip("ION_TEST_POSTGRES_URL is not set; set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the PostgreSQL store tests")
-	}
+	url := postgresURL(t)
 	ctx := t.Context()
 	conn, s, prefix := scratchStores(t, url)
 	if err := s.spares.make(ctx); err != nil {

@@ -65,10 +65,7 @@ func describeSchema(t *testing.T, conn *pgx.Conn, schema string) map[string][]st
 // script is what goose makes, and that goose then finds nothing to do.
 func TestFastSpareMatchesGoose(t *testing.T) {
 	t.Parallel()
-	url := os.Getenv("ION_TEST_POSTGRES_URL")
-	if url == "" {
-		t.Skip("ION_TEST_POSTGRES_URL is not set; set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the PostgreSQL store tests")
-	}
+	url := postgresURL(t)
 	if tenantMigrationScript.err != nil {
 		t.Fatalf("the tenant migrations cannot run as one script: %v", tenantMigrationScript.err)
 	}
@@ -110,6 +107,17 @@ func TestFastSpareMatchesGoose(t *testing.T) {
 // scratchStores opens stores under a fresh schema prefix with no spare
 // makers (SpareSchemas: -1) and a plain connection beside them; every
 // schema of the prefix is dropped when the test ends.
+// postgresURL is the database the tests that need PostgreSQL use; they
+// skip without one.
+func postgresURL(t *testing.T) string {
+	t.Helper()
+	url := os.Getenv("ION_TEST_POSTGRES_URL")
+	if url == "" {
+		t.Skip("ION_TEST_POSTGRES_URL is not set; set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the PostgreSQL store tests")
+	}
+	return url
+}
+
 func scratchStores(t *testing.T, url string) (conn *pgx.Conn, s *Stores, prefix string) {
 	t.Helper()
 	var b [4]byte
