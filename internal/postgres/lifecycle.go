@@ -156,26 +156,17 @@ func (c *ControlStore) AddSandboxEvent(ctx context.Context, e ion.SandboxEvent) 
 	if !slices.Contains(ion.SandboxEventKinds, e.Kind) {
 		return ion.SandboxEvent{}, ion.Invalid("kind", "%q is not a sandbox event kind; use one of %q.", e.Kind, ion.SandboxEventKinds)
 	}
-	if c.db.deferrable(ctx) {
-		// Its id is not needed: no round trip of its own.
-		return e, c.db.write(ctx, "add sandbox event", func(b *pgx.Batch, now time.Time) func() error {
-			if e.At.IsZero() {
-				e.At = now
-			}
-			queue(b, `INSERT INTO sandbox_events (sandbox, kind, actor, detail, at) VALUES (?, ?, ?, ?, ?)`,
-				e.Sandbox, e.Kind, e.Actor, e.Detail, sqlcol.ToMicros(e.At))
-			return nil
-		})
-	}
-	err := c.db.update(ctx, "add sandbox event", func(tx *tx) error {
+	// Deferred (ion.Deferrable), it goes with the batch's next statement
+	// and its id, read after the call returned, stays 0 for the caller.
+	err := c.db.write(ctx, "add sandbox event", func(b *pgx.Batch, now time.Time) func() error {
 		if e.At.IsZero() {
-			e.At = tx.now
+			e.At = now
 		}
 		e.At = sqlcol.FromMicros(sqlcol.ToMicros(e.At))
-		var err error
-		e.ID, err = tx.insert(`INSERT INTO sandbox_events (sandbox, kind, actor, detail, at) VALUES (?, ?, ?, ?, ?)`,
-			e.Sandbox, e.Kind, e.Actor, e.Detail, sqlcol.ToMicros(e.At))
-		return err
+		queue(b, `INSERT INTO sandbox_events (sandbox, kind, actor, detail, at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			e.Sandbox, e.Kind, e.Actor, e.Detail, sqlcol.ToMicros(e.At)).
+			QueryRow(func(r pgx.Row) error { return r.Scan(&e.ID) })
+		return nil
 	})
 	return e, err
 }
